@@ -1,0 +1,369 @@
+//! Login, refresh (rotation with theft detection) and logout.
+
+use std::sync::Arc;
+
+use rodando_domain::ids::{SessionId, UserId};
+use rodando_domain::session::{DeviceInfo, RefreshRefusal, RevokeReason, Session, SessionType};
+use rodando_domain::user::{AppAudience, Email, PhoneNumber, User, UserType};
+use rodando_ports::Unexpected;
+use rodando_ports::clock::Clock;
+use rodando_ports::notifier::Notifier;
+use rodando_ports::passwords::PasswordHasher;
+use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
+use rodando_ports::tokens::{AccessGrant, SignedToken, TokenError, TokenService};
+use rodando_ports::users::UserRepository;
+use rodando_domain::user::PasswordHash;
+use uuid::Uuid;
+
+/// How a user identifies at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginIdentifier {
+    /// By e-mail.
+    Email(Email),
+    /// By phone number.
+    Phone(PhoneNumber),
+}
+
+/// A validated login request.
+#[derive(Debug, Clone)]
+pub struct LoginRequest {
+    /// Who.
+    pub identifier: LoginIdentifier,
+    /// The plaintext password as typed (never logged).
+    pub password: String,
+    /// The app logging in; must fit the user's type.
+    pub audience: AppAudience,
+    /// Kind of client.
+    pub session_type: SessionType,
+    /// Client-reported device description.
+    pub device_info: Option<DeviceInfo>,
+}
+
+/// The user as login and refresh describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    /// Id.
+    pub id: UserId,
+    /// Type.
+    pub user_type: UserType,
+    /// Display name.
+    pub name: String,
+}
+
+/// A fresh token pair for a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionTokens {
+    /// The access token and its expiry.
+    pub access: SignedToken,
+    /// The refresh token and its expiry.
+    pub refresh: SignedToken,
+    /// The session both belong to.
+    pub session_id: SessionId,
+    /// Kind of client.
+    pub session_type: SessionType,
+    /// Who.
+    pub user: UserSummary,
+}
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown user or wrong password (deliberately indistinguishable).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The user is inactive or banned.
+    #[error("user inactive")]
+    UserInactive,
+    /// The app does not fit the user's type.
+    #[error("audience does not fit the user type")]
+    AudienceMismatch,
+    /// A port failed.
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// Why a refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Not a valid refresh token of ours.
+    #[error("invalid refresh token")]
+    InvalidToken,
+    /// The refresh token expired.
+    #[error("refresh token expired")]
+    TokenExpired,
+    /// The session was revoked or no longer exists.
+    #[error("session revoked")]
+    SessionRevoked,
+    /// The session's refresh expiry passed.
+    #[error("session expired")]
+    SessionExpired,
+    /// The refresh token had already been used: the session is now revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// The user is no longer active.
+    #[error("user inactive")]
+    UserInactive,
+    /// A port failed.
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// Why a logout failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// Not a valid access token of ours.
+    #[error("invalid access token")]
+    InvalidToken,
+    /// The access token expired.
+    #[error("access token expired")]
+    TokenExpired,
+    /// A port failed.
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// The ports authentication needs.
+#[derive(Clone)]
+pub struct AuthService {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    tokens: Arc<dyn TokenService>,
+    passwords: Arc<dyn PasswordHasher>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AuthService {
+    /// Wires the service.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        sessions: Arc<dyn SessionRepository>,
+        tokens: Arc<dyn TokenService>,
+        passwords: Arc<dyn PasswordHasher>,
+        notifier: Arc<dyn Notifier>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            sessions,
+            tokens,
+            passwords,
+            notifier,
+            clock,
+        }
+    }
+
+    /// Checks the credentials and opens a session.
+    ///
+    /// # Errors
+    /// See [`LoginError`]. The password is checked before the user's status and audience, so
+    /// those answers never reveal anything to someone without the password.
+    pub async fn login(&self, request: LoginRequest) -> Result<SessionTokens, LoginError> {
+        let user = match &request.identifier {
+            LoginIdentifier::Email(email) => self.users.find_by_email(email).await?,
+            LoginIdentifier::Phone(phone) => self.users.find_by_phone(phone).await?,
+        };
+        // Unknown users still cost one verification, so timing does not tell who exists.
+        let hash = user
+            .as_ref()
+            .map_or_else(|| self.passwords.dummy_hash(), |u| u.password_hash.clone());
+        let matches = self.verify_password(request.password, hash).await?;
+        let user = match user {
+            Some(user) if matches => user,
+            _ => return Err(LoginError::InvalidCredentials),
+        };
+        if !user.is_active() {
+            return Err(LoginError::UserInactive);
+        }
+        if !request.audience.fits(user.user_type) {
+            return Err(LoginError::AudienceMismatch);
+        }
+
+        let now = self.clock.now();
+        let session_id = SessionId::from_uuid(Uuid::now_v7());
+        let jti = Uuid::new_v4();
+        let access = self
+            .tokens
+            .issue_access(&grant(&user, session_id, request.audience), now)?;
+        let refresh = self.tokens.issue_refresh(user.id, session_id, jti, now)?;
+        let session = Session {
+            id: session_id,
+            user_id: user.id,
+            session_type: request.session_type,
+            app_audience: request.audience,
+            access_expires_at: access.expires_at,
+            refresh_expires_at: refresh.expires_at,
+            refresh_jti: jti,
+            revoked_at: None,
+            revoke_reason: None,
+            last_activity_at: now,
+            device_info: request.device_info,
+            created_at: now,
+        };
+        self.sessions.insert(&session).await?;
+        tracing::info!(user_id = %user.id, session_id = %session_id, audience = request.audience.as_str(), "login");
+        Ok(SessionTokens {
+            access,
+            refresh,
+            session_id,
+            session_type: session.session_type,
+            user: summary(&user),
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair; the presented one stops working at once.
+    /// Presenting an already-used refresh token revokes the whole session and disconnects
+    /// its sockets (the token was probably stolen).
+    ///
+    /// # Errors
+    /// See [`RefreshError`].
+    pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens, RefreshError> {
+        let now = self.clock.now();
+        let claims = self
+            .tokens
+            .verify_refresh(refresh_token, now)
+            .map_err(|e| match e {
+                TokenError::Expired => RefreshError::TokenExpired,
+                TokenError::Invalid(_) => RefreshError::InvalidToken,
+            })?;
+        let session = self
+            .sessions
+            .find(claims.session_id)
+            .await?
+            .ok_or(RefreshError::SessionRevoked)?;
+        if session.user_id != claims.user_id {
+            return Err(RefreshError::InvalidToken);
+        }
+        match session.check_refresh(claims.jti, now) {
+            Ok(()) => {}
+            Err(RefreshRefusal::Revoked) => return Err(RefreshError::SessionRevoked),
+            Err(RefreshRefusal::Expired) => return Err(RefreshError::SessionExpired),
+            Err(RefreshRefusal::Reused) => {
+                self.revoke_for_reuse(session.id, session.user_id).await?;
+                return Err(RefreshError::Reused);
+            }
+        }
+        let user = self
+            .users
+            .find_by_id(session.user_id)
+            .await?
+            .filter(User::is_active)
+            .ok_or(RefreshError::UserInactive)?;
+
+        let new_jti = Uuid::new_v4();
+        let access = self
+            .tokens
+            .issue_access(&grant(&user, session.id, session.app_audience), now)?;
+        let refresh = self.tokens.issue_refresh(user.id, session.id, new_jti, now)?;
+        let rotation = Rotation {
+            new_refresh_jti: new_jti,
+            access_expires_at: access.expires_at,
+            refresh_expires_at: refresh.expires_at,
+            at: now,
+        };
+        match self.sessions.rotate(session.id, claims.jti, &rotation).await? {
+            RotateOutcome::Rotated => {}
+            RotateOutcome::Stale => {
+                // Another refresh with this very token won the race: one of the two callers
+                // holds a copy it should not have.
+                self.revoke_for_reuse(session.id, session.user_id).await?;
+                return Err(RefreshError::Reused);
+            }
+        }
+        if let Err(e) = self
+            .notifier
+            .session_refreshed(session.id, access.expires_at)
+            .await
+        {
+            tracing::warn!(session_id = %session.id, error = %e, "could not announce session refresh");
+        }
+        tracing::info!(user_id = %user.id, session_id = %session.id, "session refreshed");
+        Ok(SessionTokens {
+            access,
+            refresh,
+            session_id: session.id,
+            session_type: session.session_type,
+            user: summary(&user),
+        })
+    }
+
+    /// Revokes the access token's session and disconnects its sockets. Idempotent.
+    ///
+    /// # Errors
+    /// See [`LogoutError`].
+    pub async fn logout(&self, access_token: &str) -> Result<(), LogoutError> {
+        let now = self.clock.now();
+        let claims = self
+            .tokens
+            .verify_access(access_token, now)
+            .map_err(|e| match e {
+                TokenError::Expired => LogoutError::TokenExpired,
+                TokenError::Invalid(_) => LogoutError::InvalidToken,
+            })?;
+        let session = self.sessions.find(claims.grant.session_id).await?;
+        if session.is_none_or(|s| s.user_id != claims.grant.user_id) {
+            return Err(LogoutError::InvalidToken);
+        }
+        self.end_session(claims.grant.session_id, RevokeReason::Logout)
+            .await?;
+        tracing::info!(user_id = %claims.grant.user_id, session_id = %claims.grant.session_id, "logout");
+        Ok(())
+    }
+
+    /// Revokes a session (if live) and disconnects its sockets wherever they are.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails. A failed push is logged, not returned: the session
+    /// is revoked either way and its sockets are refused at their next check.
+    pub async fn end_session(
+        &self,
+        session: SessionId,
+        reason: RevokeReason,
+    ) -> Result<(), Unexpected> {
+        self.sessions
+            .revoke(session, reason, self.clock.now())
+            .await?;
+        // Announce even when already revoked: a socket admitted just before the revocation
+        // must still be kicked.
+        if let Err(e) = self.notifier.session_revoked(session, reason).await {
+            tracing::error!(session_id = %session, error = %e, "could not disconnect a revoked session's sockets");
+        }
+        Ok(())
+    }
+
+    async fn revoke_for_reuse(&self, session: SessionId, user: UserId) -> Result<(), Unexpected> {
+        tracing::warn!(user_id = %user, session_id = %session, "refresh token reused: revoking the session");
+        self.end_session(session, RevokeReason::RefreshTokenReuse)
+            .await
+    }
+
+    async fn verify_password(
+        &self,
+        password: String,
+        hash: PasswordHash,
+    ) -> Result<bool, Unexpected> {
+        let hasher = Arc::clone(&self.passwords);
+        tokio::task::spawn_blocking(move || hasher.verify(&password, &hash))
+            .await
+            .map_err(|e| Unexpected::new("password verification task failed", e))
+    }
+}
+
+fn grant(user: &User, session_id: SessionId, audience: AppAudience) -> AccessGrant {
+    AccessGrant {
+        user_id: user.id,
+        session_id,
+        user_type: user.user_type,
+        audience,
+        email: Some(user.email.as_str().to_owned()),
+        phone_number: user.phone.as_ref().map(|p| p.as_str().to_owned()),
+    }
+}
+
+fn summary(user: &User) -> UserSummary {
+    UserSummary {
+        id: user.id,
+        user_type: user.user_type,
+        name: user.name.as_str().to_owned(),
+    }
+}

@@ -1,0 +1,201 @@
+//! Driver availability use cases: status, location, trip, and the fleet snapshot.
+//!
+//! Each command runs: load (creating the row on first use) → apply the pure rule → if anything
+//! changed, compare-and-set → notify what a client can see changed. A lost race reloads and
+//! applies again, so concurrent pings and status changes never lose an update.
+
+use std::sync::Arc;
+
+use rodando_domain::availability::{
+    Change, DriverAvailability, LocationFix, RuleViolation, StatusCommand, TripStanding,
+};
+use rodando_domain::ids::{DriverId, TripId};
+use rodando_ports::Unexpected;
+use rodando_ports::availability::{AvailabilityRepository, CasError};
+use rodando_ports::clock::Clock;
+use rodando_ports::notifier::Notifier;
+use rodando_ports::trips::TripStandingLookup;
+use time::OffsetDateTime;
+
+/// Attempts before a command that keeps losing compare-and-set races gives up. Each loss means
+/// another write for the same driver landed, so this is only reached under pathological load.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Why an availability command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AvailabilityError {
+    /// A rule of PROTOCOL §6 refused it.
+    #[error(transparent)]
+    Rule(#[from] RuleViolation),
+    /// Another driver holds that trip.
+    #[error("another driver holds that trip")]
+    TripHeldByAnother,
+    /// A port failed (or the row stayed contended): nothing was changed by this command.
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// A driver's command.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Command {
+    Status(StatusCommand),
+    Ping(LocationFix),
+    SetTrip(Option<TripId>),
+}
+
+/// Driver availability use cases.
+#[derive(Clone)]
+pub struct AvailabilityService {
+    repo: Arc<dyn AvailabilityRepository>,
+    trips: Arc<dyn TripStandingLookup>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AvailabilityService {
+    /// Wires the service.
+    pub fn new(
+        repo: Arc<dyn AvailabilityRepository>,
+        trips: Arc<dyn TripStandingLookup>,
+        notifier: Arc<dyn Notifier>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            repo,
+            trips,
+            notifier,
+            clock,
+        }
+    }
+
+    /// `driver:status:update`.
+    ///
+    /// # Errors
+    /// See [`AvailabilityError`].
+    pub async fn update_status(
+        &self,
+        driver: DriverId,
+        status: StatusCommand,
+    ) -> Result<DriverAvailability, AvailabilityError> {
+        self.execute(driver, Command::Status(status)).await
+    }
+
+    /// `driver:location:ping`.
+    ///
+    /// # Errors
+    /// See [`AvailabilityError`].
+    pub async fn ping_location(
+        &self,
+        driver: DriverId,
+        fix: LocationFix,
+    ) -> Result<DriverAvailability, AvailabilityError> {
+        self.execute(driver, Command::Ping(fix)).await
+    }
+
+    /// `driver:trip:set` (`None` clears the trip).
+    ///
+    /// # Errors
+    /// See [`AvailabilityError`].
+    pub async fn set_trip(
+        &self,
+        driver: DriverId,
+        trip: Option<TripId>,
+    ) -> Result<DriverAvailability, AvailabilityError> {
+        self.execute(driver, Command::SetTrip(trip)).await
+    }
+
+    /// Every online driver's snapshot (`admin:drivers:snapshot`).
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    pub async fn online_snapshot(&self) -> Result<Vec<DriverAvailability>, Unexpected> {
+        self.repo.list_online().await
+    }
+
+    /// The driver's current snapshot, created OFFLINE if never seen (for `hello`-time state).
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    pub async fn snapshot(&self, driver: DriverId) -> Result<DriverAvailability, Unexpected> {
+        Ok(self.repo.load_or_create(driver, self.clock.now()).await?.state)
+    }
+
+    async fn execute(
+        &self,
+        driver: DriverId,
+        command: Command,
+    ) -> Result<DriverAvailability, AvailabilityError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let current = self.repo.load_or_create(driver, now).await?;
+            let next = self.apply(&current.state, command, now).await?;
+            if next == current.state {
+                return Ok(next);
+            }
+            match self.repo.compare_and_set(current.version, &next).await {
+                Ok(_) => {
+                    self.announce(command, current.state.change_to(&next), &next)
+                        .await;
+                    return Ok(next);
+                }
+                Err(CasError::Stale) => continue,
+                Err(CasError::TripHeldByAnother) => return Err(AvailabilityError::TripHeldByAnother),
+                Err(CasError::Unexpected(e)) => return Err(e.into()),
+            }
+        }
+        Err(Unexpected::msg(format!(
+            "driver {driver}: availability row still contended after {MAX_ATTEMPTS} attempts"
+        ))
+        .into())
+    }
+
+    async fn apply(
+        &self,
+        state: &DriverAvailability,
+        command: Command,
+        now: OffsetDateTime,
+    ) -> Result<DriverAvailability, AvailabilityError> {
+        Ok(match command {
+            Command::Ping(fix) => state.record_location(&fix, now),
+            Command::Status(status) => {
+                let held = self.standing_of(state.current_trip_id).await?;
+                state.set_status(status, held, now)?
+            }
+            Command::SetTrip(Some(trip)) => {
+                let target = self.trips.standing(trip).await?;
+                let held = self.standing_of(state.current_trip_id).await?;
+                state.set_trip(trip, target, held, now)?
+            }
+            Command::SetTrip(None) => {
+                let held = self.standing_of(state.current_trip_id).await?;
+                state.clear_trip(held, now)?
+            }
+        })
+    }
+
+    async fn standing_of(&self, trip: Option<TripId>) -> Result<TripStanding, Unexpected> {
+        match trip {
+            Some(trip) => self.trips.standing(trip).await,
+            None => Ok(TripStanding::External),
+        }
+    }
+
+    /// One event per command, and only when a client can see the difference.
+    async fn announce(&self, command: Command, change: Change, next: &DriverAvailability) {
+        let result = match command {
+            Command::Status(_) if change.status || change.trip => {
+                self.notifier.driver_availability_changed(next).await
+            }
+            Command::Ping(_) if change.location => {
+                self.notifier.driver_location_changed(next).await
+            }
+            Command::SetTrip(_) if change.trip || change.status => {
+                self.notifier.driver_trip_changed(next).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(driver_id = %next.driver_id, error = %e, "availability stored but not broadcast");
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Admission of a Socket.IO connection: steps 1–6 of the handshake (PROTOCOL §3); the
+//! transport counts sockets for step 7 with [`rodando_domain::admission::check_connection_count`].
+
+use std::sync::Arc;
+
+use rodando_domain::admission::{Namespace, Refusal, check_session, check_user};
+use rodando_ports::clock::Clock;
+use rodando_ports::sessions::SessionRepository;
+use rodando_ports::tokens::{TokenError, TokenService};
+use rodando_ports::users::UserRepository;
+
+use crate::Principal;
+
+/// Why a connection was refused, with the human reason for the log line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{refusal}: {reason}")]
+pub struct HandshakeRefused {
+    /// The code sent to the client.
+    pub refusal: Refusal,
+    /// What exactly failed, for operators.
+    pub reason: String,
+}
+
+impl HandshakeRefused {
+    fn new(refusal: Refusal, reason: impl Into<String>) -> Self {
+        Self {
+            refusal,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Authenticates socket handshakes.
+#[derive(Clone)]
+pub struct HandshakeService {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    tokens: Arc<dyn TokenService>,
+    clock: Arc<dyn Clock>,
+}
+
+impl HandshakeService {
+    /// Wires the service.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        sessions: Arc<dyn SessionRepository>,
+        tokens: Arc<dyn TokenService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            sessions,
+            tokens,
+            clock,
+        }
+    }
+
+    /// Runs checks 1–6 in order and returns the principal, or the first failure.
+    ///
+    /// # Errors
+    /// [`HandshakeRefused`] naming the first failed check; store failures are
+    /// [`Refusal::Internal`].
+    pub async fn authenticate(
+        &self,
+        token: Option<&str>,
+        namespace: Namespace,
+    ) -> Result<Principal, HandshakeRefused> {
+        let token = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| HandshakeRefused::new(Refusal::MissingToken, "no token in auth.token nor Authorization"))?;
+        let now = self.clock.now();
+        let claims = self.tokens.verify_access(token, now).map_err(|e| match e {
+            TokenError::Expired => HandshakeRefused::new(Refusal::TokenExpired, "access token expired"),
+            TokenError::Invalid(why) => HandshakeRefused::new(Refusal::InvalidToken, why),
+        })?;
+        let grant = &claims.grant;
+
+        let user = self
+            .users
+            .find_by_id(grant.user_id)
+            .await
+            .map_err(|e| internal("user lookup failed", &e))?;
+        let user = check_user(namespace, user.as_ref()).map_err(|r| {
+            HandshakeRefused::new(
+                r,
+                format!("user {} may not enter {}", grant.user_id, namespace.path()),
+            )
+        })?;
+
+        let session = self
+            .sessions
+            .find(grant.session_id)
+            .await
+            .map_err(|e| internal("session lookup failed", &e))?;
+        check_session(session.as_ref(), user.id, now).map_err(|r| {
+            HandshakeRefused::new(r, format!("session {} is not live", grant.session_id))
+        })?;
+
+        Ok(Principal {
+            user_id: user.id,
+            user_type: user.user_type,
+            session_id: grant.session_id,
+            namespace,
+            name: user.name.as_str().to_owned(),
+            token_expires_at: claims.expires_at,
+        })
+    }
+}
+
+fn internal(what: &str, error: &rodando_ports::Unexpected) -> HandshakeRefused {
+    tracing::error!(error = ?error, "{what}");
+    HandshakeRefused::new(Refusal::Internal, what)
+}
