@@ -12,6 +12,7 @@
 pub mod availability;
 pub mod clock;
 pub mod error;
+pub mod health;
 pub mod notifier;
 pub mod passwords;
 pub mod sessions;
