@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rodando_domain::ids::{SessionId, UserId};
 use rodando_domain::session::{DeviceInfo, RefreshRefusal, RevokeReason, Session, SessionType};
+use rodando_domain::user::PasswordHash;
 use rodando_domain::user::{AppAudience, Email, PhoneNumber, User, UserType};
 use rodando_ports::Unexpected;
 use rodando_ports::clock::Clock;
@@ -12,7 +13,6 @@ use rodando_ports::passwords::PasswordHasher;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::tokens::{AccessGrant, SignedToken, TokenError, TokenService};
 use rodando_ports::users::UserRepository;
-use rodando_domain::user::PasswordHash;
 use uuid::Uuid;
 
 /// How a user identifies at login.
@@ -254,14 +254,20 @@ impl AuthService {
         let access = self
             .tokens
             .issue_access(&grant(&user, session.id, session.app_audience), now)?;
-        let refresh = self.tokens.issue_refresh(user.id, session.id, new_jti, now)?;
+        let refresh = self
+            .tokens
+            .issue_refresh(user.id, session.id, new_jti, now)?;
         let rotation = Rotation {
             new_refresh_jti: new_jti,
             access_expires_at: access.expires_at,
             refresh_expires_at: refresh.expires_at,
             at: now,
         };
-        match self.sessions.rotate(session.id, claims.jti, &rotation).await? {
+        match self
+            .sessions
+            .rotate(session.id, claims.jti, &rotation)
+            .await?
+        {
             RotateOutcome::Rotated => {}
             RotateOutcome::Stale => {
                 // Another refresh with this very token won the race: one of the two callers

@@ -117,7 +117,11 @@ impl AvailabilityService {
     /// # Errors
     /// [`Unexpected`] when the store fails.
     pub async fn snapshot(&self, driver: DriverId) -> Result<DriverAvailability, Unexpected> {
-        Ok(self.repo.load_or_create(driver, self.clock.now()).await?.state)
+        Ok(self
+            .repo
+            .load_or_create(driver, self.clock.now())
+            .await?
+            .state)
     }
 
     async fn execute(
@@ -139,7 +143,9 @@ impl AvailabilityService {
                     return Ok(next);
                 }
                 Err(CasError::Stale) => continue,
-                Err(CasError::TripHeldByAnother) => return Err(AvailabilityError::TripHeldByAnother),
+                Err(CasError::TripHeldByAnother) => {
+                    return Err(AvailabilityError::TripHeldByAnother);
+                }
                 Err(CasError::Unexpected(e)) => return Err(e.into()),
             }
         }

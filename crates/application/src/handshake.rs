@@ -68,10 +68,17 @@ impl HandshakeService {
         let token = token
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| HandshakeRefused::new(Refusal::MissingToken, "no token in auth.token nor Authorization"))?;
+            .ok_or_else(|| {
+                HandshakeRefused::new(
+                    Refusal::MissingToken,
+                    "no token in auth.token nor Authorization",
+                )
+            })?;
         let now = self.clock.now();
         let claims = self.tokens.verify_access(token, now).map_err(|e| match e {
-            TokenError::Expired => HandshakeRefused::new(Refusal::TokenExpired, "access token expired"),
+            TokenError::Expired => {
+                HandshakeRefused::new(Refusal::TokenExpired, "access token expired")
+            }
             TokenError::Invalid(why) => HandshakeRefused::new(Refusal::InvalidToken, why),
         })?;
         let grant = &claims.grant;

@@ -1,0 +1,354 @@
+//! Login, refresh and logout against mocked ports.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
+
+mod support;
+
+use std::sync::Arc;
+
+use mockall::predicate::eq;
+use rodando_application::auth::{
+    AuthService, LoginError, LoginIdentifier, LoginRequest, LogoutError, RefreshError,
+};
+use rodando_domain::session::{RevokeReason, SessionType};
+use rodando_domain::user::{AppAudience, Email, PasswordHash, UserStatus, UserType};
+use rodando_ports::Unexpected;
+use rodando_ports::notifier::MockNotifier;
+use rodando_ports::passwords::MockPasswordHasher;
+use rodando_ports::sessions::{MockSessionRepository, RotateOutcome};
+use rodando_ports::tokens::{
+    AccessClaims, AccessGrant, MockTokenService, RefreshClaims, SignedToken, TokenError,
+};
+use rodando_ports::users::MockUserRepository;
+use support::*;
+use time::Duration;
+use uuid::Uuid;
+
+struct Mocks {
+    users: MockUserRepository,
+    sessions: MockSessionRepository,
+    tokens: MockTokenService,
+    passwords: MockPasswordHasher,
+    notifier: MockNotifier,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        let mut tokens = MockTokenService::new();
+        tokens.expect_issue_access().returning(|_, now| {
+            Ok(SignedToken {
+                token: "access".into(),
+                expires_at: now + Duration::minutes(15),
+            })
+        });
+        tokens.expect_issue_refresh().returning(|_, _, _, now| {
+            Ok(SignedToken {
+                token: "refresh".into(),
+                expires_at: now + Duration::days(7),
+            })
+        });
+        let mut passwords = MockPasswordHasher::new();
+        passwords
+            .expect_dummy_hash()
+            .returning(|| PasswordHash::from_phc("dummy-hash".into()));
+        Self {
+            users: MockUserRepository::new(),
+            sessions: MockSessionRepository::new(),
+            tokens,
+            passwords,
+            notifier: MockNotifier::new(),
+        }
+    }
+
+    fn service(self) -> AuthService {
+        AuthService::new(
+            Arc::new(self.users),
+            Arc::new(self.sessions),
+            Arc::new(self.tokens),
+            Arc::new(self.passwords),
+            Arc::new(self.notifier),
+            Arc::new(clock()),
+        )
+    }
+}
+
+fn login_request(audience: AppAudience) -> LoginRequest {
+    LoginRequest {
+        identifier: LoginIdentifier::Email(Email::parse("alice@rodando.local").unwrap()),
+        password: "rodando123".into(),
+        audience,
+        session_type: SessionType::Web,
+        device_info: None,
+    }
+}
+
+fn refresh_claims(jti: Uuid) -> RefreshClaims {
+    RefreshClaims {
+        user_id: user_id(),
+        session_id: session_id(),
+        jti,
+        expires_at: NOW + Duration::days(7),
+    }
+}
+
+#[tokio::test]
+async fn a_correct_password_opens_a_session_with_the_issued_expiries() {
+    let mut m = Mocks::new();
+    m.users
+        .expect_find_by_email()
+        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    m.passwords
+        .expect_verify()
+        .withf(|pw, hash| pw == "rodando123" && hash.as_str() == "real-hash")
+        .return_const(true);
+    m.sessions
+        .expect_insert()
+        .withf(|s| {
+            s.user_id == user_id()
+                && s.access_expires_at == NOW + Duration::minutes(15)
+                && s.refresh_expires_at == NOW + Duration::days(7)
+                && s.session_type == SessionType::Web
+                && !s.is_revoked()
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let tokens = m
+        .service()
+        .login(login_request(AppAudience::DriverApp))
+        .await
+        .unwrap();
+    assert_eq!(tokens.access.token, "access");
+    assert_eq!(tokens.refresh.token, "refresh");
+    assert_eq!(tokens.user.id, user_id());
+}
+
+#[tokio::test]
+async fn an_unknown_user_still_costs_a_verification_and_is_invalid_credentials() {
+    let mut m = Mocks::new();
+    m.users.expect_find_by_email().returning(|_| Ok(None));
+    // Even if the dummy hash "matched", an unknown user never logs in.
+    m.passwords
+        .expect_verify()
+        .withf(|_, hash| hash.as_str() == "dummy-hash")
+        .times(1)
+        .return_const(true);
+    m.sessions.expect_insert().never();
+    let err = m
+        .service()
+        .login(login_request(AppAudience::DriverApp))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::InvalidCredentials));
+}
+
+#[tokio::test]
+async fn status_and_audience_are_checked_only_after_the_password() {
+    for (status, audience, wrong_password, expected) in [
+        (
+            UserStatus::Banned,
+            AppAudience::DriverApp,
+            false,
+            "InvalidCredentials",
+        ),
+        (
+            UserStatus::Banned,
+            AppAudience::DriverApp,
+            true,
+            "UserInactive",
+        ),
+        (
+            UserStatus::Inactive,
+            AppAudience::DriverApp,
+            true,
+            "UserInactive",
+        ),
+        (
+            UserStatus::Active,
+            AppAudience::AdminPanel,
+            true,
+            "AudienceMismatch",
+        ),
+    ] {
+        let mut m = Mocks::new();
+        m.users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user(UserType::Driver, status))));
+        m.passwords.expect_verify().return_const(wrong_password);
+        m.sessions.expect_insert().never();
+        let err = m
+            .service()
+            .login(login_request(audience))
+            .await
+            .unwrap_err();
+        assert_eq!(format!("{err:?}"), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_is_unexpected() {
+    let mut m = Mocks::new();
+    m.users
+        .expect_find_by_email()
+        .returning(|_| Err(Unexpected::msg("connection reset")));
+    m.passwords.expect_verify().never();
+    let err = m
+        .service()
+        .login(login_request(AppAudience::DriverApp))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::Unexpected(_)));
+}
+
+#[tokio::test]
+async fn refresh_rotates_against_the_presented_jti_and_announces_it() {
+    let jti = Uuid::from_u128(1);
+    let mut m = Mocks::new();
+    m.tokens
+        .expect_verify_refresh()
+        .returning(move |_, _| Ok(refresh_claims(jti)));
+    m.sessions
+        .expect_find()
+        .returning(move |_| Ok(Some(session(jti))));
+    m.users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    m.sessions
+        .expect_rotate()
+        .withf(move |id, expected, rotation| {
+            *id == session_id() && *expected == jti && rotation.new_refresh_jti != jti
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(RotateOutcome::Rotated));
+    m.notifier
+        .expect_session_refreshed()
+        .with(eq(session_id()), eq(NOW + Duration::minutes(15)))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let tokens = m.service().refresh("refresh-token").await.unwrap();
+    assert_eq!(tokens.session_id, session_id());
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_the_session_and_kicks_its_sockets() {
+    let mut m = Mocks::new();
+    let old = Uuid::from_u128(1);
+    let current = Uuid::from_u128(2);
+    m.tokens
+        .expect_verify_refresh()
+        .returning(move |_, _| Ok(refresh_claims(old)));
+    m.sessions
+        .expect_find()
+        .returning(move |_| Ok(Some(session(current))));
+    m.sessions.expect_rotate().never();
+    m.sessions
+        .expect_revoke()
+        .with(
+            eq(session_id()),
+            eq(RevokeReason::RefreshTokenReuse),
+            eq(NOW),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    m.notifier
+        .expect_session_revoked()
+        .with(eq(session_id()), eq(RevokeReason::RefreshTokenReuse))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    assert!(matches!(
+        m.service().refresh("t").await.unwrap_err(),
+        RefreshError::Reused
+    ));
+}
+
+#[tokio::test]
+async fn losing_a_rotation_race_is_treated_as_reuse() {
+    let jti = Uuid::from_u128(1);
+    let mut m = Mocks::new();
+    m.tokens
+        .expect_verify_refresh()
+        .returning(move |_, _| Ok(refresh_claims(jti)));
+    m.sessions
+        .expect_find()
+        .returning(move |_| Ok(Some(session(jti))));
+    m.users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    m.sessions
+        .expect_rotate()
+        .returning(|_, _, _| Ok(RotateOutcome::Stale));
+    m.sessions
+        .expect_revoke()
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    m.notifier
+        .expect_session_revoked()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.notifier.expect_session_refreshed().never();
+    assert!(matches!(
+        m.service().refresh("t").await.unwrap_err(),
+        RefreshError::Reused
+    ));
+}
+
+#[tokio::test]
+async fn refresh_token_defects_map_to_their_errors() {
+    for (token_error, expected) in [
+        (TokenError::Expired, "TokenExpired"),
+        (TokenError::Invalid("bad".into()), "InvalidToken"),
+    ] {
+        let mut m = Mocks::new();
+        m.tokens
+            .expect_verify_refresh()
+            .returning(move |_, _| Err(token_error.clone()));
+        m.sessions.expect_find().never();
+        assert_eq!(
+            format!("{:?}", m.service().refresh("t").await.unwrap_err()),
+            expected
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_revokes_and_kicks_even_if_the_push_fails() {
+    let mut m = Mocks::new();
+    m.tokens.expect_verify_access().returning(|_, _| {
+        Ok(AccessClaims {
+            grant: AccessGrant {
+                user_id: user_id(),
+                session_id: session_id(),
+                user_type: UserType::Driver,
+                audience: AppAudience::DriverApp,
+                email: None,
+                phone_number: None,
+            },
+            issued_at: NOW,
+            expires_at: NOW + Duration::minutes(15),
+        })
+    });
+    m.sessions
+        .expect_find()
+        .returning(|_| Ok(Some(session(Uuid::nil()))));
+    m.sessions
+        .expect_revoke()
+        .with(eq(session_id()), eq(RevokeReason::Logout), eq(NOW))
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    m.notifier
+        .expect_session_revoked()
+        .times(1)
+        .returning(|_, _| Err(Unexpected::msg("redis down")));
+    m.service().logout("access").await.unwrap();
+}
+
+#[tokio::test]
+async fn logout_with_a_bad_token_touches_nothing() {
+    let mut m = Mocks::new();
+    m.tokens
+        .expect_verify_access()
+        .returning(|_, _| Err(TokenError::Invalid("bad".into())));
+    m.sessions.expect_revoke().never();
+    assert!(matches!(
+        m.service().logout("x").await.unwrap_err(),
+        LogoutError::InvalidToken
+    ));
+}

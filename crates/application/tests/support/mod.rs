@@ -1,0 +1,58 @@
+//! Fixtures shared by the use-case tests.
+#![allow(dead_code)]
+
+use rodando_domain::ids::{SessionId, UserId};
+use rodando_domain::session::{Session, SessionType};
+use rodando_domain::user::{
+    AppAudience, Email, PasswordHash, PersonName, User, UserStatus, UserType,
+};
+use rodando_ports::clock::MockClock;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+pub const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
+
+pub fn user_id() -> UserId {
+    UserId::from_uuid(Uuid::from_u128(0xa11ce))
+}
+
+pub fn session_id() -> SessionId {
+    SessionId::from_uuid(Uuid::from_u128(0x5e55))
+}
+
+pub fn user(user_type: UserType, status: UserStatus) -> User {
+    User {
+        id: user_id(),
+        email: Email::parse("alice@rodando.local").unwrap(),
+        phone: None,
+        name: PersonName::parse("Alice").unwrap(),
+        user_type,
+        status,
+        password_hash: PasswordHash::from_phc("real-hash".into()),
+        created_at: NOW,
+    }
+}
+
+pub fn session(jti: Uuid) -> Session {
+    Session {
+        id: session_id(),
+        user_id: user_id(),
+        session_type: SessionType::MobileApp,
+        app_audience: AppAudience::DriverApp,
+        access_expires_at: NOW + Duration::minutes(15),
+        refresh_expires_at: NOW + Duration::days(7),
+        refresh_jti: jti,
+        revoked_at: None,
+        revoke_reason: None,
+        last_activity_at: NOW,
+        device_info: None,
+        created_at: NOW,
+    }
+}
+
+pub fn clock() -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(NOW);
+    clock
+}
