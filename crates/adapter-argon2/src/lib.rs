@@ -42,8 +42,11 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     fn verify(&self, password: &str, hash: &PasswordHash) -> bool {
-        Phc::new(hash.as_str())
-            .is_ok_and(|phc| self.argon2.verify_password(password.as_bytes(), &phc).is_ok())
+        Phc::new(hash.as_str()).is_ok_and(|phc| {
+            self.argon2
+                .verify_password(password.as_bytes(), &phc)
+                .is_ok()
+        })
     }
 
     fn dummy_hash(&self) -> PasswordHash {
@@ -58,7 +61,9 @@ mod tests {
     #[test]
     fn a_hash_verifies_its_password_only() {
         let hasher = Argon2Hasher::new().unwrap();
-        let hash = hasher.hash(&NewPassword::parse("rodando123").unwrap()).unwrap();
+        let hash = hasher
+            .hash(&NewPassword::parse("rodando123").unwrap())
+            .unwrap();
         assert!(hash.as_str().starts_with("$argon2id$"));
         assert!(hasher.verify("rodando123", &hash));
         assert!(!hasher.verify("rodando124", &hash));
@@ -76,7 +81,10 @@ mod tests {
     fn a_malformed_hash_matches_nothing() {
         let hasher = Argon2Hasher::new().unwrap();
         assert!(!hasher.verify("x", &PasswordHash::from_phc("not a phc string".into())));
-        assert!(!hasher.verify("dummy password nobody has", &PasswordHash::from_phc(String::new())));
+        assert!(!hasher.verify(
+            "dummy password nobody has",
+            &PasswordHash::from_phc(String::new())
+        ));
         assert!(hasher.verify("dummy password nobody has", &hasher.dummy_hash()));
     }
 }

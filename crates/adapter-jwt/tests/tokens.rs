@@ -1,4 +1,5 @@
 //! The token service against forged, expired and confused tokens.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -56,7 +57,12 @@ fn access_claims() -> serde_json::Value {
 }
 
 fn sign(alg: Algorithm, secret: &str, claims: &serde_json::Value) -> String {
-    encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 fn invalid(result: Result<impl std::fmt::Debug, TokenError>) -> bool {
@@ -72,7 +78,10 @@ fn an_issued_access_token_verifies_with_its_grant() {
     assert_eq!(claims.grant, grant());
     assert_eq!(claims.expires_at, token.expires_at);
     // A "Bearer " prefix is tolerated.
-    assert!(s.verify_access(&format!("Bearer {}", token.token), NOW).is_ok());
+    assert!(
+        s.verify_access(&format!("Bearer {}", token.token), NOW)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -89,7 +98,10 @@ fn an_issued_refresh_token_verifies_with_its_jti() {
     let g = grant();
     let token = s.issue_refresh(g.user_id, g.session_id, jti, NOW).unwrap();
     let claims = s.verify_refresh(&token.token, NOW).unwrap();
-    assert_eq!((claims.user_id, claims.session_id, claims.jti), (g.user_id, g.session_id, jti));
+    assert_eq!(
+        (claims.user_id, claims.session_id, claims.jti),
+        (g.user_id, g.session_id, jti)
+    );
 }
 
 #[test]
@@ -97,7 +109,11 @@ fn expiry_is_reported_as_expired_after_the_leeway() {
     let s = service();
     let token = s.issue_access(&grant(), NOW).unwrap();
     let exp = token.expires_at;
-    assert!(s.verify_access(&token.token, exp + Duration::seconds(1)).is_ok(), "within leeway");
+    assert!(
+        s.verify_access(&token.token, exp + Duration::seconds(1))
+            .is_ok(),
+        "within leeway"
+    );
     assert_eq!(
         s.verify_access(&token.token, exp + Duration::seconds(5)),
         Err(TokenError::Expired)
@@ -125,39 +141,60 @@ fn other_algorithms_are_refused_even_with_the_right_secret() {
 fn an_rs256_header_signed_with_the_hmac_secret_is_refused() {
     // The classic RS/HS confusion: claim RS256, sign with HMAC over the "public key".
     use hmac_sign::sign_hs256_with_header;
-    let token = sign_hs256_with_header(r#"{"alg":"RS256","typ":"JWT"}"#, &access_claims(), ACCESS_SECRET);
+    let token = sign_hs256_with_header(
+        r#"{"alg":"RS256","typ":"JWT"}"#,
+        &access_claims(),
+        ACCESS_SECRET,
+    );
     assert!(invalid(service().verify_access(&token, NOW)));
 }
 
 #[test]
 fn a_wrong_key_or_issuer_is_refused() {
-    assert!(invalid(service().verify_access(&sign(Algorithm::HS256, "another-key", &access_claims()), NOW)));
+    assert!(invalid(service().verify_access(
+        &sign(Algorithm::HS256, "another-key", &access_claims()),
+        NOW
+    )));
     let mut claims = access_claims();
     claims["iss"] = json!("someone-else");
-    assert!(invalid(service().verify_access(&sign(Algorithm::HS256, ACCESS_SECRET, &claims), NOW)));
+    assert!(invalid(service().verify_access(
+        &sign(Algorithm::HS256, ACCESS_SECRET, &claims),
+        NOW
+    )));
     claims.as_object_mut().unwrap().remove("iss");
-    assert!(invalid(service().verify_access(&sign(Algorithm::HS256, ACCESS_SECRET, &claims), NOW)));
+    assert!(invalid(service().verify_access(
+        &sign(Algorithm::HS256, ACCESS_SECRET, &claims),
+        NOW
+    )));
 }
 
 #[test]
 fn refresh_and_access_tokens_cannot_stand_in_for_each_other() {
     let s = service();
     let g = grant();
-    let refresh = s.issue_refresh(g.user_id, g.session_id, Uuid::from_u128(1), NOW).unwrap();
+    let refresh = s
+        .issue_refresh(g.user_id, g.session_id, Uuid::from_u128(1), NOW)
+        .unwrap();
     assert!(invalid(s.verify_access(&refresh.token, NOW)));
     let access = s.issue_access(&g, NOW).unwrap();
     assert!(invalid(s.verify_refresh(&access.token, NOW)));
     // Even signed with the access key, typ "refresh" is not an access token.
     let mut claims = access_claims();
     claims["typ"] = json!("refresh");
-    assert!(invalid(s.verify_access(&sign(Algorithm::HS256, ACCESS_SECRET, &claims), NOW)));
+    assert!(invalid(s.verify_access(
+        &sign(Algorithm::HS256, ACCESS_SECRET, &claims),
+        NOW
+    )));
 }
 
 #[test]
 fn not_yet_valid_and_malformed_claims_are_refused() {
     let mut claims = access_claims();
     claims["nbf"] = json!((NOW + Duration::minutes(5)).unix_timestamp());
-    assert!(invalid(service().verify_access(&sign(Algorithm::HS256, ACCESS_SECRET, &claims), NOW)));
+    assert!(invalid(service().verify_access(
+        &sign(Algorithm::HS256, ACCESS_SECRET, &claims),
+        NOW
+    )));
     for (field, value) in [
         ("sub", json!("not-a-uuid")),
         ("sid", json!(42)),
@@ -177,7 +214,14 @@ fn not_yet_valid_and_malformed_claims_are_refused() {
 #[test]
 fn garbage_and_oversized_tokens_are_refused() {
     let s = service();
-    for token in ["", "garbage", "a.b.c", "...", "Bearer ", &"x".repeat(100_000)] {
+    for token in [
+        "",
+        "garbage",
+        "a.b.c",
+        "...",
+        "Bearer ",
+        &"x".repeat(100_000),
+    ] {
         assert!(invalid(s.verify_access(token, NOW)), "{token:.20}");
     }
 }
@@ -186,9 +230,15 @@ fn garbage_and_oversized_tokens_are_refused() {
 fn equal_or_empty_secrets_are_a_configuration_error() {
     let mut c = config();
     c.refresh_secret = ACCESS_SECRET.into();
-    assert_eq!(JwtTokenService::new(&c).err(), Some(JwtConfigError::SameSecrets));
+    assert_eq!(
+        JwtTokenService::new(&c).err(),
+        Some(JwtConfigError::SameSecrets)
+    );
     c.refresh_secret = "".into();
-    assert_eq!(JwtTokenService::new(&c).err(), Some(JwtConfigError::EmptySecret));
+    assert_eq!(
+        JwtTokenService::new(&c).err(),
+        Some(JwtConfigError::EmptySecret)
+    );
 }
 
 /// Signs arbitrary header bytes with HMAC-SHA256, which `jsonwebtoken` will not do for a
@@ -196,7 +246,11 @@ fn equal_or_empty_secrets_are_a_configuration_error() {
 mod hmac_sign {
     use super::*;
 
-    pub fn sign_hs256_with_header(header: &str, claims: &serde_json::Value, secret: &str) -> String {
+    pub fn sign_hs256_with_header(
+        header: &str,
+        claims: &serde_json::Value,
+        secret: &str,
+    ) -> String {
         // Reuse jsonwebtoken's own HS256 signature over our chosen signing input.
         let signing_input = format!(
             "{}.{}",

@@ -1,0 +1,110 @@
+//! [`AvailabilityRepository`] in memory: one table behind one mutex, so a compare-and-set and
+//! the one-holder-per-trip index always change together.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use rodando_domain::availability::DriverAvailability;
+use rodando_domain::ids::{DriverId, TripId};
+use rodando_ports::Unexpected;
+use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
+use time::{Duration, OffsetDateTime};
+
+use crate::MemoryStore;
+use crate::lock::lock;
+
+#[derive(Default)]
+pub(crate) struct AvailabilityTable {
+    rows: HashMap<DriverId, Versioned>,
+    /// Who holds each trip: the uniqueness constraint on `current_trip_id`.
+    trip_holders: HashMap<TripId, DriverId>,
+}
+
+#[async_trait]
+impl AvailabilityRepository for MemoryStore {
+    async fn load_or_create(
+        &self,
+        driver: DriverId,
+        now: OffsetDateTime,
+    ) -> Result<Versioned, Unexpected> {
+        let mut t = lock(&self.availability);
+        Ok(t.rows
+            .entry(driver)
+            .or_insert_with(|| Versioned {
+                state: DriverAvailability::new_offline(driver, now),
+                version: 0,
+            })
+            .clone())
+    }
+
+    async fn find(&self, driver: DriverId) -> Result<Option<Versioned>, Unexpected> {
+        Ok(lock(&self.availability).rows.get(&driver).cloned())
+    }
+
+    async fn compare_and_set(
+        &self,
+        expected_version: u64,
+        next: &DriverAvailability,
+    ) -> Result<u64, CasError> {
+        let mut t = lock(&self.availability);
+        let driver = next.driver_id;
+        let current = match t.rows.get(&driver) {
+            Some(row) if row.version == expected_version => row.state.current_trip_id,
+            _ => return Err(CasError::Stale),
+        };
+        if let Some(trip) = next.current_trip_id
+            && t.trip_holders
+                .get(&trip)
+                .is_some_and(|holder| *holder != driver)
+        {
+            return Err(CasError::TripHeldByAnother);
+        }
+        if current != next.current_trip_id {
+            if let Some(old) = current {
+                t.trip_holders.remove(&old);
+            }
+            if let Some(new) = next.current_trip_id {
+                t.trip_holders.insert(new, driver);
+            }
+        }
+        let version = expected_version + 1;
+        t.rows.insert(
+            driver,
+            Versioned {
+                state: next.clone(),
+                version,
+            },
+        );
+        Ok(version)
+    }
+
+    async fn list_stale(
+        &self,
+        now: OffsetDateTime,
+        ttl: Duration,
+        limit: usize,
+    ) -> Result<Vec<Versioned>, Unexpected> {
+        let t = lock(&self.availability);
+        let mut stale: Vec<Versioned> = t
+            .rows
+            .values()
+            .filter(|row| row.state.is_stale(now, ttl))
+            .cloned()
+            .collect();
+        stale.sort_by_key(|row| row.state.last_presence_at);
+        stale.truncate(limit);
+        Ok(stale)
+    }
+
+    async fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected> {
+        let t = lock(&self.availability);
+        let mut online: Vec<DriverAvailability> = t
+            .rows
+            .values()
+            .filter(|row| row.state.is_online)
+            .map(|row| row.state.clone())
+            .collect();
+        online.sort_by_key(|d| d.driver_id);
+        Ok(online)
+    }
+}

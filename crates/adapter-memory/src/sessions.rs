@@ -1,0 +1,100 @@
+//! [`SessionRepository`] in memory.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use rodando_domain::ids::{SessionId, UserId};
+use rodando_domain::session::{RevokeReason, Session};
+use rodando_ports::Unexpected;
+use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::MemoryStore;
+use crate::lock::{read, write};
+
+pub(crate) type SessionTable = HashMap<SessionId, Session>;
+
+#[async_trait]
+impl SessionRepository for MemoryStore {
+    async fn insert(&self, session: &Session) -> Result<(), Unexpected> {
+        let mut t = write(&self.sessions);
+        if t.contains_key(&session.id) {
+            return Err(Unexpected::msg(format!(
+                "session {} already exists",
+                session.id
+            )));
+        }
+        t.insert(session.id, session.clone());
+        Ok(())
+    }
+
+    async fn find(&self, id: SessionId) -> Result<Option<Session>, Unexpected> {
+        Ok(read(&self.sessions).get(&id).cloned())
+    }
+
+    async fn rotate(
+        &self,
+        id: SessionId,
+        expected_jti: Uuid,
+        rotation: &Rotation,
+    ) -> Result<RotateOutcome, Unexpected> {
+        let mut t = write(&self.sessions);
+        match t.get_mut(&id) {
+            Some(s) if !s.is_revoked() && s.refresh_jti == expected_jti => {
+                s.refresh_jti = rotation.new_refresh_jti;
+                s.access_expires_at = rotation.access_expires_at;
+                s.refresh_expires_at = rotation.refresh_expires_at;
+                s.last_activity_at = rotation.at;
+                Ok(RotateOutcome::Rotated)
+            }
+            _ => Ok(RotateOutcome::Stale),
+        }
+    }
+
+    async fn revoke(
+        &self,
+        id: SessionId,
+        reason: RevokeReason,
+        at: OffsetDateTime,
+    ) -> Result<bool, Unexpected> {
+        let mut t = write(&self.sessions);
+        match t.get_mut(&id) {
+            Some(s) if !s.is_revoked() => {
+                s.revoked_at = Some(at);
+                s.revoke_reason = Some(reason);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn extend_access(
+        &self,
+        id: SessionId,
+        access_expires_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<bool, Unexpected> {
+        let mut t = write(&self.sessions);
+        match t.get_mut(&id) {
+            Some(s) if !s.is_revoked() => {
+                s.access_expires_at = s.access_expires_at.max(access_expires_at);
+                s.last_activity_at = at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn live_sessions_of(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionId>, Unexpected> {
+        Ok(read(&self.sessions)
+            .values()
+            .filter(|s| s.user_id == user && !s.is_revoked() && s.refresh_expires_at > now)
+            .map(|s| s.id)
+            .collect())
+    }
+}
