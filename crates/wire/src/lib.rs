@@ -1,0 +1,13 @@
+//! # rodando-wire
+//!
+//! The JSON shapes of PROTOCOL.md, shared by the Socket.IO and HTTP adapters so a payload has
+//! exactly one shape whichever way it travels. Inbound payloads are read from
+//! `serde_json::Value` with [`fields::ObjectReader`], which collects every bad field into one
+//! `validation_failed` answer (serde stops at the first); outbound payloads are `Serialize`
+//! structs.
+
+pub mod auth;
+pub mod availability;
+pub mod error;
+pub mod fields;
+pub mod timestamp;
