@@ -1,0 +1,37 @@
+//! Transport settings.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// Limits and timings of the Socket.IO transport.
+#[derive(Debug, Clone)]
+pub struct RealtimeConfig {
+    /// engine.io heartbeat interval (`WS_PING_INTERVAL`).
+    pub ping_interval: Duration,
+    /// engine.io heartbeat timeout (`WS_PING_TIMEOUT`).
+    pub ping_timeout: Duration,
+    /// Largest engine.io payload accepted.
+    pub max_payload_bytes: u64,
+    /// Sockets one user may hold on this node (`MAX_CONNECTIONS_PER_USER`).
+    pub max_connections_per_user: usize,
+    /// Sustained inbound events per second per socket (`RATE_LIMIT_EVENTS_PER_SEC`).
+    pub rate_limit_per_sec: NonZeroU32,
+    /// Burst of inbound events per socket (`RATE_LIMIT_BURST`).
+    pub rate_limit_burst: NonZeroU32,
+    /// At most one `driver:location:update` per driver per this window reaches `admin:drivers`.
+    pub admin_location_window: Duration,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            max_payload_bytes: 1_100_000,
+            max_connections_per_user: 5,
+            rate_limit_per_sec: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
+            rate_limit_burst: NonZeroU32::new(40).unwrap_or(NonZeroU32::MIN),
+            admin_location_window: Duration::from_millis(500),
+        }
+    }
+}

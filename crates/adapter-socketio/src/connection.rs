@@ -1,0 +1,67 @@
+//! An admitted socket: rooms, `hello`, handlers, and the disconnect log line.
+
+use std::sync::Arc;
+
+use rodando_application::Principal;
+use rodando_domain::admission::Namespace;
+use rodando_wire::timestamp;
+use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use socketioxide::socket::DisconnectReason;
+use time::OffsetDateTime;
+
+use crate::context::SocketContext;
+use crate::{Realtime, events, rooms};
+
+/// Called once the handshake admitted the socket.
+pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<Realtime>) {
+    let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() else {
+        tracing::error!(sid = %socket.id, "admitted socket without context; disconnecting");
+        let _ = socket.disconnect();
+        return;
+    };
+    let p = &ctx.principal;
+    socket.join(rooms_of(p));
+
+    socket.on_disconnect(|socket: SocketRef<A>, reason: DisconnectReason| async move {
+        if let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() {
+            ctx.slot.release();
+            let p = &ctx.principal;
+            tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, %reason, "socket disconnected");
+        }
+    });
+    socket.on_fallback(
+        move |socket: SocketRef<A>,
+              Event(event): Event,
+              TryData(payload): TryData<Value>,
+              ack: AckSender<A>| {
+            let realtime = Arc::clone(&realtime);
+            async move { events::handle(socket, realtime, event, payload.ok(), ack).await }
+        },
+    );
+
+    let hello = json!({
+        "ok": true,
+        "nsp": p.namespace.path(),
+        "userId": p.user_id.to_string(),
+        "userType": p.user_type.as_str(),
+        "sessionId": p.session_id.to_string(),
+        "serverTime": timestamp::format(OffsetDateTime::now_utc()),
+    });
+    if let Err(e) = socket.emit("hello", &hello) {
+        tracing::debug!(sid = %socket.id, error = %e, "could not send hello");
+    }
+    tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, transport = ?socket.transport_type(), "socket connected");
+}
+
+/// The rooms of PROTOCOL §4 a socket joins on admission.
+fn rooms_of(p: &Principal) -> Vec<String> {
+    let mut rooms = vec![rooms::session(p.session_id)];
+    match p.namespace {
+        Namespace::Drivers => rooms.push(rooms::driver(p.user_id)),
+        Namespace::Passengers => rooms.push(rooms::passenger(p.user_id)),
+        Namespace::Admin => rooms.push(rooms::ADMIN_DRIVERS.to_owned()),
+    }
+    rooms
+}

@@ -1,0 +1,45 @@
+//! `/drivers` events (PROTOCOL §6).
+
+use rodando_application::Principal;
+use rodando_wire::availability::{
+    AvailabilitySnapshot, parse_location_ping, parse_status_update, parse_trip_set,
+};
+use serde_json::Value;
+
+use crate::Realtime;
+use crate::reply::{EventError, readable};
+
+/// Routes one `/drivers` event; the answer is the driver's availability snapshot.
+pub(crate) async fn route(
+    realtime: &Realtime,
+    principal: &Principal,
+    event: &str,
+    payload: Option<&Value>,
+) -> Result<Value, EventError> {
+    let service = &realtime.availability;
+    let driver = principal.user_id;
+    let outcome = match event {
+        "driver:status:update" => {
+            let status =
+                parse_status_update(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            service.update_status(driver, status).await
+        }
+        "driver:location:ping" => {
+            let fix =
+                parse_location_ping(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            service.ping_location(driver, fix).await
+        }
+        "driver:trip:set" => {
+            let trip =
+                parse_trip_set(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            service.set_trip(driver, trip).await
+        }
+        _ => return Err(EventError::unknown_event(event)),
+    };
+    let snapshot = outcome.map_err(|e| EventError::from_availability(principal, event, e))?;
+    Ok(snapshot_json(&snapshot))
+}
+
+fn snapshot_json(d: &rodando_domain::availability::DriverAvailability) -> Value {
+    serde_json::to_value(AvailabilitySnapshot::from(d)).unwrap_or(Value::Null)
+}

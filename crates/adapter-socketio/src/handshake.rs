@@ -1,0 +1,110 @@
+//! The connect middleware: every check of PROTOCOL §3, in order, before the socket enters the
+//! namespace. A refusal becomes a `connect_error` whose message is exactly the code.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use rodando_domain::admission::{Namespace, Refusal};
+use serde_json::Value;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+
+use crate::Realtime;
+use crate::context::SocketContext;
+
+/// Runs the handshake for one connection attempt.
+pub(crate) async fn authenticate<A: Adapter>(
+    socket: SocketRef<A>,
+    auth: Option<Value>,
+    namespace: Namespace,
+    realtime: Arc<Realtime>,
+) -> Result<(), Refusal> {
+    let token = token_from(auth.as_ref(), &socket.req_parts().headers);
+    let principal = realtime
+        .handshake
+        .authenticate(token.as_deref(), namespace)
+        .await
+        .inspect_err(|refused| {
+            tracing::info!(ns = namespace.path(), sid = %socket.id, code = refused.refusal.code(), reason = %refused.reason, "connection refused");
+        })
+        .map_err(|refused| refused.refusal)?;
+    let slot = realtime
+        .registry
+        .acquire(principal.user_id, realtime.config.max_connections_per_user)
+        .inspect_err(|r| {
+            tracing::info!(ns = namespace.path(), sid = %socket.id, user_id = %principal.user_id, session_id = %principal.session_id, code = r.code(), "connection refused: per-user limit reached");
+        })?;
+    socket.extensions.insert(Arc::new(SocketContext::new(
+        principal,
+        slot,
+        &realtime.config,
+    )));
+    Ok(())
+}
+
+/// `auth.token` (a `Bearer ` prefix tolerated), else `Authorization: Bearer <token>`.
+fn token_from(auth: Option<&Value>, headers: &HeaderMap) -> Option<String> {
+    let from_auth = auth
+        .and_then(|a| a.get("token"))
+        .and_then(Value::as_str)
+        .map(strip_bearer)
+        .filter(|t| !t.is_empty());
+    from_auth
+        .or_else(|| {
+            headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| {
+                    let (scheme, token) = h.trim().split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+                })
+                .filter(|t| !t.is_empty())
+        })
+        .map(str::to_owned)
+}
+
+fn strip_bearer(token: &str) -> &str {
+    let t = token.trim();
+    match t.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => t[7..].trim(),
+        _ => t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn headers(auth: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, auth.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn the_token_comes_from_auth_first_then_the_header() {
+        let none = HeaderMap::new();
+        assert_eq!(
+            token_from(Some(&json!({"token": "a"})), &none).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            token_from(Some(&json!({"token": "Bearer a"})), &none).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            token_from(Some(&json!({"token": "a"})), &headers("Bearer b")).as_deref(),
+            Some("a")
+        );
+        assert_eq!(token_from(None, &headers("bearer b")).as_deref(), Some("b"));
+        assert_eq!(
+            token_from(Some(&json!({"token": ""})), &headers("Bearer b")).as_deref(),
+            Some("b")
+        );
+        assert_eq!(token_from(Some(&json!({"token": 5})), &none), None);
+        assert_eq!(token_from(None, &headers("Basic b")), None);
+        assert_eq!(token_from(None, &headers("Bearer ")), None);
+        assert_eq!(token_from(Some(&json!("token")), &none), None);
+    }
+}

@@ -1,0 +1,87 @@
+//! # rodando-adapter-socketio
+//!
+//! The Socket.IO transport, on socketioxide. It registers `/drivers`, `/passengers` and
+//! `/admin`, authenticates every connection in a connect middleware (PROTOCOL §3), joins the
+//! rooms of §4, routes inbound events to the application with acks and `exception`s (§5), and
+//! implements the [`rodando_ports::notifier::Notifier`] port by emitting to rooms.
+//!
+//! Everything is generic over the socketioxide [`Adapter`] so the same code runs on one node
+//! (the local adapter) or on many sharing rooms through Redis.
+
+mod admin;
+mod coalesce;
+mod config;
+mod connection;
+mod context;
+mod drivers;
+mod events;
+mod handshake;
+mod notifier;
+mod passengers;
+mod registry;
+mod reply;
+mod rooms;
+
+use std::sync::Arc;
+
+use rodando_application::availability::AvailabilityService;
+use rodando_application::handshake::HandshakeService;
+use rodando_domain::admission::Namespace;
+use socketioxide::adapter::Adapter;
+use socketioxide::handler::ConnectHandler;
+use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide_core::adapter::DefinedAdapter;
+
+pub use config::RealtimeConfig;
+pub use notifier::SocketNotifier;
+pub use registry::ConnectionRegistry;
+
+/// What the socket handlers need: the use cases and the per-node connection registry.
+pub struct Realtime {
+    /// Admission of connections.
+    pub handshake: HandshakeService,
+    /// Driver availability commands.
+    pub availability: AvailabilityService,
+    /// Sockets per user on this node.
+    pub registry: ConnectionRegistry,
+    /// Limits and timings.
+    pub config: RealtimeConfig,
+}
+
+/// A socketioxide builder with the engine options of PROTOCOL §3.
+pub fn builder(config: &RealtimeConfig) -> SocketIoBuilder {
+    SocketIo::builder()
+        .ping_interval(config.ping_interval)
+        .ping_timeout(config.ping_timeout)
+        .max_payload(config.max_payload_bytes)
+        .ws_max_message_size(config.max_payload_bytes as usize)
+}
+
+/// Registers the three namespaces with their handshake middleware and handlers. Returns what
+/// the adapter gives back for each namespace (a future to await for remote adapters such as
+/// Redis, `()` for the local one).
+pub fn attach<A: Adapter + DefinedAdapter>(
+    io: &SocketIo<A>,
+    realtime: Arc<Realtime>,
+) -> Vec<A::InitRes> {
+    let mut inits = Vec::with_capacity(Namespace::ALL.len());
+    for namespace in Namespace::ALL {
+        let on_connect = {
+            let realtime = Arc::clone(&realtime);
+            move |socket: socketioxide::extract::SocketRef<A>| {
+                let realtime = Arc::clone(&realtime);
+                async move { connection::on_connect(socket, realtime).await }
+            }
+        };
+        let authenticate = {
+            let realtime = Arc::clone(&realtime);
+            move |socket: socketioxide::extract::SocketRef<A>,
+                  auth: socketioxide::extract::TryData<serde_json::Value>| {
+                let realtime = Arc::clone(&realtime);
+                async move { handshake::authenticate(socket, auth.0.ok(), namespace, realtime).await }
+            }
+        };
+        inits.push(io.ns(namespace.path(), on_connect.with(authenticate)));
+    }
+    inits
+}

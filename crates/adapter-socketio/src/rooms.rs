@@ -1,0 +1,21 @@
+//! Room names (PROTOCOL §4). Clients never name rooms; only the server builds these.
+
+use rodando_domain::ids::{DriverId, SessionId, UserId};
+
+/// Every `/admin` socket: the live fleet view.
+pub(crate) const ADMIN_DRIVERS: &str = "admin:drivers";
+
+/// Every socket of one driver (all its devices).
+pub(crate) fn driver(id: DriverId) -> String {
+    format!("driver:{id}")
+}
+
+/// Every socket of one passenger.
+pub(crate) fn passenger(id: UserId) -> String {
+    format!("passenger:{id}")
+}
+
+/// Every socket of one session, in any namespace.
+pub(crate) fn session(id: SessionId) -> String {
+    format!("session:{id}")
+}
