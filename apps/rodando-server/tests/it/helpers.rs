@@ -1,0 +1,190 @@
+//! `spawn_app()` and the small vocabulary the tests are written in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rodando_adapter_memory::MemoryStore;
+use rodando_server::stores::Stores;
+use rodando_server::{Application, Config};
+use rodando_sio_client::{ClientOptions, ConnectError, SioClient, connect};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for something that should happen at once.
+pub const WAIT: Duration = Duration::from_secs(3);
+/// How long a test watches for something that must not happen.
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// A running server and what tests need to talk to it.
+pub struct TestApp {
+    pub base: String,
+    pub stores: Stores,
+    pub app_notifier: Arc<dyn rodando_ports::notifier::Notifier>,
+    http: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Tokens of a login.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub access: String,
+    pub refresh: String,
+    pub session_id: String,
+    pub user_id: String,
+}
+
+/// Starts a server with the embedded store, demo users, and `overrides` on top of the defaults.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        rodando_server::telemetry::init(rodando_server::config::LogFormat::Pretty);
+    }
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("HOST".into(), "127.0.0.1".into()),
+        ("PORT".into(), "0".into()),
+    ]);
+    for (k, v) in overrides {
+        vars.insert((*k).into(), (*v).into());
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+    let stores = Stores::memory(Arc::new(MemoryStore::new()));
+    let app = Application::build_with(
+        config,
+        stores.clone(),
+        Arc::new(rodando_application::clock::SystemClock),
+    )
+    .await
+    .expect("server builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let shutdown = app.shutdown_token();
+    let app_notifier = app.notifier();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        stores,
+        app_notifier,
+        http: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+/// Starts a server with the default configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The app each demo user logs in to.
+fn audience_of(email: &str) -> &'static str {
+    if email.starts_with("admin") {
+        "admin_panel"
+    } else if email.starts_with("driver") {
+        "driver_app"
+    } else {
+        "passenger_app"
+    }
+}
+
+impl TestApp {
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn post_with_bearer(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Logs a demo user in with its own app.
+    pub async fn login(&self, email: &str) -> Login {
+        let (status, body) = self
+            .post(
+                "/api/auth/login",
+                json!({"email": email, "password": "rodando123", "appAudience": audience_of(email)}),
+            )
+            .await;
+        assert_eq!(status, 200, "login of {email}: {body}");
+        Login {
+            access: body["accessToken"].as_str().unwrap().to_owned(),
+            refresh: body["refreshToken"].as_str().unwrap().to_owned(),
+            session_id: body["sessionId"].as_str().unwrap().to_owned(),
+            user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Connects with `auth.token`.
+    pub async fn connect_with_token(
+        &self,
+        namespace: &str,
+        token: &str,
+    ) -> Result<SioClient, ConnectError> {
+        let options = ClientOptions {
+            auth: Some(json!({ "token": token })),
+            ..ClientOptions::default()
+        };
+        connect(&self.base, namespace, options).await
+    }
+
+    /// Connects with raw options.
+    pub async fn connect_with(
+        &self,
+        namespace: &str,
+        options: ClientOptions,
+    ) -> Result<SioClient, ConnectError> {
+        connect(&self.base, namespace, options).await
+    }
+
+    /// Logs in and connects, consuming `hello`.
+    pub async fn connected(&self, email: &str, namespace: &str) -> (SioClient, Login) {
+        let login = self.login(email).await;
+        let mut client = self
+            .connect_with_token(namespace, &login.access)
+            .await
+            .unwrap_or_else(|e| panic!("{email} on {namespace}: {e}"));
+        client.expect_event("hello", WAIT).await.expect("hello");
+        (client, login)
+    }
+}
+
+/// The `connect_error` message of a refused connection.
+pub fn refusal(result: Result<SioClient, ConnectError>) -> String {
+    match result {
+        Err(ConnectError::Refused { message, .. }) => message,
+        Err(other) => panic!("expected a refusal, got {other}"),
+        Ok(_) => panic!("expected a refusal, but the connection was admitted"),
+    }
+}

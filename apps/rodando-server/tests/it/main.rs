@@ -1,0 +1,9 @@
+//! Integration tests: the whole server in-process on port 0, spoken to over real sockets with a
+//! real Socket.IO client and real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
+
+mod availability;
+mod handshake;
+mod helpers;
+mod rest_auth;
+mod sessions;

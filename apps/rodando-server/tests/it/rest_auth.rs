@@ -1,0 +1,194 @@
+//! `/api/auth/*`, `/health`, `/ready` over real HTTP.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_and_ready_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/health").await, (200, json!({"status": "ok"})));
+    assert_eq!(app.get("/ready").await.0, 200);
+}
+
+#[tokio::test]
+async fn login_returns_a_session_with_both_tokens() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post("/api/auth/login", json!({"email": "driver1@rodando.local", "password": "rodando123", "appAudience": "driver_app", "sessionType": "mobile_app", "deviceInfo": "Pixel 8"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for field in [
+        "accessToken",
+        "refreshToken",
+        "sessionId",
+        "accessTokenExpiresAt",
+        "refreshTokenExpiresAt",
+    ] {
+        assert!(body[field].is_string(), "{field} in {body}");
+    }
+    assert_eq!(body["sessionType"], "mobile_app");
+    assert_eq!(body["user"]["userType"], "driver");
+    assert_eq!(body["user"]["name"], "Dario Driver");
+}
+
+#[tokio::test]
+async fn a_phone_number_logs_in_too() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post("/api/auth/login", json!({"phoneNumber": "+53 5000 0021", "password": "rodando123", "appAudience": "passenger_app"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["userType"], "passenger");
+}
+
+#[tokio::test]
+async fn wrong_credentials_look_the_same_whether_the_user_exists_or_not() {
+    let app = spawn_app().await;
+    let wrong_password = app
+        .post("/api/auth/login", json!({"email": "driver1@rodando.local", "password": "nope", "appAudience": "driver_app"}))
+        .await;
+    let no_such_user = app
+        .post("/api/auth/login", json!({"email": "ghost@rodando.local", "password": "nope", "appAudience": "driver_app"}))
+        .await;
+    assert_eq!(wrong_password.0, 401);
+    assert_eq!(wrong_password.1["error"]["code"], "invalid_credentials");
+    assert_eq!(wrong_password, no_such_user);
+}
+
+#[tokio::test]
+async fn an_inactive_user_or_the_wrong_app_is_forbidden() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post("/api/auth/login", json!({"email": "driver1@rodando.local", "password": "rodando123", "appAudience": "admin_panel"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("audience_mismatch"))
+    );
+
+    let login = app.login("driver2@rodando.local").await;
+    let id = rodando_domain::ids::UserId::parse(&login.user_id).unwrap();
+    app.stores
+        .users
+        .set_status(id, rodando_domain::user::UserStatus::Banned)
+        .await
+        .unwrap();
+    let (status, body) = app
+        .post("/api/auth/login", json!({"email": "driver2@rodando.local", "password": "rodando123", "appAudience": "driver_app"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("user_inactive"))
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_errors_naming_each_field() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post(
+            "/api/auth/login",
+            json!({"email": 5, "appAudience": "moon", "surprise": true}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "validation_failed");
+    let fields: Vec<&str> = body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["surprise", "email", "password", "appAudience"]);
+
+    let (status, body) = app
+        .post("/api/auth/login", json!(["not", "an", "object"]))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("validation_failed"))
+    );
+
+    let huge = "x".repeat(70 * 1024);
+    let (status, body) = app.post("/api/auth/login", json!({"email": huge})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+
+    let (status, body) = app.get("/api/nothing-here").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_replayed_token_revokes_the_session() {
+    let app = spawn_app().await;
+    let login = app.login("passenger1@rodando.local").await;
+    let (status, first) = app
+        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["sessionId"], login.session_id.as_str());
+    assert_ne!(first["refreshToken"], login.refresh.as_str());
+
+    // The old refresh token was rotated away: presenting it again is theft.
+    let (status, body) = app
+        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("refresh_token_reused"))
+    );
+    // ...and the whole session is gone, including the newest refresh token.
+    let (status, body) = app
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": first["refreshToken"]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("session_revoked"))
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_a_refresh_token() {
+    let app = spawn_app().await;
+    let login = app.login("passenger1@rodando.local").await;
+    let (status, body) = app
+        .post("/api/auth/refresh", json!({"refreshToken": login.access}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+}
+
+#[tokio::test]
+async fn logout_needs_a_bearer_token_and_ends_the_session() {
+    let app = spawn_app().await;
+    let login = app.login("passenger2@rodando.local").await;
+    let (status, body) = app.post("/api/auth/logout", json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("missing_token"))
+    );
+    assert_eq!(
+        app.post_with_bearer("/api/auth/logout", &login.access)
+            .await
+            .0,
+        204
+    );
+    let (status, body) = app
+        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("session_revoked"))
+    );
+}

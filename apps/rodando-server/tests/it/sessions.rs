@@ -1,0 +1,126 @@
+//! Session lifecycle reaching live sockets: logout, refresh, theft detection, notifications.
+
+use rodando_domain::ids::SessionId;
+use rodando_ports::notifier::Notification;
+use rodando_sio_client::Disconnect;
+use serde_json::json;
+
+use crate::helpers::{QUIET, WAIT, spawn_app};
+
+#[tokio::test]
+async fn logout_kicks_every_socket_of_that_session_and_only_those() {
+    let app = spawn_app().await;
+    let (mut phone, login) = app.connected("driver1@rodando.local", "/drivers").await;
+    let mut tablet = app
+        .connect_with_token("/drivers", &login.access)
+        .await
+        .unwrap();
+    tablet.expect_event("hello", WAIT).await.unwrap();
+    let (mut other_session, _) = app.connected("driver1@rodando.local", "/drivers").await;
+
+    assert_eq!(
+        app.post_with_bearer("/api/auth/logout", &login.access)
+            .await
+            .0,
+        204
+    );
+
+    for socket in [&mut phone, &mut tablet] {
+        let revoked = socket
+            .expect_event("auth:session_revoked", WAIT)
+            .await
+            .unwrap();
+        assert_eq!(
+            revoked,
+            json!({"sessionId": login.session_id, "reason": "logout"})
+        );
+        assert_eq!(
+            socket.wait_disconnect(WAIT).await.unwrap(),
+            Disconnect::ByServer
+        );
+    }
+    assert!(
+        other_session
+            .expect_no_event("auth:session_revoked", QUIET)
+            .await
+            .is_ok()
+    );
+    assert!(other_session.is_connected());
+}
+
+#[tokio::test]
+async fn a_refresh_is_announced_to_the_sessions_sockets() {
+    let app = spawn_app().await;
+    let (mut socket, login) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    let (status, body) = app
+        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
+        .await;
+    assert_eq!(status, 200);
+    let refreshed = socket
+        .expect_event("auth:session_refreshed", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(refreshed["sessionId"], login.session_id.as_str());
+    assert_eq!(
+        refreshed["accessTokenExpiresAt"],
+        body["accessTokenExpiresAt"]
+    );
+    assert!(socket.is_connected());
+}
+
+#[tokio::test]
+async fn replaying_a_refresh_token_disconnects_the_session() {
+    let app = spawn_app().await;
+    let (mut socket, login) = app.connected("admin@rodando.local", "/admin").await;
+    assert_eq!(
+        app.post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
+            .await
+            .0,
+        200
+    );
+    let (status, _) = app
+        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
+        .await;
+    assert_eq!(status, 401);
+    let revoked = socket
+        .expect_event("auth:session_revoked", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(revoked["reason"], "refresh_token_reuse");
+    assert_eq!(
+        socket.wait_disconnect(WAIT).await.unwrap(),
+        Disconnect::ByServer
+    );
+}
+
+#[tokio::test]
+async fn a_notification_reaches_the_session_room_only() {
+    let app = spawn_app().await;
+    let (mut mine, login) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    let (mut theirs, _) = app
+        .connected("passenger2@rodando.local", "/passengers")
+        .await;
+    let notification = Notification {
+        id: uuid::Uuid::new_v4(),
+        kind: "trip_update".into(),
+        title: "Your driver is here".into(),
+        body: "Look for the blue Lada".into(),
+        data: Some(json!({"tripId": "t"})),
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    let session = SessionId::parse(&login.session_id).unwrap();
+    app.app_notifier
+        .notify(session, &notification)
+        .await
+        .unwrap();
+    let received = mine.expect_event("notification", WAIT).await.unwrap();
+    assert_eq!(received["id"], notification.id.to_string());
+    assert_eq!(received["kind"], "trip_update");
+    assert_eq!(received["title"], "Your driver is here");
+    assert_eq!(received["data"], json!({"tripId": "t"}));
+    assert!(theirs.expect_no_event("notification", QUIET).await.is_ok());
+}
