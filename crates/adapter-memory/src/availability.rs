@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
 use rodando_domain::ids::{DriverId, TripId};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
+use rodando_domain::geo::GeoPoint;
+use rodando_ports::availability::{AvailabilityRepository, CasError, NearbyDriver, Versioned};
 use time::{Duration, OffsetDateTime};
 
 use crate::MemoryStore;
@@ -94,6 +95,36 @@ impl AvailabilityRepository for MemoryStore {
         stale.sort_by_key(|row| row.state.last_presence_at);
         stale.truncate(limit);
         Ok(stale)
+    }
+
+    async fn nearest_available(
+        &self,
+        origin: GeoPoint,
+        radius_m: f64,
+        limit: usize,
+        now: OffsetDateTime,
+        freshness: Duration,
+        exclude: &[DriverId],
+    ) -> Result<Vec<NearbyDriver>, Unexpected> {
+        // TODO(store): replaced by a spatial index in the PostgreSQL/conformance work.
+        let t = lock(&self.availability);
+        let mut found: Vec<NearbyDriver> = t
+            .rows
+            .values()
+            .filter(|row| row.state.is_matchable(now, freshness))
+            .filter(|row| !exclude.contains(&row.state.driver_id))
+            .filter_map(|row| {
+                let at = row.state.last_location?.point;
+                let distance_m = origin.distance_m(&at);
+                (distance_m <= radius_m).then_some(NearbyDriver {
+                    driver_id: row.state.driver_id,
+                    distance_m,
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+        found.truncate(limit);
+        Ok(found)
     }
 
     async fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected> {
