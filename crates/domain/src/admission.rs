@@ -53,6 +53,15 @@ impl Namespace {
         }
     }
 
+    /// The namespace of a user type.
+    pub const fn for_user_type(user_type: UserType) -> Self {
+        match user_type {
+            UserType::Driver => Self::Drivers,
+            UserType::Passenger => Self::Passengers,
+            UserType::Admin => Self::Admin,
+        }
+    }
+
     /// Whether a user of `user_type` may connect here.
     pub fn admits(self, user_type: UserType) -> bool {
         self.user_type() == user_type

@@ -78,6 +78,10 @@ uuid_id!(
     /// A vehicle a driver is using.
     VehicleId
 );
+uuid_id!(
+    /// An offer of a trip to one driver (an "assignment" on the wire).
+    OfferId
+);
 
 /// A driver is a user; the alias documents intent at call sites.
 pub type DriverId = UserId;

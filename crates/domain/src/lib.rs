@@ -11,8 +11,12 @@
 
 pub mod admission;
 pub mod availability;
+pub mod dispatch;
+pub mod fare;
 pub mod geo;
 pub mod ids;
+pub mod offer;
 pub mod session;
+pub mod trip;
 pub mod user;
 pub mod validation;

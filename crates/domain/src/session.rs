@@ -132,6 +132,11 @@ pub struct Session {
     pub created_at: OffsetDateTime,
 }
 
+/// Clock skew tolerated on every expiry check (token `exp`/`nbf` and the session's access
+/// expiry), so a token is never refused by one check and admitted by the other. PROTOCOL §3
+/// allows at most 5 s.
+pub const CLOCK_LEEWAY: time::Duration = time::Duration::seconds(2);
+
 /// Why a session does not allow an access token to be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SessionAccessRefusal {
@@ -167,7 +172,8 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionAccessRefusal::Revoked`] when revoked or owned by another user,
-    /// [`SessionAccessRefusal::Expired`] when the access expiry has passed.
+    /// [`SessionAccessRefusal::Expired`] when the access expiry has passed by more than
+    /// [`CLOCK_LEEWAY`] (the same tolerance the token's own `exp` gets).
     pub fn check_access(
         &self,
         user: UserId,
@@ -175,7 +181,7 @@ impl Session {
     ) -> Result<(), SessionAccessRefusal> {
         if self.is_revoked() || self.user_id != user {
             Err(SessionAccessRefusal::Revoked)
-        } else if self.access_expires_at <= now {
+        } else if self.access_expires_at + CLOCK_LEEWAY <= now {
             Err(SessionAccessRefusal::Expired)
         } else {
             Ok(())
@@ -252,10 +258,14 @@ mod tests {
     }
 
     #[test]
-    fn access_expiry_is_exclusive() {
+    fn access_expiry_gets_the_same_leeway_as_the_token() {
         let s = session(NOW);
         assert_eq!(
-            s.check_access(s.user_id, s.access_expires_at),
+            s.check_access(s.user_id, s.access_expires_at + Duration::seconds(1)),
+            Ok(())
+        );
+        assert_eq!(
+            s.check_access(s.user_id, s.access_expires_at + CLOCK_LEEWAY),
             Err(SessionAccessRefusal::Expired)
         );
     }

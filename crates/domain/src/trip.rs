@@ -1,0 +1,440 @@
+//! Trips: the state machine of PROTOCOL §8 and who may move it.
+//!
+//! ```text
+//! pending → assigning → accepted → arriving → in_progress → completed
+//!    └──────────┴→ no_drivers_found
+//! any state before completed → cancelled (driver: only before in_progress)
+//! ```
+//! Each transition is a pure function returning the next trip; stores apply it guarded by the
+//! expected status (`WHERE status = expected`), so concurrent transitions never both win.
+
+use time::OffsetDateTime;
+
+use crate::fare::{Cents, Currency};
+use crate::geo::GeoPoint;
+use crate::ids::{DriverId, TripId, UserId};
+use crate::user::UnknownVariant;
+
+/// Where a trip starts or ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    /// Position.
+    pub point: GeoPoint,
+    /// Free-text address, trimmed, at most [`Place::MAX_ADDRESS_CHARS`] characters.
+    pub address: Option<String>,
+}
+
+impl Place {
+    /// Longest address kept.
+    pub const MAX_ADDRESS_CHARS: usize = 300;
+
+    /// A place with an optional address; an over-long or control-laden address is refused.
+    ///
+    /// # Errors
+    /// [`InvalidAddress`] when the address is longer than the limit or holds control characters.
+    pub fn new(point: GeoPoint, address: Option<&str>) -> Result<Self, InvalidAddress> {
+        let address = match address.map(str::trim).filter(|a| !a.is_empty()) {
+            None => None,
+            Some(a)
+                if a.chars().count() > Self::MAX_ADDRESS_CHARS
+                    || a.chars().any(char::is_control) =>
+            {
+                return Err(InvalidAddress);
+            }
+            Some(a) => Some(a.to_owned()),
+        };
+        Ok(Self { point, address })
+    }
+}
+
+/// An address that is too long or holds control characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be at most 300 printable characters")]
+pub struct InvalidAddress;
+
+/// How the passenger pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PaymentMethod {
+    /// Cash to the driver (the default).
+    #[default]
+    Cash,
+    /// Card on file.
+    Card,
+}
+
+impl PaymentMethod {
+    /// Wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::Card => "card",
+        }
+    }
+
+    /// Parses the wire name.
+    ///
+    /// # Errors
+    /// [`UnknownVariant`] for anything but `cash` or `card`.
+    pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+        match s {
+            "cash" => Ok(Self::Cash),
+            "card" => Ok(Self::Card),
+            _ => Err(UnknownVariant),
+        }
+    }
+}
+
+/// Where a trip is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TripStatus {
+    /// Requested, no offer yet.
+    Pending,
+    /// Offers are being made.
+    Assigning,
+    /// A driver accepted.
+    Accepted,
+    /// The driver is on the way to the pickup (and may have arrived).
+    Arriving,
+    /// The passenger is on board.
+    InProgress,
+    /// Finished and charged.
+    Completed,
+    /// Cancelled by someone.
+    Cancelled,
+    /// Nobody took it.
+    NoDriversFound,
+}
+
+impl TripStatus {
+    /// Every status.
+    pub const ALL: [TripStatus; 8] = [
+        Self::Pending,
+        Self::Assigning,
+        Self::Accepted,
+        Self::Arriving,
+        Self::InProgress,
+        Self::Completed,
+        Self::Cancelled,
+        Self::NoDriversFound,
+    ];
+
+    /// Wire and storage name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Assigning => "assigning",
+            Self::Accepted => "accepted",
+            Self::Arriving => "arriving",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::NoDriversFound => "no_drivers_found",
+        }
+    }
+
+    /// Parses the storage name.
+    ///
+    /// # Errors
+    /// [`UnknownVariant`] for an unknown status.
+    pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or(UnknownVariant)
+    }
+
+    /// Not yet completed, cancelled or abandoned.
+    pub const fn is_active(self) -> bool {
+        !matches!(
+            self,
+            Self::Completed | Self::Cancelled | Self::NoDriversFound
+        )
+    }
+
+    /// The transition table of PROTOCOL §8.
+    pub const fn can_become(self, next: TripStatus) -> bool {
+        use TripStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Assigning)
+                | (Assigning, Accepted)
+                | (Accepted, Arriving)
+                | (Arriving, InProgress)
+                | (InProgress, Completed)
+                | (Pending | Assigning, NoDriversFound)
+                | (
+                    Pending | Assigning | Accepted | Arriving | InProgress,
+                    Cancelled
+                )
+        )
+    }
+}
+
+/// Who acts on a trip; identities always come from a verified token, never a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A passenger.
+    Passenger(UserId),
+    /// A driver.
+    Driver(DriverId),
+    /// An operator.
+    Admin(UserId),
+    /// The server itself (expiry, dispatch).
+    System,
+}
+
+impl Actor {
+    /// Wire name of the actor kind (`cancelledBy`).
+    pub const fn kind(self) -> &'static str {
+        match self {
+            Self::Passenger(_) => "passenger",
+            Self::Driver(_) => "driver",
+            Self::Admin(_) => "admin",
+            Self::System => "system",
+        }
+    }
+}
+
+/// Why a trip transition was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TripError {
+    /// The actor has no say on this trip (or this step of it).
+    #[error("not allowed on this trip")]
+    Forbidden,
+    /// The trip is not in a state this step can leave from.
+    #[error("a {} trip cannot become {}", from.as_str(), to.as_str())]
+    InvalidTransition {
+        /// Current status.
+        from: TripStatus,
+        /// Wanted status.
+        to: TripStatus,
+    },
+}
+
+/// A trip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trip {
+    /// Identity.
+    pub id: TripId,
+    /// Who asked for it.
+    pub passenger_id: UserId,
+    /// Who drives it, once accepted.
+    pub driver_id: Option<DriverId>,
+    /// Where it is in its life.
+    pub status: TripStatus,
+    /// Start.
+    pub pickup: Place,
+    /// End.
+    pub dropoff: Place,
+    /// How it is paid.
+    pub payment_method: PaymentMethod,
+    /// Estimate made at request.
+    pub fare_estimate: Cents,
+    /// Final fare, at completion.
+    pub fare_total: Option<Cents>,
+    /// Currency of both amounts.
+    pub currency: Currency,
+    /// When requested.
+    pub requested_at: OffsetDateTime,
+    /// When a driver accepted.
+    pub accepted_at: Option<OffsetDateTime>,
+    /// When the driver reported arriving at the pickup.
+    pub arrived_pickup_at: Option<OffsetDateTime>,
+    /// When the ride started.
+    pub started_at: Option<OffsetDateTime>,
+    /// When it completed.
+    pub completed_at: Option<OffsetDateTime>,
+    /// When it was cancelled or abandoned.
+    pub cancelled_at: Option<OffsetDateTime>,
+    /// Who cancelled (`passenger`, `driver`, `admin`, `system`).
+    pub cancelled_by: Option<&'static str>,
+    /// Why it was cancelled or abandoned.
+    pub end_reason: Option<String>,
+}
+
+impl Trip {
+    /// A new pending trip.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request(
+        id: TripId,
+        passenger_id: UserId,
+        pickup: Place,
+        dropoff: Place,
+        payment_method: PaymentMethod,
+        fare_estimate: Cents,
+        currency: Currency,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            passenger_id,
+            driver_id: None,
+            status: TripStatus::Pending,
+            pickup,
+            dropoff,
+            payment_method,
+            fare_estimate,
+            fare_total: None,
+            currency,
+            requested_at: now,
+            accepted_at: None,
+            arrived_pickup_at: None,
+            started_at: None,
+            completed_at: None,
+            cancelled_at: None,
+            cancelled_by: None,
+            end_reason: None,
+        }
+    }
+
+    /// Whether `actor` may read this trip: its passenger, its driver, or an admin.
+    pub fn visible_to(&self, actor: Actor) -> bool {
+        match actor {
+            Actor::Passenger(p) => p == self.passenger_id,
+            Actor::Driver(d) => self.driver_id == Some(d),
+            Actor::Admin(_) | Actor::System => true,
+        }
+    }
+
+    fn to(&self, next: TripStatus) -> Result<Self, TripError> {
+        if self.status.can_become(next) {
+            let mut t = self.clone();
+            t.status = next;
+            Ok(t)
+        } else {
+            Err(TripError::InvalidTransition {
+                from: self.status,
+                to: next,
+            })
+        }
+    }
+
+    fn require_driver(&self, actor: Actor) -> Result<DriverId, TripError> {
+        match actor {
+            Actor::Driver(d) if self.driver_id == Some(d) => Ok(d),
+            _ => Err(TripError::Forbidden),
+        }
+    }
+
+    /// Dispatch starts: pending → assigning.
+    ///
+    /// # Errors
+    /// [`TripError::InvalidTransition`] from any other status.
+    pub fn start_assigning(&self) -> Result<Self, TripError> {
+        self.to(TripStatus::Assigning)
+    }
+
+    /// A driver accepted its offer: assigning → accepted.
+    ///
+    /// # Errors
+    /// [`TripError::InvalidTransition`] from any other status.
+    pub fn accept(&self, driver: DriverId, now: OffsetDateTime) -> Result<Self, TripError> {
+        let mut t = self.to(TripStatus::Accepted)?;
+        t.driver_id = Some(driver);
+        t.accepted_at = Some(now);
+        Ok(t)
+    }
+
+    /// Right after acceptance the driver is on the way: accepted → arriving.
+    ///
+    /// # Errors
+    /// [`TripError::InvalidTransition`] from any other status.
+    pub fn begin_arriving(&self) -> Result<Self, TripError> {
+        self.to(TripStatus::Arriving)
+    }
+
+    /// The assigned driver is at the pickup; the status stays `arriving`. Reporting it twice
+    /// keeps the first time.
+    ///
+    /// # Errors
+    /// [`TripError::Forbidden`] for anyone but the assigned driver;
+    /// [`TripError::InvalidTransition`] unless arriving.
+    pub fn arrive(&self, actor: Actor, now: OffsetDateTime) -> Result<Self, TripError> {
+        self.require_driver(actor)?;
+        if self.status != TripStatus::Arriving {
+            return Err(TripError::InvalidTransition {
+                from: self.status,
+                to: TripStatus::Arriving,
+            });
+        }
+        let mut t = self.clone();
+        t.arrived_pickup_at.get_or_insert(now);
+        Ok(t)
+    }
+
+    /// The passenger is on board: arriving → in_progress, by the assigned driver.
+    ///
+    /// # Errors
+    /// [`TripError::Forbidden`] or [`TripError::InvalidTransition`].
+    pub fn start(&self, actor: Actor, now: OffsetDateTime) -> Result<Self, TripError> {
+        self.require_driver(actor)?;
+        let mut t = self.to(TripStatus::InProgress)?;
+        t.started_at = Some(now);
+        Ok(t)
+    }
+
+    /// Arrived at the destination: in_progress → completed with the final fare.
+    ///
+    /// # Errors
+    /// [`TripError::Forbidden`] or [`TripError::InvalidTransition`].
+    pub fn complete(
+        &self,
+        actor: Actor,
+        fare_total: Cents,
+        now: OffsetDateTime,
+    ) -> Result<Self, TripError> {
+        self.require_driver(actor)?;
+        let mut t = self.to(TripStatus::Completed)?;
+        t.fare_total = Some(fare_total);
+        t.completed_at = Some(now);
+        Ok(t)
+    }
+
+    /// Cancels: the passenger (own trip) or an admin before completion, the assigned driver
+    /// before the ride starts, the system any time before completion.
+    ///
+    /// # Errors
+    /// [`TripError::Forbidden`] or [`TripError::InvalidTransition`].
+    pub fn cancel(
+        &self,
+        actor: Actor,
+        reason: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Self, TripError> {
+        let allowed = match actor {
+            Actor::Passenger(p) => p == self.passenger_id,
+            Actor::Admin(_) | Actor::System => true,
+            Actor::Driver(d) => {
+                if self.driver_id != Some(d) {
+                    false
+                } else if self.status == TripStatus::InProgress {
+                    return Err(TripError::InvalidTransition {
+                        from: self.status,
+                        to: TripStatus::Cancelled,
+                    });
+                } else {
+                    true
+                }
+            }
+        };
+        if !allowed {
+            return Err(TripError::Forbidden);
+        }
+        let mut t = self.to(TripStatus::Cancelled)?;
+        t.cancelled_at = Some(now);
+        t.cancelled_by = Some(actor.kind());
+        t.end_reason = reason;
+        Ok(t)
+    }
+
+    /// Nobody took it: pending/assigning → no_drivers_found.
+    ///
+    /// # Errors
+    /// [`TripError::InvalidTransition`] from any other status.
+    pub fn give_up(&self, reason: &str, now: OffsetDateTime) -> Result<Self, TripError> {
+        let mut t = self.to(TripStatus::NoDriversFound)?;
+        t.cancelled_at = Some(now);
+        t.end_reason = Some(reason.to_owned());
+        Ok(t)
+    }
+}
