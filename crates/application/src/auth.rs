@@ -131,6 +131,10 @@ pub struct AuthService {
     passwords: Arc<dyn PasswordHasher>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
+    /// Password checks running at once. Each argon2 verification takes ~19 MiB and a core's
+    /// worth of CPU for tens of milliseconds: a login flood waits here instead of exhausting
+    /// memory and starving the sockets.
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl AuthService {
@@ -143,6 +147,7 @@ impl AuthService {
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             users,
             sessions,
@@ -150,6 +155,7 @@ impl AuthService {
             passwords,
             notifier,
             clock,
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
 
@@ -348,6 +354,11 @@ impl AuthService {
         password: String,
         hash: PasswordHash,
     ) -> Result<bool, Unexpected> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| Unexpected::new("password hashing limiter closed", e))?;
         let hasher = Arc::clone(&self.passwords);
         tokio::task::spawn_blocking(move || hasher.verify(&password, &hash))
             .await

@@ -10,8 +10,11 @@ use time::{Duration, OffsetDateTime};
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Truncated to microseconds, the precision PostgreSQL keeps, so a value written and read
+    /// back compares equal whichever store holds it.
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        let now = OffsetDateTime::now_utc();
+        now.replace_microsecond(now.microsecond()).unwrap_or(now)
     }
 }
 

@@ -1,7 +1,13 @@
 //! The demo users every fresh server starts with (PROTOCOL §2), so a newcomer can log in at once.
 
-use rodando_domain::user::{Email, NewPassword, PersonName, PhoneNumber, UserType};
-use rodando_ports::users::InsertUserError;
+use rodando_domain::ids::UserId;
+use rodando_domain::user::{
+    Email, NewPassword, PersonName, PhoneNumber, User, UserStatus, UserType,
+};
+use rodando_ports::clock::Clock;
+use rodando_ports::passwords::PasswordHasher;
+use rodando_ports::users::{InsertUserError, UserRepository};
+use uuid::Uuid;
 
 use crate::users::{NewUser, UserAdmin};
 
@@ -80,6 +86,50 @@ pub async fn seed_demo_users(admin: &UserAdmin) -> Result<usize, InsertUserError
                 | InsertUserError::DuplicateId,
             ) => {}
             Err(e) => return Err(e),
+        }
+    }
+    Ok(created)
+}
+
+/// Adds `count` more demo drivers, `driver4@rodando.local` onwards (for simulations and load
+/// tests that need many distinct drivers). They share one hash of [`DEMO_PASSWORD`], computed
+/// once: hashing thousands of demo passwords one by one would take minutes. Returns how many
+/// were created.
+///
+/// # Errors
+/// [`InsertUserError::Unexpected`] when hashing or the store fails (duplicates are skipped).
+pub async fn seed_extra_demo_drivers(
+    users: &dyn UserRepository,
+    hasher: &dyn PasswordHasher,
+    clock: &dyn Clock,
+    count: usize,
+) -> Result<usize, InsertUserError> {
+    let password = NewPassword::parse(DEMO_PASSWORD)
+        .unwrap_or_else(|_| unreachable!("demo password is valid"));
+    let hash = hasher.hash(&password)?;
+    let first = DEMO_USERS
+        .iter()
+        .filter(|u| u.3 == UserType::Driver)
+        .count()
+        + 1;
+    let mut created = 0;
+    for n in first..first + count {
+        let user = User {
+            id: UserId::from_uuid(Uuid::now_v7()),
+            email: Email::parse(&format!("driver{n}@rodando.local"))
+                .unwrap_or_else(|_| unreachable!("generated e-mail is valid")),
+            phone: None,
+            name: PersonName::parse(&format!("Demo Driver {n}"))
+                .unwrap_or_else(|_| unreachable!("generated name is valid")),
+            user_type: UserType::Driver,
+            status: UserStatus::Active,
+            password_hash: hash.clone(),
+            created_at: clock.now(),
+        };
+        match users.insert(&user).await {
+            Ok(()) => created += 1,
+            Err(InsertUserError::Unexpected(e)) => return Err(e.into()),
+            Err(_) => {}
         }
     }
     Ok(created)

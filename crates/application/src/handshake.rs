@@ -65,6 +65,26 @@ impl HandshakeService {
         token: Option<&str>,
         namespace: Namespace,
     ) -> Result<Principal, HandshakeRefused> {
+        self.admit(token, Some(namespace)).await
+    }
+
+    /// The same checks for a REST request: any user type, its principal placed in the
+    /// namespace of its type.
+    ///
+    /// # Errors
+    /// As [`HandshakeService::authenticate`], without [`Refusal::ForbiddenNamespace`].
+    pub async fn authenticate_bearer(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Principal, HandshakeRefused> {
+        self.admit(token, None).await
+    }
+
+    async fn admit(
+        &self,
+        token: Option<&str>,
+        namespace: Option<Namespace>,
+    ) -> Result<Principal, HandshakeRefused> {
         let token = token
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -88,6 +108,11 @@ impl HandshakeService {
             .find_by_id(grant.user_id)
             .await
             .map_err(|e| internal("user lookup failed", &e))?;
+        let namespace = namespace.unwrap_or_else(|| {
+            user.as_ref().map_or(Namespace::Passengers, |u| {
+                Namespace::for_user_type(u.user_type)
+            })
+        });
         let user = check_user(namespace, user.as_ref()).map_err(|r| {
             HandshakeRefused::new(
                 r,

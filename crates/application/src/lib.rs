@@ -10,9 +10,11 @@ pub mod auth;
 pub mod availability;
 pub mod clock;
 pub mod demo;
+pub mod dispatch;
 pub mod handshake;
 pub mod presence;
 pub mod principal;
+pub mod trips;
 pub mod users;
 
 pub use principal::Principal;

@@ -2,6 +2,7 @@
 
 use rodando_domain::admission::Namespace;
 use rodando_domain::ids::{SessionId, UserId};
+use rodando_domain::trip::Actor;
 use rodando_domain::user::UserType;
 use time::OffsetDateTime;
 
@@ -21,4 +22,15 @@ pub struct Principal {
     pub name: String,
     /// When the access token used to connect expires.
     pub token_expires_at: OffsetDateTime,
+}
+
+impl Principal {
+    /// The principal as a trip actor.
+    pub fn actor(&self) -> Actor {
+        match self.user_type {
+            UserType::Passenger => Actor::Passenger(self.user_id),
+            UserType::Driver => Actor::Driver(self.user_id),
+            UserType::Admin => Actor::Admin(self.user_id),
+        }
+    }
 }

@@ -143,7 +143,7 @@ async fn revoked_missing_or_expired_sessions_are_refused() {
     let mut revoked = session(Uuid::nil());
     revoked.revoked_at = Some(NOW);
     let mut expired = session(Uuid::nil());
-    expired.access_expires_at = NOW;
+    expired.access_expires_at = NOW - Duration::seconds(10);
     for (stored, refusal) in [
         (None, Refusal::SessionRevoked),
         (Some(revoked), Refusal::SessionRevoked),

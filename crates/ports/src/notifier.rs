@@ -2,8 +2,12 @@
 
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
+use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::SessionId;
+use rodando_domain::ids::{DriverId, TripId, UserId};
+use rodando_domain::offer::Offer;
 use rodando_domain::session::RevokeReason;
+use rodando_domain::trip::Trip;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -24,6 +28,85 @@ pub struct Notification {
     pub data: Option<serde_json::Value>,
     /// When it was created.
     pub created_at: OffsetDateTime,
+}
+
+/// Who a trip event may concern: its passenger, its driver (once assigned), the admins
+/// watching it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TripAudience {
+    /// The trip.
+    pub trip_id: TripId,
+    /// Its passenger.
+    pub passenger_id: UserId,
+    /// Its assigned driver, if any.
+    pub driver_id: Option<DriverId>,
+}
+
+impl From<&Trip> for TripAudience {
+    fn from(t: &Trip) -> Self {
+        Self {
+            trip_id: t.id,
+            passenger_id: t.passenger_id,
+            driver_id: t.driver_id,
+        }
+    }
+}
+
+/// A step of a trip's life, as pushed to clients (PROTOCOL §8).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TripEvent {
+    /// `trip:requested`.
+    Requested(Trip),
+    /// `trip:assigning_started`.
+    AssigningStarted {
+        /// When.
+        at: OffsetDateTime,
+    },
+    /// `trip:assignment:offered`, to the offered driver only.
+    Offered {
+        /// The offer.
+        offer: Offer,
+        /// The trip offered.
+        trip: Trip,
+    },
+    /// `trip:assignment:accepted`.
+    OfferAccepted(Offer),
+    /// `trip:assignment:rejected`.
+    OfferRejected(Offer),
+    /// `trip:assignment:expired` (the driver gets its own expiries too).
+    OfferExpired(Offer),
+    /// The offered driver's open offer was withdrawn because the trip ended: `trip:cancelled`
+    /// to that driver only.
+    OfferWithdrawn(Offer),
+    /// `trip:no_drivers_found`.
+    NoDriversFound {
+        /// Why.
+        reason: String,
+    },
+    /// `trip:driver_assigned`.
+    DriverAssigned {
+        /// The trip, now accepted.
+        trip: Trip,
+        /// The driver's display name.
+        driver_name: String,
+    },
+    /// `trip:arriving_started`.
+    ArrivingStarted {
+        /// The driver.
+        driver_id: DriverId,
+        /// Seconds to the pickup.
+        eta_sec: u32,
+        /// Where the driver is.
+        driver_position: Option<GeoPoint>,
+    },
+    /// `trip:driver_arrived_pickup`.
+    DriverArrived(Trip),
+    /// `trip:started`.
+    Started(Trip),
+    /// `trip:completed`.
+    Completed(Trip),
+    /// `trip:cancelled`.
+    Cancelled(Trip),
 }
 
 /// Pushes changes to the sockets that must see them, on whatever node holds them. Called only
@@ -75,6 +158,16 @@ pub trait Notifier: Send + Sync {
         session: SessionId,
         access_expires_at: OffsetDateTime,
     ) -> Result<(), Unexpected>;
+
+    /// A trip event to everyone it concerns: the passenger's and the trip's rooms, the
+    /// driver's room when the driver is assigned or the event is about its offer, and the
+    /// admins watching the trip. The passenger's and the assigned driver's sockets join the
+    /// trip room here.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the push could not be handed to the transport.
+    async fn trip_event(&self, audience: TripAudience, event: &TripEvent)
+    -> Result<(), Unexpected>;
 
     /// `notification` to the session's sockets.
     ///

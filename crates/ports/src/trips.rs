@@ -1,8 +1,16 @@
-//! What the availability rules need to know about trips dispatched here.
+//! The trip and offer store, with dispatch's atomic writes.
+//!
+//! Every change dispatch makes is one [`DispatchWrite`], applied all-or-nothing and guarded by
+//! what the application last read (the trip's status, the offer being open, the driver's
+//! availability version), so no interleaving of requests, accepts, rejects, expiries and
+//! cancels, on one node or many, double-assigns a trip or a driver.
 
 use async_trait::async_trait;
-use rodando_domain::availability::TripStanding;
-use rodando_domain::ids::TripId;
+use rodando_domain::availability::{DriverAvailability, TripStanding};
+use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::offer::Offer;
+use rodando_domain::trip::{Trip, TripStatus};
+use time::OffsetDateTime;
 
 use crate::Unexpected;
 
@@ -15,4 +23,148 @@ pub trait TripStandingLookup: Send + Sync {
     /// # Errors
     /// [`Unexpected`] when the store fails.
     async fn standing(&self, trip: TripId) -> Result<TripStanding, Unexpected>;
+}
+
+/// The `Idempotency-Key` of a trip request and a fingerprint of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The client's key (bounded by the transport).
+    pub key: String,
+    /// A digest of the request body: the same key with another body is refused.
+    pub fingerprint: String,
+}
+
+/// Why a trip could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateTripError {
+    /// The passenger already has a trip that is not finished.
+    #[error("the passenger already has an active trip")]
+    ActiveTripExists,
+    /// The idempotency key was used before with a different body.
+    #[error("idempotency key reused with a different request")]
+    IdempotencyMismatch,
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// A trip change guarded by the status it was read in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TripTransition {
+    /// The status the trip must still have.
+    pub expected: TripStatus,
+    /// The trip to store.
+    pub next: Trip,
+}
+
+/// An availability change guarded by the version it was read at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvailabilityChange {
+    /// The version the row must still have.
+    pub expected_version: u64,
+    /// The state to store.
+    pub next: DriverAvailability,
+}
+
+/// Everything one dispatch step writes, atomically.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DispatchWrite {
+    /// A guarded trip change.
+    pub trip: Option<TripTransition>,
+    /// A new open offer (one open offer per trip and per driver).
+    pub new_offer: Option<Offer>,
+    /// A change to an offer that must still be open (accept, reject, expire).
+    pub offer: Option<Offer>,
+    /// A guarded availability change (taking or releasing a trip).
+    pub availability: Option<AvailabilityChange>,
+    /// Close every other open offer of the trip as cancelled, at this time.
+    pub withdraw_open_offers_at: Option<OffsetDateTime>,
+}
+
+/// Why a [`DispatchWrite`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchConflict {
+    /// The trip is no longer in the expected status.
+    #[error("the trip changed meanwhile")]
+    TripChanged,
+    /// The offer is no longer open (answered, expired or withdrawn).
+    #[error("the offer is no longer open")]
+    OfferNotOpen,
+    /// The trip already has an open offer.
+    #[error("the trip already has an open offer")]
+    TripHasOpenOffer,
+    /// The driver already has an open offer.
+    #[error("the driver already has an open offer")]
+    DriverHasOpenOffer,
+    /// The driver's availability changed meanwhile.
+    #[error("the driver's availability changed meanwhile")]
+    DriverChanged,
+    /// Another driver holds the trip.
+    #[error("another driver holds the trip")]
+    TripHeldByAnother,
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// Trips and offers.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait TripRepository: Send + Sync {
+    /// Stores a new pending trip. With an idempotency key already used by the same passenger
+    /// and body, returns the trip stored then instead (no second trip).
+    ///
+    /// # Errors
+    /// [`CreateTripError::ActiveTripExists`] when the passenger has an active trip;
+    /// [`CreateTripError::IdempotencyMismatch`] when the key was used with another body;
+    /// [`CreateTripError::Unexpected`] when the store fails.
+    async fn create(
+        &self,
+        trip: &Trip,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Trip, CreateTripError>;
+
+    /// The trip, if any.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected>;
+
+    /// The passenger's trip that is not finished, if any.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected>;
+
+    /// The offer, if any.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected>;
+
+    /// Every offer made for the trip, oldest first.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected>;
+
+    /// Drivers holding an open offer of any trip (never offered a second one at once).
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected>;
+
+    /// Up to `limit` open offers whose deadline is at or before `now`, oldest deadline first.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn due_offers(&self, now: OffsetDateTime, limit: usize)
+    -> Result<Vec<Offer>, Unexpected>;
+
+    /// Applies every part of `write` or none. Returns the offers withdrawn by
+    /// `withdraw_open_offers_at` (so their drivers can be told).
+    ///
+    /// # Errors
+    /// The first [`DispatchConflict`] found; nothing is written then.
+    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict>;
 }

@@ -56,3 +56,56 @@ pub fn clock() -> MockClock {
     clock.expect_now().return_const(NOW);
     clock
 }
+
+/// A notifier that accepts everything (for tests about stored outcomes, not pushes).
+pub struct NullNotifier;
+
+#[async_trait::async_trait]
+impl rodando_ports::notifier::Notifier for NullNotifier {
+    async fn driver_availability_changed(
+        &self,
+        _: &rodando_domain::availability::DriverAvailability,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
+    async fn driver_location_changed(
+        &self,
+        _: &rodando_domain::availability::DriverAvailability,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
+    async fn driver_trip_changed(
+        &self,
+        _: &rodando_domain::availability::DriverAvailability,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
+    async fn session_revoked(
+        &self,
+        _: SessionId,
+        _: rodando_domain::session::RevokeReason,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
+    async fn session_refreshed(
+        &self,
+        _: SessionId,
+        _: OffsetDateTime,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
+    async fn trip_event(
+        &self,
+        _: rodando_ports::notifier::TripAudience,
+        _: &rodando_ports::notifier::TripEvent,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
+    async fn notify(
+        &self,
+        _: SessionId,
+        _: &rodando_ports::notifier::Notification,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
+}

@@ -1,0 +1,374 @@
+//! Dispatch: offering a trip to the nearest free driver, one at a time with a deadline, and
+//! the driver's answer (PROTOCOL §8). Methods of [`TripService`].
+
+use std::time::Duration as StdDuration;
+
+use rodando_domain::availability::TripStanding;
+use rodando_domain::dispatch::{Candidate, NextStep};
+use rodando_domain::fare::eta_sec;
+use rodando_domain::ids::{DriverId, OfferId, TripId};
+use rodando_domain::offer::{Offer, OfferError};
+use rodando_domain::trip::{Trip, TripStatus};
+use rodando_ports::Unexpected;
+use rodando_ports::notifier::{TripAudience, TripEvent};
+use rodando_ports::trips::{AvailabilityChange, DispatchConflict, DispatchWrite, TripTransition};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::trips::{MAX_ATTEMPTS, TripCommandError, TripService, conflict};
+
+/// Candidates fetched per dispatch step: enough to skip a few that race us.
+const CANDIDATES_PER_STEP: usize = 8;
+
+/// Dispatch steps lost to concurrent writers before leaving the trip to the next pass. Every
+/// loss means another trip took a driver, so candidates run out long before this under any
+/// real contention.
+const MAX_DISPATCH_ATTEMPTS: usize = 64;
+
+impl TripService {
+    /// Makes the next offer of a trip that has none open, or gives up on it. Safe to call any
+    /// number of times, from any node: guarded writes let exactly one caller act.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when a store fails.
+    pub async fn dispatch(&self, trip_id: TripId) -> Result<(), Unexpected> {
+        for _ in 0..MAX_DISPATCH_ATTEMPTS {
+            let Some(trip) = self.trips.find(trip_id).await? else {
+                return Ok(());
+            };
+            if !matches!(trip.status, TripStatus::Pending | TripStatus::Assigning) {
+                return Ok(());
+            }
+            let offers = self.trips.offers_for_trip(trip_id).await?;
+            if offers.iter().any(Offer::is_open) {
+                return Ok(());
+            }
+            let now = self.clock.now();
+            let mut exclude: Vec<DriverId> = offers.iter().map(|o| o.driver_id).collect();
+            exclude.extend(self.trips.drivers_with_open_offers().await?);
+            let nearby = self
+                .availability
+                .nearest_available(
+                    trip.pickup.point,
+                    self.policy.radius_m,
+                    CANDIDATES_PER_STEP,
+                    now,
+                    self.presence_ttl,
+                    &exclude,
+                )
+                .await?;
+            let candidates: Vec<Candidate> = nearby
+                .iter()
+                .map(|n| Candidate {
+                    driver_id: n.driver_id,
+                    distance_m: n.distance_m,
+                })
+                .collect();
+            let offers_made = u32::try_from(offers.len()).unwrap_or(u32::MAX);
+            let outcome = match self.policy.next_step(offers_made, &candidates) {
+                NextStep::Offer(candidate) => self.offer(&trip, candidate).await,
+                NextStep::GiveUp(reason) => self.give_up(&trip, reason).await,
+            };
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(DispatchConflict::Unexpected(e)) => return Err(e),
+                // Someone else moved the trip or took the driver: look again.
+                Err(_) => continue,
+            }
+        }
+        tracing::warn!(trip_id = %trip_id, "dispatch kept losing races; the expiry scanner will retry");
+        Ok(())
+    }
+
+    async fn offer(&self, trip: &Trip, candidate: Candidate) -> Result<(), DispatchConflict> {
+        let now = self.clock.now();
+        let starting = trip.status == TripStatus::Pending;
+        let transition = if starting {
+            let next = trip
+                .start_assigning()
+                .map_err(|_| DispatchConflict::TripChanged)?;
+            Some(TripTransition {
+                expected: trip.status,
+                next,
+            })
+        } else {
+            None
+        };
+        let offer = Offer::new(
+            OfferId::from_uuid(Uuid::now_v7()),
+            trip.id,
+            candidate.driver_id,
+            candidate.distance_m,
+            now,
+            self.policy.offer_ttl,
+        );
+        self.trips
+            .apply(&DispatchWrite {
+                trip: transition,
+                new_offer: Some(offer.clone()),
+                ..DispatchWrite::default()
+            })
+            .await?;
+        tracing::info!(trip_id = %trip.id, driver_id = %offer.driver_id, distance_m = offer.distance_to_pickup_m, "trip offered");
+        if starting {
+            self.announce(trip, TripEvent::AssigningStarted { at: now })
+                .await;
+        }
+        let audience = TripAudience {
+            trip_id: trip.id,
+            passenger_id: trip.passenger_id,
+            driver_id: Some(offer.driver_id),
+        };
+        self.announce_to(
+            audience,
+            TripEvent::Offered {
+                offer,
+                trip: trip.clone(),
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    async fn give_up(&self, trip: &Trip, reason: &'static str) -> Result<(), DispatchConflict> {
+        let now = self.clock.now();
+        let next = trip
+            .give_up(reason, now)
+            .map_err(|_| DispatchConflict::TripChanged)?;
+        self.trips
+            .apply(&DispatchWrite {
+                trip: Some(TripTransition {
+                    expected: trip.status,
+                    next: next.clone(),
+                }),
+                withdraw_open_offers_at: Some(now),
+                ..DispatchWrite::default()
+            })
+            .await?;
+        tracing::info!(trip_id = %trip.id, reason, "no driver found");
+        self.announce(
+            &next,
+            TripEvent::NoDriversFound {
+                reason: reason.to_owned(),
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The offered driver takes the trip: in one write the offer is accepted, the trip becomes
+    /// accepted and at once arriving, the driver holds the trip (ON_TRIP) and any other open
+    /// offer of the trip is closed.
+    ///
+    /// # Errors
+    /// [`TripCommandError::NotFound`] (no such offer), [`TripCommandError::Forbidden`] (not
+    /// this driver's offer), [`TripCommandError::Offer`] (answered, expired or withdrawn),
+    /// [`TripCommandError::DriverBusy`], [`TripCommandError::Changed`], or unexpected.
+    pub async fn accept_offer(
+        &self,
+        driver: DriverId,
+        offer_id: OfferId,
+    ) -> Result<Trip, TripCommandError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let offer = self.own_offer(driver, offer_id).await?;
+            let accepted = offer.accept(driver, now).map_err(TripCommandError::Offer)?;
+            let trip = self
+                .trips
+                .find(offer.trip_id)
+                .await?
+                .ok_or(TripCommandError::NotFound)?;
+            let assigned = trip
+                .accept(driver, now)
+                .map_err(|_| TripCommandError::Offer(OfferError::NotOpen))?;
+            let arriving = assigned.begin_arriving()?;
+            let row = self.availability.load_or_create(driver, now).await?;
+            let held = match row.state.current_trip_id {
+                Some(t) => self.standing(t).await?,
+                None => TripStanding::External,
+            };
+            let mine = TripStanding::Dispatched {
+                assigned_to: Some(driver),
+                active: true,
+            };
+            let on_trip = row
+                .state
+                .set_trip(trip.id, mine, held, now)
+                .map_err(|_| TripCommandError::DriverBusy)?;
+            let write = DispatchWrite {
+                trip: Some(TripTransition {
+                    expected: trip.status,
+                    next: arriving.clone(),
+                }),
+                offer: Some(accepted.clone()),
+                availability: Some(AvailabilityChange {
+                    expected_version: row.version,
+                    next: on_trip.clone(),
+                }),
+                withdraw_open_offers_at: Some(now),
+                ..DispatchWrite::default()
+            };
+            match self.trips.apply(&write).await {
+                Ok(withdrawn) => {
+                    tracing::info!(trip_id = %trip.id, driver_id = %driver, "offer accepted");
+                    let name = self
+                        .users
+                        .find_by_id(driver)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|u| u.name.as_str().to_owned())
+                        .unwrap_or_default();
+                    let position = on_trip.last_location.map(|p| p.point);
+                    let eta = position.map_or(0, |p| eta_sec(p.distance_m(&trip.pickup.point)));
+                    self.announce(&arriving, TripEvent::OfferAccepted(accepted))
+                        .await;
+                    self.announce(
+                        &arriving,
+                        TripEvent::DriverAssigned {
+                            trip: assigned,
+                            driver_name: name,
+                        },
+                    )
+                    .await;
+                    self.announce(
+                        &arriving,
+                        TripEvent::ArrivingStarted {
+                            driver_id: driver,
+                            eta_sec: eta,
+                            driver_position: position,
+                        },
+                    )
+                    .await;
+                    self.tell_withdrawn(&arriving, withdrawn).await;
+                    self.driver_trip_changed(&on_trip).await;
+                    return Ok(arriving);
+                }
+                // The driver pinged meanwhile: read again and retry.
+                Err(DispatchConflict::DriverChanged) => continue,
+                Err(other) => return Err(conflict(other)),
+            }
+        }
+        Err(TripCommandError::Changed)
+    }
+
+    /// The offered driver declines; the trip goes to the next candidate.
+    ///
+    /// # Errors
+    /// As [`TripService::accept_offer`].
+    pub async fn reject_offer(
+        &self,
+        driver: DriverId,
+        offer_id: OfferId,
+        reason: Option<String>,
+    ) -> Result<Offer, TripCommandError> {
+        let now = self.clock.now();
+        let offer = self.own_offer(driver, offer_id).await?;
+        let rejected = offer
+            .reject(driver, reason, now)
+            .map_err(TripCommandError::Offer)?;
+        self.close_offer(rejected.clone()).await?;
+        tracing::info!(trip_id = %offer.trip_id, driver_id = %driver, "offer rejected");
+        self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected)
+            .await;
+        Ok(rejected)
+    }
+
+    /// Expires every open offer past its stored deadline and moves each trip on. Returns how
+    /// many were expired. Exactly one caller expires an offer, whatever the number of nodes.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when a store fails.
+    pub async fn expire_due_offers(&self, batch: usize) -> Result<usize, Unexpected> {
+        let now = self.clock.now();
+        let mut expired = 0;
+        for offer in self.trips.due_offers(now, batch).await? {
+            let Some(closed) = offer.expire(now) else {
+                continue;
+            };
+            match self.close_offer(closed.clone()).await {
+                Ok(()) => {
+                    expired += 1;
+                    tracing::info!(trip_id = %offer.trip_id, driver_id = %offer.driver_id, "offer expired");
+                    self.after_closed(TripEvent::OfferExpired(closed.clone()), &closed)
+                        .await;
+                }
+                Err(TripCommandError::Unexpected(e)) => return Err(e),
+                Err(_) => {} // answered or withdrawn meanwhile
+            }
+        }
+        // Trips whose dispatch failed earlier (none open, still assigning) are not found here;
+        // they are retried when their passenger or an admin acts, or by the next expiry.
+        Ok(expired)
+    }
+
+    /// Runs [`TripService::expire_due_offers`] every `interval` until `shutdown`.
+    pub async fn run_expiry(
+        self,
+        interval: StdDuration,
+        batch: usize,
+        shutdown: CancellationToken,
+    ) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = ticks.tick() => {
+                    if let Err(e) = self.expire_due_offers(batch).await {
+                        tracing::error!(error = ?e, "offer expiry pass failed");
+                    }
+                }
+            }
+        }
+        tracing::debug!("offer expiry scanner stopped");
+    }
+
+    async fn own_offer(
+        &self,
+        driver: DriverId,
+        offer_id: OfferId,
+    ) -> Result<Offer, TripCommandError> {
+        let offer = self
+            .trips
+            .find_offer(offer_id)
+            .await?
+            .ok_or(TripCommandError::NotFound)?;
+        if offer.driver_id != driver {
+            return Err(TripCommandError::Forbidden);
+        }
+        Ok(offer)
+    }
+
+    async fn close_offer(&self, next: Offer) -> Result<(), TripCommandError> {
+        self.trips
+            .apply(&DispatchWrite {
+                offer: Some(next),
+                ..DispatchWrite::default()
+            })
+            .await
+            .map_err(conflict)?;
+        Ok(())
+    }
+
+    /// Announces a closed offer (to the trip's audience and the offer's driver) and offers the
+    /// trip to the next candidate.
+    async fn after_closed(&self, event: TripEvent, offer: &Offer) {
+        match self.trips.find(offer.trip_id).await {
+            Ok(Some(trip)) => {
+                let audience = TripAudience {
+                    driver_id: Some(offer.driver_id),
+                    ..TripAudience::from(&trip)
+                };
+                self.announce_to(audience, event).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(trip_id = %offer.trip_id, error = %e, "closed offer not announced")
+            }
+        }
+        if let Err(e) = self.dispatch(offer.trip_id).await {
+            tracing::error!(trip_id = %offer.trip_id, error = ?e, "dispatch after a closed offer failed");
+        }
+    }
+}
