@@ -11,3 +11,4 @@ pub mod availability;
 pub mod error;
 pub mod fields;
 pub mod timestamp;
+pub mod trips;
