@@ -1,13 +1,15 @@
-//! [`AvailabilityRepository`] in memory: one table behind one mutex, so a compare-and-set and
-//! the one-holder-per-trip index always change together.
+//! [`AvailabilityRepository`] in memory: one table behind one mutex, so a compare-and-set, the
+//! one-holder-per-trip index and the spatial index of available drivers always change together.
+
+mod spatial;
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
+use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, TripId};
 use rodando_ports::Unexpected;
-use rodando_domain::geo::GeoPoint;
 use rodando_ports::availability::{AvailabilityRepository, CasError, NearbyDriver, Versioned};
 use time::{Duration, OffsetDateTime};
 
@@ -19,6 +21,73 @@ pub(crate) struct AvailabilityTable {
     rows: HashMap<DriverId, Versioned>,
     /// Who holds each trip: the uniqueness constraint on `current_trip_id`.
     trip_holders: HashMap<TripId, DriverId>,
+    /// Positions of available drivers, for [`AvailabilityRepository::nearest_available`].
+    spatial: spatial::SpatialIndex,
+}
+
+impl AvailabilityTable {
+    /// The driver's row, created OFFLINE at version 0 on first use.
+    pub(crate) fn load_or_create(&mut self, driver: DriverId, now: OffsetDateTime) -> &Versioned {
+        self.rows.entry(driver).or_insert_with(|| Versioned {
+            state: DriverAvailability::new_offline(driver, now),
+            version: 0,
+        })
+    }
+
+    /// The guarded write behind [`AvailabilityRepository::compare_and_set`]; also used by the
+    /// dispatch table's atomic writes, with this table's lock held.
+    pub(crate) fn compare_and_set(
+        &mut self,
+        expected_version: u64,
+        next: &DriverAvailability,
+    ) -> Result<u64, CasError> {
+        self.check_cas(expected_version, next)?;
+        let driver = next.driver_id;
+        let before = self.rows.get(&driver);
+        let current = before.and_then(|row| row.state.current_trip_id);
+        let indexed = before.and_then(|row| spatial::indexed_at(&row.state));
+        self.spatial
+            .relocate(driver, indexed, spatial::indexed_at(next));
+        if current != next.current_trip_id {
+            if let Some(old) = current {
+                self.trip_holders.remove(&old);
+            }
+            if let Some(new) = next.current_trip_id {
+                self.trip_holders.insert(new, driver);
+            }
+        }
+        let version = expected_version + 1;
+        self.rows.insert(
+            driver,
+            Versioned {
+                state: next.clone(),
+                version,
+            },
+        );
+        Ok(version)
+    }
+
+    /// Whether [`Self::compare_and_set`] would succeed, without writing.
+    pub(crate) fn check_cas(
+        &self,
+        expected_version: u64,
+        next: &DriverAvailability,
+    ) -> Result<(), CasError> {
+        let driver = next.driver_id;
+        match self.rows.get(&driver) {
+            Some(row) if row.version == expected_version => {}
+            _ => return Err(CasError::Stale),
+        }
+        if let Some(trip) = next.current_trip_id
+            && self
+                .trip_holders
+                .get(&trip)
+                .is_some_and(|holder| *holder != driver)
+        {
+            return Err(CasError::TripHeldByAnother);
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -28,14 +97,7 @@ impl AvailabilityRepository for MemoryStore {
         driver: DriverId,
         now: OffsetDateTime,
     ) -> Result<Versioned, Unexpected> {
-        let mut t = lock(&self.availability);
-        Ok(t.rows
-            .entry(driver)
-            .or_insert_with(|| Versioned {
-                state: DriverAvailability::new_offline(driver, now),
-                version: 0,
-            })
-            .clone())
+        Ok(lock(&self.availability).load_or_create(driver, now).clone())
     }
 
     async fn find(&self, driver: DriverId) -> Result<Option<Versioned>, Unexpected> {
@@ -47,36 +109,7 @@ impl AvailabilityRepository for MemoryStore {
         expected_version: u64,
         next: &DriverAvailability,
     ) -> Result<u64, CasError> {
-        let mut t = lock(&self.availability);
-        let driver = next.driver_id;
-        let current = match t.rows.get(&driver) {
-            Some(row) if row.version == expected_version => row.state.current_trip_id,
-            _ => return Err(CasError::Stale),
-        };
-        if let Some(trip) = next.current_trip_id
-            && t.trip_holders
-                .get(&trip)
-                .is_some_and(|holder| *holder != driver)
-        {
-            return Err(CasError::TripHeldByAnother);
-        }
-        if current != next.current_trip_id {
-            if let Some(old) = current {
-                t.trip_holders.remove(&old);
-            }
-            if let Some(new) = next.current_trip_id {
-                t.trip_holders.insert(new, driver);
-            }
-        }
-        let version = expected_version + 1;
-        t.rows.insert(
-            driver,
-            Versioned {
-                state: next.clone(),
-                version,
-            },
-        );
-        Ok(version)
+        lock(&self.availability).compare_and_set(expected_version, next)
     }
 
     async fn list_stale(
@@ -106,13 +139,13 @@ impl AvailabilityRepository for MemoryStore {
         freshness: Duration,
         exclude: &[DriverId],
     ) -> Result<Vec<NearbyDriver>, Unexpected> {
-        // TODO(store): replaced by a spatial index in the PostgreSQL/conformance work.
         let t = lock(&self.availability);
         let mut found: Vec<NearbyDriver> = t
-            .rows
-            .values()
+            .spatial
+            .candidates(origin, radius_m)
+            .filter(|driver| !exclude.contains(driver))
+            .filter_map(|driver| t.rows.get(&driver))
             .filter(|row| row.state.is_matchable(now, freshness))
-            .filter(|row| !exclude.contains(&row.state.driver_id))
             .filter_map(|row| {
                 let at = row.state.last_location?.point;
                 let distance_m = origin.distance_m(&at);

@@ -20,6 +20,8 @@ pub struct MemoryStore {
     users: RwLock<users::UserTable>,
     sessions: RwLock<sessions::SessionTable>,
     availability: Mutex<availability::AvailabilityTable>,
+    /// Locked after `availability` when both are needed (dispatch writes).
+    dispatch: Mutex<trips::DispatchTable>,
 }
 
 impl MemoryStore {

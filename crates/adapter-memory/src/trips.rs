@@ -1,17 +1,248 @@
-//! [`TripStandingLookup`] in memory. This server dispatches no trips yet, so every trip a driver
-//! names is one handled elsewhere; the trips feature replaces this with its trip table.
+//! [`TripRepository`] and [`TripStandingLookup`] in memory.
+//!
+//! Trips and offers live in one table behind one mutex, with the indexes that stand for the
+//! PostgreSQL constraints: one open offer per trip, one per driver, one active trip per
+//! passenger. [`TripRepository::apply`] takes the availability lock first and this one second
+//! (always in that order), checks every guard, and only then writes: all or nothing.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use rodando_domain::availability::TripStanding;
-use rodando_domain::ids::TripId;
+use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::offer::{Offer, OfferStatus};
+use rodando_domain::trip::Trip;
 use rodando_ports::Unexpected;
-use rodando_ports::trips::TripStandingLookup;
+use rodando_ports::availability::CasError;
+use rodando_ports::trips::{
+    CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
+    TripStandingLookup,
+};
+use time::OffsetDateTime;
 
 use crate::MemoryStore;
+use crate::lock::lock;
+
+#[derive(Default)]
+pub(crate) struct DispatchTable {
+    trips: HashMap<TripId, Trip>,
+    offers: HashMap<OfferId, Offer>,
+    offers_by_trip: HashMap<TripId, Vec<OfferId>>,
+    open_by_trip: HashMap<TripId, OfferId>,
+    open_by_driver: HashMap<DriverId, OfferId>,
+    active_by_passenger: HashMap<UserId, TripId>,
+    idempotency: HashMap<(UserId, String), (String, TripId)>,
+}
+
+impl DispatchTable {
+    fn check(&self, write: &DispatchWrite) -> Result<(), DispatchConflict> {
+        if let Some(t) = &write.trip {
+            match self.trips.get(&t.next.id) {
+                Some(stored) if stored.status == t.expected => {}
+                _ => return Err(DispatchConflict::TripChanged),
+            }
+        }
+        if let Some(o) = &write.offer {
+            match self.offers.get(&o.id) {
+                Some(stored) if stored.is_open() => {}
+                _ => return Err(DispatchConflict::OfferNotOpen),
+            }
+        }
+        if let Some(o) = &write.new_offer {
+            if self.open_by_trip.contains_key(&o.trip_id) {
+                return Err(DispatchConflict::TripHasOpenOffer);
+            }
+            if self.open_by_driver.contains_key(&o.driver_id) {
+                return Err(DispatchConflict::DriverHasOpenOffer);
+            }
+        }
+        Ok(())
+    }
+
+    fn put_trip(&mut self, trip: &Trip) {
+        if trip.status.is_active() {
+            self.active_by_passenger.insert(trip.passenger_id, trip.id);
+        } else if self.active_by_passenger.get(&trip.passenger_id) == Some(&trip.id) {
+            self.active_by_passenger.remove(&trip.passenger_id);
+        }
+        self.trips.insert(trip.id, trip.clone());
+    }
+
+    fn put_offer(&mut self, offer: &Offer) {
+        if offer.is_open() {
+            self.open_by_trip.insert(offer.trip_id, offer.id);
+            self.open_by_driver.insert(offer.driver_id, offer.id);
+        } else {
+            self.open_by_trip.remove_if_eq(offer.trip_id, offer.id);
+            self.open_by_driver.remove_if_eq(offer.driver_id, offer.id);
+        }
+        if self.offers.insert(offer.id, offer.clone()).is_none() {
+            self.offers_by_trip
+                .entry(offer.trip_id)
+                .or_default()
+                .push(offer.id);
+        }
+    }
+
+    fn withdraw_open(&mut self, trip: TripId, at: OffsetDateTime) -> Vec<Offer> {
+        let open = self.open_by_trip.get(&trip).copied();
+        let withdrawn: Vec<Offer> = open
+            .and_then(|id| self.offers.get(&id))
+            .and_then(|o| o.withdraw(at))
+            .into_iter()
+            .collect();
+        for o in &withdrawn {
+            self.put_offer(o);
+        }
+        withdrawn
+    }
+}
+
+/// `remove` only when the entry still points at `value`.
+trait RemoveIfEq<K, V> {
+    fn remove_if_eq(&mut self, key: K, value: V);
+}
+
+impl<K: std::hash::Hash + Eq, V: PartialEq> RemoveIfEq<K, V> for HashMap<K, V> {
+    fn remove_if_eq(&mut self, key: K, value: V) {
+        if self.get(&key) == Some(&value) {
+            self.remove(&key);
+        }
+    }
+}
+
+#[async_trait]
+impl TripRepository for MemoryStore {
+    async fn create(
+        &self,
+        trip: &Trip,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Trip, CreateTripError> {
+        let mut t = lock(&self.dispatch);
+        if let Some(i) = &idempotency
+            && let Some((fingerprint, id)) = t.idempotency.get(&(trip.passenger_id, i.key.clone()))
+        {
+            return match t.trips.get(id) {
+                Some(existing) if *fingerprint == i.fingerprint => Ok(existing.clone()),
+                Some(_) => Err(CreateTripError::IdempotencyMismatch),
+                None => Err(Unexpected::msg("idempotency key points at a missing trip").into()),
+            };
+        }
+        if t.active_by_passenger.contains_key(&trip.passenger_id) {
+            return Err(CreateTripError::ActiveTripExists);
+        }
+        t.put_trip(trip);
+        if let Some(i) = idempotency {
+            t.idempotency.insert(
+                (trip.passenger_id, i.key.clone()),
+                (i.fingerprint.clone(), trip.id),
+            );
+        }
+        Ok(trip.clone())
+    }
+
+    async fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected> {
+        Ok(lock(&self.dispatch).trips.get(&id).cloned())
+    }
+
+    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
+        let t = lock(&self.dispatch);
+        Ok(t.active_by_passenger
+            .get(&passenger)
+            .and_then(|id| t.trips.get(id))
+            .cloned())
+    }
+
+    async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {
+        Ok(lock(&self.dispatch).offers.get(&id).cloned())
+    }
+
+    async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected> {
+        let t = lock(&self.dispatch);
+        Ok(t.offers_by_trip
+            .get(&trip)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| t.offers.get(id))
+            .cloned()
+            .collect())
+    }
+
+    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
+        Ok(lock(&self.dispatch)
+            .open_by_driver
+            .keys()
+            .copied()
+            .collect())
+    }
+
+    async fn due_offers(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Offer>, Unexpected> {
+        let t = lock(&self.dispatch);
+        let mut due: Vec<Offer> = t
+            .open_by_trip
+            .values()
+            .filter_map(|id| t.offers.get(id))
+            .filter(|o| o.status == OfferStatus::Offered && o.expires_at <= now)
+            .cloned()
+            .collect();
+        due.sort_by_key(|o| o.expires_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
+        let mut availability = lock(&self.availability);
+        let mut dispatch = lock(&self.dispatch);
+        dispatch.check(write)?;
+        if let Some(change) = &write.availability {
+            availability
+                .check_cas(change.expected_version, &change.next)
+                .map_err(|e| match e {
+                    CasError::Stale => DispatchConflict::DriverChanged,
+                    CasError::TripHeldByAnother => DispatchConflict::TripHeldByAnother,
+                    CasError::Unexpected(e) => DispatchConflict::Unexpected(e),
+                })?;
+        }
+        // Every guard held: write everything.
+        if let Some(change) = &write.availability {
+            availability
+                .compare_and_set(change.expected_version, &change.next)
+                .map_err(|e| Unexpected::msg(format!("checked write failed: {e}")))?;
+        }
+        if let Some(t) = &write.trip {
+            dispatch.put_trip(&t.next);
+        }
+        if let Some(o) = &write.offer {
+            dispatch.put_offer(o);
+        }
+        if let Some(o) = &write.new_offer {
+            dispatch.put_offer(o);
+        }
+        let trip = write
+            .trip
+            .as_ref()
+            .map(|t| t.next.id)
+            .or(write.offer.as_ref().map(|o| o.trip_id));
+        Ok(match (write.withdraw_open_offers_at, trip) {
+            (Some(at), Some(trip)) => dispatch.withdraw_open(trip, at),
+            _ => Vec::new(),
+        })
+    }
+}
 
 #[async_trait]
 impl TripStandingLookup for MemoryStore {
-    async fn standing(&self, _trip: TripId) -> Result<TripStanding, Unexpected> {
-        Ok(TripStanding::External)
+    async fn standing(&self, trip: TripId) -> Result<TripStanding, Unexpected> {
+        Ok(match lock(&self.dispatch).trips.get(&trip) {
+            None => TripStanding::External,
+            Some(t) => TripStanding::Dispatched {
+                assigned_to: t.driver_id,
+                active: t.status.is_active(),
+            },
+        })
     }
 }
