@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// A request body that is one JSON document.
+/// A request body that is one JSON document; an empty body reads as `{}` (so optional bodies
+/// such as a cancel's `{reason?}` may be left out).
 pub(crate) struct JsonBody(pub(crate) Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -27,6 +28,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::new(rejection.status(), "bad_request", rejection.body_text())
             }
         })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonBody(Value::Object(serde_json::Map::new())));
+        }
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             let mut errors = FieldErrors::new();
             errors.add("body", format!("must be JSON: {e}"));

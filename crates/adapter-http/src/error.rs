@@ -4,6 +4,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rodando_application::auth::{LoginError, LogoutError, RefreshError};
+use rodando_application::trips::TripCommandError;
+use rodando_domain::offer::OfferError;
 use rodando_domain::validation::FieldErrors;
 use rodando_wire::error::ErrorBody;
 use serde_json::json;
@@ -112,6 +114,35 @@ impl From<LogoutError> for ApiError {
                 Self::unauthorized("token_expired", "the access token expired")
             }
             LogoutError::Unexpected(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+impl From<TripCommandError> for ApiError {
+    fn from(e: TripCommandError) -> Self {
+        let message = e.to_string();
+        match e {
+            TripCommandError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            TripCommandError::Forbidden | TripCommandError::Offer(OfferError::NotYours) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            TripCommandError::ActiveTripExists => {
+                Self::new(StatusCode::CONFLICT, "active_trip_exists", message)
+            }
+            TripCommandError::IdempotencyMismatch => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                message,
+            ),
+            TripCommandError::InvalidTransition { from, to } => Self {
+                status: StatusCode::CONFLICT,
+                body: ErrorBody::new("invalid_trip_transition", message)
+                    .with_details(json!({"from": from.as_str(), "to": to.as_str()})),
+            },
+            TripCommandError::Offer(_)
+            | TripCommandError::DriverBusy
+            | TripCommandError::Changed => Self::new(StatusCode::CONFLICT, "conflict", message),
+            TripCommandError::Unexpected(cause) => Self::internal(&cause),
         }
     }
 }

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// Clock skew tolerated on `exp` and `nbf` (PROTOCOL §3 allows at most 5 s).
-pub const LEEWAY: Duration = Duration::seconds(2);
+/// Clock skew tolerated on `exp` and `nbf`: the domain's, so the session check agrees.
+pub const LEEWAY: Duration = rodando_domain::session::CLOCK_LEEWAY;
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;

@@ -1,18 +1,23 @@
-//! `/admin` events (PROTOCOL §7).
+//! `/admin` events (PROTOCOL §7): the fleet snapshot and watching trips.
 
 use rodando_application::Principal;
+use rodando_domain::trip::Actor;
 use rodando_wire::availability::AvailabilitySnapshot;
+use rodando_wire::trips::{parse_trip_ref, trip_json};
 use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
 
-use crate::Realtime;
-use crate::reply::EventError;
+use crate::reply::{EventError, readable};
+use crate::{Realtime, rooms};
 
 /// Routes one `/admin` event.
-pub(crate) async fn route(
+pub(crate) async fn route<A: Adapter>(
+    socket: &SocketRef<A>,
     realtime: &Realtime,
     principal: &Principal,
     event: &str,
-    _payload: Option<&Value>,
+    payload: Option<&Value>,
 ) -> Result<Value, EventError> {
     match event {
         "admin:drivers:snapshot" => {
@@ -23,6 +28,24 @@ pub(crate) async fn route(
                 .map_err(|e| EventError::internal(principal, event, &e))?;
             let drivers: Vec<AvailabilitySnapshot> = drivers.iter().map(Into::into).collect();
             Ok(json!({ "drivers": drivers }))
+        }
+        "admin:trip:watch" | "admin:trip:unwatch" => {
+            let (trip_id, _) =
+                parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            let trip = realtime
+                .trips
+                .get(Actor::Admin(principal.user_id), trip_id)
+                .await
+                .map_err(|e| EventError::from_trip(principal, event, e))?;
+            let watching = event == "admin:trip:watch";
+            if watching {
+                socket.join(rooms::trip(trip_id));
+            } else {
+                socket.leave(rooms::trip(trip_id));
+            }
+            Ok(
+                json!({"tripId": trip_id.to_string(), "watching": watching, "trip": trip_json(&trip)}),
+            )
         }
         _ => Err(EventError::unknown_event(event)),
     }

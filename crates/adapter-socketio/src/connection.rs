@@ -12,7 +12,7 @@ use socketioxide::socket::DisconnectReason;
 use time::OffsetDateTime;
 
 use crate::context::SocketContext;
-use crate::{Realtime, events, rooms};
+use crate::{Realtime, events, expiry, rooms};
 
 /// Called once the handshake admitted the socket.
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<Realtime>) {
@@ -27,6 +27,7 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     socket.on_disconnect(|socket: SocketRef<A>, reason: DisconnectReason| async move {
         if let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() {
             ctx.slot.release();
+            ctx.closed.cancel();
             let p = &ctx.principal;
             tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, %reason, "socket disconnected");
         }
@@ -52,6 +53,7 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     if let Err(e) = socket.emit("hello", &hello) {
         tracing::debug!(sid = %socket.id, error = %e, "could not send hello");
     }
+    expiry::watch(socket.clone(), Arc::clone(&ctx));
     tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, transport = ?socket.transport_type(), "socket connected");
 }
 

@@ -4,6 +4,7 @@ use rodando_application::Principal;
 use rodando_wire::availability::{
     AvailabilitySnapshot, parse_location_ping, parse_status_update, parse_trip_set,
 };
+use rodando_wire::trips::{parse_offer_answer, trip_json};
 use serde_json::Value;
 
 use crate::Realtime;
@@ -33,6 +34,30 @@ pub(crate) async fn route(
             let trip =
                 parse_trip_set(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             service.set_trip(driver, trip).await
+        }
+        "driver:offer:accept" => {
+            let (offer, _) =
+                parse_offer_answer(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            let trip = realtime
+                .trips
+                .accept_offer(driver, offer)
+                .await
+                .map_err(|e| EventError::from_trip(principal, event, e))?;
+            return Ok(trip_json(&trip));
+        }
+        "driver:offer:reject" => {
+            let (offer, reason) =
+                parse_offer_answer(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            let rejected = realtime
+                .trips
+                .reject_offer(driver, offer, reason)
+                .await
+                .map_err(|e| EventError::from_trip(principal, event, e))?;
+            return Ok(serde_json::json!({
+                "assignmentId": rejected.id.to_string(),
+                "tripId": rejected.trip_id.to_string(),
+                "status": rejected.status.as_str(),
+            }));
         }
         _ => return Err(EventError::unknown_event(event)),
     };

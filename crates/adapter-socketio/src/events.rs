@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::context::SocketContext;
 use crate::reply::{self, EventError};
-use crate::{Realtime, admin, drivers, passengers};
+use crate::{Realtime, admin, drivers, expiry, passengers};
 
 /// Handles one event from an admitted socket.
 pub(crate) async fn handle<A: Adapter>(
@@ -27,15 +27,27 @@ pub(crate) async fn handle<A: Adapter>(
     };
     let p = &ctx.principal;
     let span = tracing::debug_span!("event", event = %event.chars().take(100).collect::<String>(), user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path());
-    let result = async {
-        if ctx.limiter.check().is_err() {
-            tracing::debug!("rate limited");
-            return Err(EventError::rate_limited());
+    if ctx.limiter.check().is_err() {
+        tracing::debug!(parent: &span, "rate limited");
+        reply::send(&socket, ack, &event, Err(EventError::rate_limited()));
+        return;
+    }
+    if event == "auth:refresh" {
+        // Answered as PROTOCOL §3 has it: {ok, accessTokenExpiresAt} (and the usual data).
+        match expiry::refresh(&realtime, &ctx, payload.as_ref()).await {
+            Ok(expires_at) => {
+                let at = rodando_wire::timestamp::format(expires_at);
+                let _ = ack.send(&serde_json::json!({"ok": true, "accessTokenExpiresAt": at, "data": {"accessTokenExpiresAt": at}}));
+            }
+            Err(e) => reply::send(&socket, ack, &event, Err(e)),
         }
+        return;
+    }
+    let result = async {
         let payload = payload.as_ref();
         match p.namespace {
             Namespace::Drivers => drivers::route(&realtime, p, &event, payload).await,
-            Namespace::Admin => admin::route(&realtime, p, &event, payload).await,
+            Namespace::Admin => admin::route(&socket, &realtime, p, &event, payload).await,
             Namespace::Passengers => passengers::route(&realtime, p, &event, payload).await,
         }
     }

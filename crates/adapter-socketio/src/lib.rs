@@ -15,6 +15,7 @@ mod connection;
 mod context;
 mod drivers;
 mod events;
+mod expiry;
 mod handshake;
 mod notifier;
 mod passengers;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use rodando_application::availability::AvailabilityService;
 use rodando_application::handshake::HandshakeService;
+use rodando_application::trips::TripService;
 use rodando_domain::admission::Namespace;
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
@@ -42,6 +44,8 @@ pub struct Realtime {
     pub handshake: HandshakeService,
     /// Driver availability commands.
     pub availability: AvailabilityService,
+    /// Trips and dispatch.
+    pub trips: TripService,
     /// Sockets per user on this node.
     pub registry: ConnectionRegistry,
     /// Limits and timings.

@@ -9,9 +9,10 @@ use rodando_domain::availability::DriverAvailability;
 use rodando_domain::ids::SessionId;
 use rodando_domain::session::RevokeReason;
 use rodando_ports::Unexpected;
-use rodando_ports::notifier::{Notification, Notifier};
+use rodando_ports::notifier::{Notification, Notifier, TripAudience, TripEvent};
 use rodando_wire::availability::{AvailabilitySnapshot, LocationUpdate, TripUpdate};
 use rodando_wire::timestamp;
+use rodando_wire::trips;
 use serde::Serialize;
 use serde_json::json;
 use socketioxide::SocketIo;
@@ -82,6 +83,95 @@ impl<A: Adapter> SocketNotifier<A> {
     }
 }
 
+impl<A: Adapter> SocketNotifier<A> {
+    /// Every socket in `members` (in `namespace`) joins `room`, on whatever node it lives.
+    async fn join(
+        &self,
+        namespace: Namespace,
+        members: String,
+        room: &str,
+    ) -> Result<(), Unexpected> {
+        if let Some(ops) = self.io.of(namespace.path()) {
+            ops.to(members)
+                .join(room.to_owned())
+                .await
+                .map_err(|e| Unexpected::msg(format!("socket.io join failed: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The event name and payload of a trip event (PROTOCOL §8).
+fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, serde_json::Value) {
+    let trip_id = audience.trip_id.to_string();
+    match event {
+        TripEvent::Requested(t) => ("trip:requested", trips::requested_json(t)),
+        TripEvent::AssigningStarted { at } => (
+            "trip:assigning_started",
+            json!({"tripId": trip_id, "at": timestamp::format(*at)}),
+        ),
+        TripEvent::Offered { offer, trip } => {
+            ("trip:assignment:offered", trips::offered_json(offer, trip))
+        }
+        TripEvent::OfferAccepted(o) => ("trip:assignment:accepted", trips::offer_closed_json(o)),
+        TripEvent::OfferRejected(o) => ("trip:assignment:rejected", trips::offer_closed_json(o)),
+        TripEvent::OfferExpired(o) => ("trip:assignment:expired", trips::offer_closed_json(o)),
+        TripEvent::OfferWithdrawn(o) => (
+            "trip:cancelled",
+            json!({
+                "tripId": trip_id,
+                "cancelledBy": null,
+                "reason": "offer_withdrawn",
+                "at": timestamp::format(o.closed_at.unwrap_or(o.offered_at)),
+            }),
+        ),
+        TripEvent::NoDriversFound { reason } => (
+            "trip:no_drivers_found",
+            json!({"tripId": trip_id, "reason": reason}),
+        ),
+        TripEvent::DriverAssigned { trip, driver_name } => (
+            "trip:driver_assigned",
+            trips::driver_assigned_json(
+                trip,
+                trip.driver_id.unwrap_or(trip.passenger_id),
+                driver_name,
+            ),
+        ),
+        TripEvent::ArrivingStarted {
+            driver_id,
+            eta_sec,
+            driver_position,
+        } => (
+            "trip:arriving_started",
+            trips::arriving_json(audience.trip_id, *driver_id, *eta_sec, *driver_position),
+        ),
+        TripEvent::DriverArrived(t) => (
+            "trip:driver_arrived_pickup",
+            trips::driver_step_json(t, t.arrived_pickup_at),
+        ),
+        TripEvent::Started(t) => ("trip:started", trips::driver_step_json(t, t.started_at)),
+        TripEvent::Completed(t) => ("trip:completed", trips::completed_json(t)),
+        TripEvent::Cancelled(t) => ("trip:cancelled", trips::cancelled_json(t)),
+    }
+}
+
+/// One emit to several rooms of a namespace: a socket in more than one gets it once.
+async fn emit_to_rooms<A: Adapter, T: Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    namespace: Namespace,
+    rooms: Vec<String>,
+    event: &'static str,
+    data: &T,
+) -> Result<(), Unexpected> {
+    let Some(ns) = io.of(namespace.path()) else {
+        return Ok(());
+    };
+    ns.to(rooms)
+        .emit(event, data)
+        .await
+        .map_err(|e| Unexpected::msg(format!("socket.io broadcast failed: {e}")))
+}
+
 async fn emit_to<A: Adapter, T: Serialize + ?Sized>(
     io: &SocketIo<A>,
     namespace: Namespace,
@@ -89,13 +179,7 @@ async fn emit_to<A: Adapter, T: Serialize + ?Sized>(
     event: &'static str,
     data: &T,
 ) -> Result<(), Unexpected> {
-    let Some(ns) = io.of(namespace.path()) else {
-        return Ok(());
-    };
-    ns.to(room)
-        .emit(event, data)
-        .await
-        .map_err(|e| Unexpected::msg(format!("socket.io broadcast failed: {e}")))
+    emit_to_rooms(io, namespace, vec![room], event, data).await
 }
 
 #[async_trait]
@@ -183,6 +267,59 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         });
         self.emit_to_session(session, "auth:session_refreshed", &data)
             .await
+    }
+
+    async fn trip_event(
+        &self,
+        audience: TripAudience,
+        event: &TripEvent,
+    ) -> Result<(), Unexpected> {
+        let (name, data) = trip_payload(audience, event);
+        let trip_room = rooms::trip(audience.trip_id);
+        if let TripEvent::Offered { .. } | TripEvent::OfferWithdrawn(_) = event {
+            if let Some(driver) = audience.driver_id {
+                self.emit(Namespace::Drivers, rooms::driver(driver), name, &data)
+                    .await?;
+            }
+            return Ok(());
+        }
+        // Before the first emit, so the passenger's other devices are in the room too.
+        if let TripEvent::Requested(_) = event {
+            self.join(
+                Namespace::Passengers,
+                rooms::passenger(audience.passenger_id),
+                &trip_room,
+            )
+            .await?;
+        }
+        if let TripEvent::DriverAssigned { .. } = event
+            && let Some(driver) = audience.driver_id
+        {
+            self.join(Namespace::Drivers, rooms::driver(driver), &trip_room)
+                .await?;
+        }
+        let to_passenger = vec![rooms::passenger(audience.passenger_id), trip_room.clone()];
+        emit_to_rooms(&self.io, Namespace::Passengers, to_passenger, name, &data).await?;
+        if let Some(driver) = audience.driver_id {
+            let to_driver = vec![rooms::driver(driver), trip_room.clone()];
+            emit_to_rooms(&self.io, Namespace::Drivers, to_driver, name, &data).await?;
+        }
+        self.emit(Namespace::Admin, trip_room.clone(), name, &data)
+            .await?;
+        if let TripEvent::Completed(_)
+        | TripEvent::Cancelled(_)
+        | TripEvent::NoDriversFound { .. } = event
+        {
+            for ns in Namespace::ALL {
+                if let Some(ops) = self.io.of(ns.path()) {
+                    ops.to(trip_room.clone())
+                        .leave(trip_room.clone())
+                        .await
+                        .map_err(|e| Unexpected::msg(format!("socket.io leave failed: {e}")))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn notify(

@@ -1,18 +1,37 @@
-//! `/passengers` events (PROTOCOL §7). Trip requests arrive with the trips feature; until then
-//! every event here is unknown.
+//! `/passengers` events (PROTOCOL §7): request and cancel trips. The passenger is always the
+//! socket's principal, never a field of the payload.
 
 use rodando_application::Principal;
+use rodando_domain::trip::Actor;
+use rodando_wire::trips::{parse_trip_ref, parse_trip_request, trip_json};
 use serde_json::Value;
 
 use crate::Realtime;
-use crate::reply::EventError;
+use crate::reply::{EventError, readable};
 
-/// Routes one `/passengers` event.
+/// Routes one `/passengers` event; the answer is the trip.
 pub(crate) async fn route(
-    _realtime: &Realtime,
-    _principal: &Principal,
+    realtime: &Realtime,
+    principal: &Principal,
     event: &str,
-    _payload: Option<&Value>,
+    payload: Option<&Value>,
 ) -> Result<Value, EventError> {
-    Err(EventError::unknown_event(event))
+    let trips = &realtime.trips;
+    let trip = match event {
+        "trip:request" => {
+            let request =
+                parse_trip_request(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            trips.request(principal.user_id, request, None).await
+        }
+        "trip:cancel" => {
+            let (trip, reason) =
+                parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+            trips
+                .cancel(Actor::Passenger(principal.user_id), trip, reason)
+                .await
+        }
+        _ => return Err(EventError::unknown_event(event)),
+    };
+    trip.map(|t| trip_json(&t))
+        .map_err(|e| EventError::from_trip(principal, event, e))
 }

@@ -3,6 +3,8 @@
 
 use rodando_application::Principal;
 use rodando_application::availability::AvailabilityError;
+use rodando_application::trips::TripCommandError;
+use rodando_domain::offer::OfferError;
 use rodando_domain::validation::FieldErrors;
 use rodando_wire::error::ErrorBody;
 use serde_json::{Value, json};
@@ -81,6 +83,40 @@ impl EventError {
 /// (an overflowing number such as `1e309`, a binary attachment, no argument).
 pub(crate) fn readable(payload: Option<&Value>) -> Result<&Value, EventError> {
     payload.ok_or_else(EventError::unreadable_payload)
+}
+
+impl EventError {
+    /// The one mapping of trip failures to codes.
+    pub(crate) fn from_trip(principal: &Principal, event: &str, e: TripCommandError) -> Self {
+        let conflict = |reason: &str, message: String| {
+            Self(ErrorBody::new("conflict", message).with_details(json!({"reason": reason})))
+        };
+        match e {
+            TripCommandError::NotFound => {
+                Self(ErrorBody::new("not_found", "no such trip or offer"))
+            }
+            TripCommandError::Forbidden | TripCommandError::Offer(OfferError::NotYours) => {
+                Self(ErrorBody::new("forbidden", e.to_string()))
+            }
+            TripCommandError::InvalidTransition { from, to } => Self(
+                ErrorBody::new("invalid_transition", e.to_string())
+                    .with_details(json!({"from": from.as_str(), "to": to.as_str()})),
+            ),
+            TripCommandError::ActiveTripExists => conflict("active_trip_exists", e.to_string()),
+            TripCommandError::IdempotencyMismatch => {
+                conflict("idempotency_key_reused", e.to_string())
+            }
+            TripCommandError::Offer(OfferError::NotOpen) => {
+                conflict("offer_not_open", e.to_string())
+            }
+            TripCommandError::Offer(OfferError::Expired) => {
+                conflict("offer_expired", e.to_string())
+            }
+            TripCommandError::DriverBusy => conflict("driver_busy", e.to_string()),
+            TripCommandError::Changed => conflict("changed", e.to_string()),
+            TripCommandError::Unexpected(cause) => Self::internal(principal, event, &cause),
+        }
+    }
 }
 
 /// Sends the ack (if the client asked for one) and, on failure, `exception`.

@@ -1,6 +1,6 @@
 //! Room names (PROTOCOL §4). Clients never name rooms; only the server builds these.
 
-use rodando_domain::ids::{DriverId, SessionId, UserId};
+use rodando_domain::ids::{DriverId, SessionId, TripId, UserId};
 
 /// Every `/admin` socket: the live fleet view.
 pub(crate) const ADMIN_DRIVERS: &str = "admin:drivers";
@@ -18,4 +18,9 @@ pub(crate) fn passenger(id: UserId) -> String {
 /// Every socket of one session, in any namespace.
 pub(crate) fn session(id: SessionId) -> String {
     format!("session:{id}")
+}
+
+/// The trip's passenger, its assigned driver, and admins watching it.
+pub(crate) fn trip(id: TripId) -> String {
+    format!("trip:{id}")
 }

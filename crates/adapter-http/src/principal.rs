@@ -1,0 +1,52 @@
+//! The caller of an authenticated route: the same checks as a socket handshake (token,
+//! user, session), from `Authorization: Bearer`.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use rodando_application::Principal;
+use rodando_domain::admission::Refusal;
+use rodando_domain::user::UserType;
+
+use crate::HttpState;
+use crate::auth::bearer;
+use crate::error::ApiError;
+
+/// An authenticated caller.
+pub(crate) struct Caller(pub(crate) Principal);
+
+impl FromRequestParts<HttpState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers);
+        state
+            .handshake
+            .authenticate_bearer(token)
+            .await
+            .map(Caller)
+            .map_err(|refused| {
+                let status = match refused.refusal {
+                    Refusal::UserInactive | Refusal::ForbiddenNamespace => StatusCode::FORBIDDEN,
+                    Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                ApiError::new(status, refused.refusal.code(), refused.reason)
+            })
+    }
+}
+
+impl Caller {
+    /// Only users of `user_type` may use this route.
+    pub(crate) fn require(&self, user_type: UserType) -> Result<&Principal, ApiError> {
+        if self.0.user_type == user_type {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("only {} users may do this", user_type.as_str()),
+            ))
+        }
+    }
+}
