@@ -82,10 +82,17 @@ pub struct Config {
     pub rate_limit_burst: NonZeroU32,
     /// `MAX_CONNECTIONS_PER_USER`.
     pub max_connections_per_user: usize,
+    /// `DISPATCH_RADIUS_M`, `DISPATCH_OFFER_TTL_SEC`, `DISPATCH_MAX_OFFERS`.
+    pub dispatch: rodando_domain::dispatch::DispatchPolicy,
+    /// `FARE_BASE`, `FARE_PER_KM`, `FARE_PER_MIN`, `FARE_MINIMUM`, `FARE_CURRENCY`.
+    pub fares: rodando_domain::fare::FareConfig,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
     /// `SEED_DEMO` (default true): seed the embedded store with the demo users.
     pub seed_demo: bool,
+    /// `SEED_DEMO_DRIVERS` (default 0): extra demo drivers `driver4@…` onwards, for
+    /// simulations and load tests.
+    pub seed_demo_drivers: usize,
 }
 
 impl Config {
@@ -163,6 +170,16 @@ impl Config {
             rate_limit_per_sec: non_zero(&var, "RATE_LIMIT_EVENTS_PER_SEC", 20)?,
             rate_limit_burst: non_zero(&var, "RATE_LIMIT_BURST", 40)?,
             max_connections_per_user: positive(&var, "MAX_CONNECTIONS_PER_USER", 5)?,
+            dispatch: rodando_domain::dispatch::DispatchPolicy {
+                radius_m: amount(&var, "DISPATCH_RADIUS_M", 5000.0)?,
+                offer_ttl: time::Duration::seconds(positive(
+                    &var,
+                    "DISPATCH_OFFER_TTL_SEC",
+                    20_i64,
+                )?),
+                max_offers: positive(&var, "DISPATCH_MAX_OFFERS", 5)?,
+            },
+            fares: fares(&var)?,
             log_format: match var("LOG_FORMAT").as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,
@@ -173,6 +190,7 @@ impl Config {
                     ));
                 }
             },
+            seed_demo_drivers: parse(&var, "SEED_DEMO_DRIVERS", 0, "a count of drivers")?,
             seed_demo: match var("SEED_DEMO").as_deref() {
                 None | Some("true" | "1" | "yes") => true,
                 Some("false" | "0" | "no") => false,
@@ -251,6 +269,43 @@ fn duration(
     Ok(d)
 }
 
+/// A non-negative finite decimal.
+fn amount(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: f64,
+) -> Result<f64, ConfigError> {
+    let v: f64 = parse(var, name, default, "a number")?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(err(
+            name,
+            format!("must be a number of at least 0 (got {v})"),
+        ))
+    }
+}
+
+fn fares(
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<rodando_domain::fare::FareConfig, ConfigError> {
+    use rodando_domain::fare::{Cents, Currency, FareConfig};
+    let d = FareConfig::default();
+    let currency = match var("FARE_CURRENCY") {
+        None => d.currency,
+        Some(c) => {
+            Currency::parse(&c).map_err(|e| err("FARE_CURRENCY", format!("{e} (got {c:?})")))?
+        }
+    };
+    Ok(FareConfig {
+        base: Cents::from_units(amount(var, "FARE_BASE", d.base.units())?),
+        per_km: Cents::from_units(amount(var, "FARE_PER_KM", d.per_km.units())?),
+        per_min: Cents::from_units(amount(var, "FARE_PER_MIN", d.per_min.units())?),
+        minimum: Cents::from_units(amount(var, "FARE_MINIMUM", d.minimum.units())?),
+        currency,
+    })
+}
+
 fn cors(raw: Option<String>) -> Result<CorsOrigins, ConfigError> {
     match raw.as_deref() {
         None | Some("*") => Ok(CorsOrigins::Any),
@@ -327,6 +382,10 @@ mod tests {
             ),
             (vec![("RODANDO_ENV", "production")], "JWT_ACCESS_SECRET"),
             (vec![("RODANDO_ENV", "staging")], "RODANDO_ENV"),
+            (vec![("DISPATCH_MAX_OFFERS", "0")], "DISPATCH_MAX_OFFERS"),
+            (vec![("DISPATCH_RADIUS_M", "-5")], "DISPATCH_RADIUS_M"),
+            (vec![("FARE_CURRENCY", "pesos")], "FARE_CURRENCY"),
+            (vec![("FARE_BASE", "NaN")], "FARE_BASE"),
         ] {
             let e = config(&vars).unwrap_err();
             assert_eq!(e.variable, variable, "{vars:?}");

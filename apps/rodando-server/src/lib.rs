@@ -4,6 +4,7 @@
 //! of adapters to use cases, the HTTP + Socket.IO server on one port, graceful shutdown and
 //! the operator CLI. Integration tests start it in-process on port 0 via [`Application`].
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod startup;

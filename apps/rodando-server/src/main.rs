@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rodando_server::cli::{Cli, Command};
-use rodando_server::{Application, Config, telemetry};
+use rodando_server::cli::{Cli, Command, UsersCommand};
+use rodando_server::{Application, Config, admin, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,9 +19,10 @@ async fn main() -> ExitCode {
     telemetry::init(config.log_format);
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
-        Command::Users { .. } | Command::SeedDemo => Err(anyhow::anyhow!(
-            "needs DATABASE_URL: the embedded store lives only inside a running server, and this build has no PostgreSQL store yet"
-        )),
+        Command::Users {
+            command: UsersCommand::Create(args),
+        } => admin::create_user(&config, args).await,
+        Command::SeedDemo => admin::seed_demo(&config).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::http::{HeaderValue, Method};
+use axum::serve::ListenerExt;
 use rodando_adapter_argon2::Argon2Hasher;
 use rodando_adapter_http::HttpState;
 use rodando_adapter_jwt::{JwtConfig, JwtTokenService};
@@ -13,9 +14,12 @@ use rodando_adapter_socketio::{ConnectionRegistry, Realtime, RealtimeConfig, Soc
 use rodando_application::auth::AuthService;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
-use rodando_application::demo::{DEMO_PASSWORD, DEMO_USERS, seed_demo_users};
+use rodando_application::demo::{
+    DEMO_PASSWORD, DEMO_USERS, seed_demo_users, seed_extra_demo_drivers,
+};
 use rodando_application::handshake::HandshakeService;
 use rodando_application::presence::{PresenceSweeper, SweepConfig};
+use rodando_application::trips::TripService;
 use rodando_application::users::UserAdmin;
 use rodando_ports::clock::Clock;
 use rodando_ports::notifier::Notifier;
@@ -28,6 +32,12 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use crate::config::{Config, CorsOrigins};
 use crate::stores::Stores;
 
+/// How often offers past their stored deadline are looked for. Deadlines live in the store,
+/// so an offer made before a restart still expires.
+pub const OFFER_SCAN_INTERVAL: Duration = Duration::from_millis(500);
+/// Offers expired per scan.
+pub const OFFER_SCAN_BATCH: usize = 500;
+
 /// Time allowed for sockets and requests to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -39,7 +49,7 @@ pub struct Application {
     stores: Stores,
     notifier: Arc<dyn Notifier>,
     shutdown: CancellationToken,
-    sweeper: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -100,28 +110,51 @@ impl Application {
         );
         let availability = AvailabilityService::new(
             stores.availability.clone(),
-            stores.trips.clone(),
+            stores.trip_standing.clone(),
             notifier.clone(),
             clock.clone(),
         );
+        let presence_ttl: time::Duration = config
+            .presence_ttl
+            .try_into()
+            .context("DA_PRESENCE_TTL_SEC")?;
+        let trips = TripService::new(
+            stores.trips.clone(),
+            stores.availability.clone(),
+            stores.users.clone(),
+            notifier.clone(),
+            clock.clone(),
+            config.dispatch,
+            config.fares,
+            presence_ttl,
+        );
+        let handshake = HandshakeService::new(
+            stores.users.clone(),
+            stores.sessions.clone(),
+            tokens,
+            clock.clone(),
+        );
         let realtime = Arc::new(Realtime {
-            handshake: HandshakeService::new(
-                stores.users.clone(),
-                stores.sessions.clone(),
-                tokens,
-                clock.clone(),
-            ),
+            handshake: handshake.clone(),
             availability,
+            trips: trips.clone(),
             registry: ConnectionRegistry::new(),
             config: realtime_config,
         });
         rodando_adapter_socketio::attach(&io, realtime);
 
         if stores.embedded && config.seed_demo {
-            let admin = UserAdmin::new(stores.users.clone(), passwords, clock.clone());
+            let admin = UserAdmin::new(stores.users.clone(), passwords.clone(), clock.clone());
             let created = seed_demo_users(&admin).await?;
+            let extra = seed_extra_demo_drivers(
+                stores.users.as_ref(),
+                passwords.as_ref(),
+                clock.as_ref(),
+                config.seed_demo_drivers,
+            )
+            .await?;
             if created > 0 {
-                print_demo_users();
+                print_demo_users(extra);
             }
         }
 
@@ -140,9 +173,16 @@ impl Application {
             },
         );
         let sweeper = tokio::spawn(sweeper.run(shutdown.child_token()));
+        let expiry = tokio::spawn(trips.clone().run_expiry(
+            OFFER_SCAN_INTERVAL,
+            OFFER_SCAN_BATCH,
+            shutdown.child_token(),
+        ));
 
         let router = rodando_adapter_http::router(HttpState {
             auth,
+            handshake,
+            trips,
             checks: vec![stores.health.clone()],
         })
         .layer(socket_layer)
@@ -159,7 +199,7 @@ impl Application {
             stores,
             notifier,
             shutdown,
-            sweeper,
+            background: vec![sweeper, expiry],
         })
     }
 
@@ -194,10 +234,16 @@ impl Application {
             router,
             io,
             shutdown,
-            sweeper,
+            background,
             ..
         } = self;
         let stopping = shutdown.clone();
+        // Small frames (connect ack, then hello) must not wait for Nagle + delayed ACK (~40 ms).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let server =
             axum::serve(listener, router.into_make_service()).with_graceful_shutdown(async move {
                 stopping.cancelled().await;
@@ -214,7 +260,9 @@ impl Application {
                 Ok(())
             }
         };
-        let _ = sweeper.await;
+        for task in background {
+            let _ = task.await;
+        }
         tracing::info!("stopped");
         outcome
     }
@@ -237,10 +285,16 @@ fn cors(origins: &CorsOrigins) -> anyhow::Result<CorsLayer> {
         .allow_headers(AllowHeaders::mirror_request()))
 }
 
-fn print_demo_users() {
+fn print_demo_users(extra_drivers: usize) {
     println!("\nDemo users (password \"{DEMO_PASSWORD}\"):");
     for (email, _, name, user_type) in DEMO_USERS {
         println!("  {:<10} {email:<28} {name}", user_type.as_str());
+    }
+    if extra_drivers > 0 {
+        println!(
+            "  driver     driver4@rodando.local … driver{}@rodando.local",
+            extra_drivers + 3
+        );
     }
     println!();
 }

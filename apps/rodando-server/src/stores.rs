@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use rodando_adapter_memory::MemoryStore;
+use rodando_adapter_postgres::PgStore;
 use rodando_ports::availability::AvailabilityRepository;
 use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::SessionRepository;
-use rodando_ports::trips::TripStandingLookup;
+use rodando_ports::trips::{TripRepository, TripStandingLookup};
 use rodando_ports::users::UserRepository;
+use secrecy::ExposeSecret;
 
 use crate::Config;
 
@@ -20,8 +22,10 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionRepository>,
     /// Driver availability.
     pub availability: Arc<dyn AvailabilityRepository>,
+    /// Trips and offers.
+    pub trips: Arc<dyn TripRepository>,
     /// Trips dispatched here, as availability rules see them.
-    pub trips: Arc<dyn TripStandingLookup>,
+    pub trip_standing: Arc<dyn TripStandingLookup>,
     /// What `/ready` asks.
     pub health: Arc<dyn HealthCheck>,
     /// Whether this is the embedded store (demo users are seeded into it).
@@ -29,28 +33,56 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// All ports over one memory store.
-    pub fn memory(store: Arc<MemoryStore>) -> Self {
+    /// Every port over one store that implements them all.
+    fn over<S>(store: Arc<S>, embedded: bool) -> Self
+    where
+        S: UserRepository
+            + SessionRepository
+            + AvailabilityRepository
+            + TripRepository
+            + TripStandingLookup
+            + HealthCheck
+            + 'static,
+    {
         Self {
             users: store.clone(),
             sessions: store.clone(),
             availability: store.clone(),
             trips: store.clone(),
+            trip_standing: store.clone(),
             health: store,
-            embedded: true,
+            embedded,
         }
     }
 
-    /// The store the configuration names.
+    /// All ports over one memory store.
+    pub fn memory(store: Arc<MemoryStore>) -> Self {
+        Self::over(store, true)
+    }
+
+    /// All ports over one PostgreSQL store.
+    pub fn postgres(store: PgStore) -> Self {
+        Self::over(Arc::new(store), false)
+    }
+
+    /// The store the configuration names: PostgreSQL (migrated at start) when `DATABASE_URL`
+    /// is set, else the embedded memory store.
     ///
     /// # Errors
-    /// When `DATABASE_URL` is set: PostgreSQL support is not built into this version yet.
+    /// PostgreSQL unreachable, refusing, without PostGIS, or failing to migrate: one line
+    /// saying what to do.
     pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
-        if config.database_url.is_some() {
-            anyhow::bail!(
-                "DATABASE_URL is set, but this build has no PostgreSQL store yet; unset DATABASE_URL to use the embedded store"
-            );
+        match &config.database_url {
+            Some(url) => {
+                let store =
+                    PgStore::connect(url.expose_secret(), config.database_max_connections).await?;
+                tracing::info!("store: PostgreSQL (migrations applied)");
+                Ok(Self::postgres(store))
+            }
+            None => {
+                tracing::info!("store: embedded memory store (set DATABASE_URL for PostgreSQL)");
+                Ok(Self::memory(Arc::new(MemoryStore::new())))
+            }
         }
-        Ok(Self::memory(Arc::new(MemoryStore::new())))
     }
 }

@@ -74,6 +74,23 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs an already built application.
+    pub fn running(app: Application, stores: Stores) -> Self {
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = app.shutdown_token();
+        let app_notifier = app.notifier();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            stores,
+            app_notifier,
+            http: reqwest::Client::new(),
+            shutdown,
+        }
+    }
+}
+
 /// Starts a server with the default configuration.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -91,42 +108,40 @@ fn audience_of(email: &str) -> &'static str {
 }
 
 impl TestApp {
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("request sent");
+    /// Sends a request and reads `(status, JSON body or null)`.
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request.send().await.expect("request sent");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(self.url(path)).json(&body)).await
     }
 
     pub async fn post_with_bearer(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.send(self.http.post(self.url(path)).bearer_auth(token)).await
+    }
+
+    pub async fn get_with_bearer(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    pub async fn post_json_with(&self, path: &str, token: &str, idempotency_key: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = self.http.post(self.url(path)).bearer_auth(token).json(&body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        self.send(request).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.send(self.http.get(self.url(path))).await
     }
 
     /// Logs a demo user in with its own app.

@@ -5,5 +5,7 @@
 mod availability;
 mod handshake;
 mod helpers;
+mod postgres;
 mod rest_auth;
 mod sessions;
+mod trips;

@@ -124,3 +124,68 @@ async fn a_notification_reaches_the_session_room_only() {
     assert_eq!(received["data"], json!({"tripId": "t"}));
     assert!(theirs.expect_no_event("notification", QUIET).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_socket_outliving_its_token_is_told_and_disconnected() {
+    let app = crate::helpers::spawn_app_with(&[("JWT_ACCESS_TTL", "2s")]).await;
+    let (mut socket, login) = app.connected("driver1@rodando.local", "/drivers").await;
+    let started = std::time::Instant::now();
+    let expired = socket
+        .expect_event("auth:token_expired", std::time::Duration::from_secs(8))
+        .await
+        .unwrap();
+    assert_eq!(expired, json!({"sessionId": login.session_id}));
+    assert_eq!(
+        socket.wait_disconnect(WAIT).await.unwrap(),
+        Disconnect::ByServer
+    );
+    // Within 5 s of the token's expiry (2 s TTL + 2 s leeway + scheduling).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn auth_refresh_with_a_fresh_token_of_the_session_extends_the_socket() {
+    let app = crate::helpers::spawn_app_with(&[("JWT_ACCESS_TTL", "3s")]).await;
+    let (mut socket, login) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (status, fresh) = app
+        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
+        .await;
+    assert_eq!(status, 200);
+    let reply = socket
+        .emit_with_ack(
+            "auth:refresh",
+            json!({"accessToken": fresh["accessToken"]}),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(reply["accessTokenExpiresAt"], fresh["accessTokenExpiresAt"]);
+    // Past the first token's expiry (3 s + 2 s leeway) the socket is still there...
+    assert!(
+        socket
+            .expect_no_event("auth:token_expired", std::time::Duration::from_millis(3600))
+            .await
+            .is_ok()
+    );
+    assert!(socket.is_connected());
+    // ...and a token of another session cannot extend it.
+    let other = app.login("passenger1@rodando.local").await;
+    let refused = socket
+        .emit_with_ack("auth:refresh", json!({"accessToken": other.access}), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(refused["error"]["code"], "forbidden");
+    // The extended token runs out in turn.
+    socket
+        .expect_event("auth:token_expired", std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+}

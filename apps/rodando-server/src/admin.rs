@@ -1,0 +1,97 @@
+//! Operator commands against the configured store: `users create` and `seed-demo`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use rodando_adapter_argon2::Argon2Hasher;
+use rodando_application::clock::SystemClock;
+use rodando_application::demo::seed_demo_users;
+use rodando_application::users::{NewUser, UserAdmin};
+use rodando_domain::user::{Email, NewPassword, PersonName, PhoneNumber};
+
+use crate::Config;
+use crate::cli::CreateUser;
+use crate::stores::Stores;
+
+/// The embedded store lives inside a running server only: these commands need PostgreSQL.
+async fn persistent_store(config: &Config) -> anyhow::Result<Stores> {
+    if config.database_url.is_none() {
+        anyhow::bail!(
+            "needs DATABASE_URL: the embedded store lives only inside a running server (which seeds the demo users itself)"
+        );
+    }
+    Stores::from_config(config).await
+}
+
+async fn user_admin(config: &Config) -> anyhow::Result<UserAdmin> {
+    let stores = persistent_store(config).await?;
+    Ok(UserAdmin::new(
+        stores.users,
+        Arc::new(Argon2Hasher::new()?),
+        Arc::new(SystemClock),
+    ))
+}
+
+/// `rodando-server users create --type … --email … --password … --name … [--phone …]`.
+///
+/// # Errors
+/// Invalid arguments (each named), a taken e-mail or phone, or an unreachable store.
+pub async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    let email = Email::parse(&args.email)
+        .map_err(|e| problems.push(format!("--email {e}")))
+        .ok();
+    let name = PersonName::parse(&args.name)
+        .map_err(|e| problems.push(format!("--name {e}")))
+        .ok();
+    let password = NewPassword::parse(&args.password)
+        .map_err(|e| problems.push(format!("--password {e}")))
+        .ok();
+    let phone = match args.phone.as_deref().map(PhoneNumber::parse) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            problems.push(format!("--phone {e}"));
+            None
+        }
+    };
+    let (Some(email), Some(name), Some(password)) = (email, name, password) else {
+        anyhow::bail!("{}", problems.join("; "));
+    };
+    if !problems.is_empty() {
+        anyhow::bail!("{}", problems.join("; "));
+    }
+    let user = user_admin(config)
+        .await?
+        .create(NewUser {
+            email,
+            phone,
+            name,
+            user_type: args.user_type.into(),
+            password,
+        })
+        .await
+        .context("could not create the user")?;
+    println!(
+        "created {} {} ({})",
+        user.user_type.as_str(),
+        user.email.as_str(),
+        user.id
+    );
+    Ok(())
+}
+
+/// `rodando-server seed-demo`: the demo users of PROTOCOL §2, skipping existing ones.
+///
+/// # Errors
+/// An unreachable store.
+pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    let created = seed_demo_users(&user_admin(config).await?)
+        .await
+        .context("could not seed the demo users")?;
+    println!(
+        "seeded {created} demo users (password \"{}\")",
+        rodando_application::demo::DEMO_PASSWORD
+    );
+    Ok(())
+}

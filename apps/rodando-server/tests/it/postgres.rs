@@ -1,0 +1,145 @@
+//! The whole server over a real PostgreSQL (PROTOCOL §1 `DATABASE_URL`): the operator CLI seeds
+//! and creates users, then drivers and admins log in and talk through sockets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rodando_server::cli::{CreateUser, UserTypeArg};
+use rodando_server::stores::Stores;
+use rodando_server::{Application, Config, admin};
+use serde_json::json;
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::helpers::{TestApp, WAIT};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A database of its own for one test, dropped at the end.
+struct Scratch {
+    server: String,
+    name: String,
+}
+
+impl Scratch {
+    async fn create() -> Self {
+        let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+        let name = format!("rodando_it_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&server).await.unwrap_or_else(|e| {
+            panic!("these tests need PostgreSQL with PostGIS at {server} ({e}): start it, or run scripts/install-postgis.sh")
+        });
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        Self { server, name }
+    }
+
+    fn url(&self) -> String {
+        match self.server.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{}", self.name),
+            None => panic!("DATABASE_URL {} names no database", self.server),
+        }
+    }
+
+    async fn drop_it(self) {
+        if let Ok(mut conn) = PgConnection::connect(&self.server).await {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+        }
+    }
+}
+
+fn config(url: &str) -> Config {
+    let vars = HashMap::from([
+        ("HOST", "127.0.0.1".to_owned()),
+        ("PORT", "0".to_owned()),
+        ("DATABASE_URL", url.to_owned()),
+    ]);
+    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
+    let db = Scratch::create().await;
+    let config = config(&db.url());
+    admin::seed_demo(&config).await.unwrap();
+    admin::create_user(
+        &config,
+        CreateUser {
+            user_type: UserTypeArg::Driver,
+            email: "new.driver@rodando.local".into(),
+            password: "a-long-password".into(),
+            name: "Nuevo".into(),
+            phone: Some("+53 5999 0001".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let duplicate = admin::create_user(
+        &config,
+        CreateUser {
+            user_type: UserTypeArg::Driver,
+            email: "NEW.driver@rodando.local".into(),
+            password: "a-long-password".into(),
+            name: "Again".into(),
+            phone: None,
+        },
+    )
+    .await;
+    assert!(duplicate.is_err(), "the e-mail is taken");
+
+    let stores = Stores::from_config(&config).await.unwrap();
+    assert!(!stores.embedded);
+    let app = Application::build_with(config, stores.clone(), Arc::new(rodando_application::clock::SystemClock))
+        .await
+        .unwrap();
+    let app = TestApp::running(app, stores);
+
+    let (status, _) = app
+        .post("/api/auth/login", json!({"email": "new.driver@rodando.local", "password": "a-long-password", "appAudience": "driver_app"}))
+        .await;
+    assert_eq!(status, 200);
+    let (driver, login) = app.connected("driver1@rodando.local", "/drivers").await;
+    let (mut admin, _) = app.connected("admin@rodando.local", "/admin").await;
+    let reply = driver
+        .emit_with_ack("driver:location:ping", json!({"latitude": 23.13, "longitude": -82.36}), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(reply["ok"], true, "{reply}");
+    let update = admin.expect_event("driver:location:update", WAIT).await.unwrap();
+    assert_eq!(update["driverId"], login.user_id.as_str());
+    assert_eq!(update["lastLocation"]["coordinates"], json!([-82.36, 23.13]));
+    assert_eq!(app.get("/ready").await.0, 200);
+
+    // A whole trip, dispatched and stored in PostgreSQL.
+    let mut driver = driver;
+    let online = driver
+        .emit_with_ack("driver:status:update", json!({"availabilityStatus": "AVAILABLE"}), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(online["ok"], true, "{online}");
+    let (mut passenger, _) = app.connected("passenger1@rodando.local", "/passengers").await;
+    let request = json!({
+        "pickup": {"latitude": 23.131, "longitude": -82.36},
+        "dropoff": {"latitude": 23.14, "longitude": -82.38}
+    });
+    let trip = passenger.emit_with_ack("trip:request", request, WAIT).await.unwrap();
+    assert_eq!(trip["data"]["status"], "assigning", "{trip}");
+    let offer = driver.expect_event("trip:assignment:offered", WAIT).await.unwrap();
+    let accepted = driver
+        .emit_with_ack("driver:offer:accept", json!({"assignmentId": offer["assignmentId"]}), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
+    passenger.expect_event("trip:driver_assigned", WAIT).await.unwrap();
+    let trip_id = trip["data"]["id"].as_str().unwrap();
+    for step in ["arrived", "start", "complete"] {
+        let (status, body) = app
+            .post_with_bearer(&format!("/api/trips/{trip_id}/{step}"), &login.access)
+            .await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    let completed = passenger.expect_event("trip:completed", WAIT).await.unwrap();
+    assert_eq!(completed["tripId"], trip_id);
+
+    drop(app);
+    db.drop_it().await;
+}

@@ -1,0 +1,467 @@
+//! Trips and dispatch over real sockets and HTTP (PROTOCOL §2, §7, §8): who receives each
+//! event, and who does not.
+
+use std::time::Duration;
+
+use rodando_sio_client::SioClient;
+use serde_json::{Value, json};
+
+use crate::helpers::{Login, QUIET, TestApp, WAIT, spawn_app, spawn_app_with};
+
+/// Near Parque Central, Havana.
+const PICKUP: (f64, f64) = (23.1367, -82.3594);
+
+async fn ack(socket: &SioClient, event: &str, payload: Value) -> Value {
+    socket
+        .emit_with_ack(event, payload, WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("{event} was not acked: {e}"))
+}
+
+/// A driver online at `distance_deg` degrees of latitude north of the pickup.
+async fn driver_at(app: &TestApp, email: &str, distance_deg: f64) -> (SioClient, Login) {
+    let (socket, login) = app.connected(email, "/drivers").await;
+    assert_eq!(
+        ack(
+            &socket,
+            "driver:status:update",
+            json!({"availabilityStatus": "AVAILABLE"})
+        )
+        .await["ok"],
+        true
+    );
+    let ping = json!({"latitude": PICKUP.0 + distance_deg, "longitude": PICKUP.1});
+    assert_eq!(ack(&socket, "driver:location:ping", ping).await["ok"], true);
+    (socket, login)
+}
+
+fn trip_request() -> Value {
+    json!({
+        "pickup": {"latitude": PICKUP.0, "longitude": PICKUP.1, "address": "Parque Central"},
+        "dropoff": {"latitude": 23.1330, "longitude": -82.3830},
+        "paymentMethod": "cash"
+    })
+}
+
+/// Event names a socket received, in order, dropping driver availability chatter.
+fn trip_events(socket: &mut SioClient) -> Vec<String> {
+    socket
+        .drain_events()
+        .into_iter()
+        .map(|e| e.name)
+        .filter(|n| n.starts_with("trip:"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
+    let app = spawn_app().await;
+    let (mut near, near_login) = driver_at(&app, "driver1@rodando.local", 0.005).await;
+    let (mut far, far_login) = driver_at(&app, "driver2@rodando.local", 0.010).await;
+    let (mut idle, _) = app.connected("driver3@rodando.local", "/drivers").await;
+    let (mut passenger, passenger_login) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    let (mut other_passenger, _) = app
+        .connected("passenger2@rodando.local", "/passengers")
+        .await;
+    let (mut admin, _) = app.connected("admin@rodando.local", "/admin").await;
+    let (mut unwatching_admin, _) = app.connected("admin@rodando.local", "/admin").await;
+
+    // Request: the passenger hears it, the nearest driver gets the offer.
+    let reply = ack(&passenger, "trip:request", trip_request()).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let trip = &reply["data"];
+    let trip_id = trip["id"].as_str().unwrap().to_owned();
+    assert_eq!(trip["passengerId"], passenger_login.user_id.as_str());
+    assert_eq!(trip["status"], "assigning");
+    assert_eq!(trip["currency"], "CUP");
+    assert!(trip["fareEstimate"].as_f64().unwrap() >= 5.0);
+    let requested = passenger
+        .expect_event("trip:requested", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(requested["tripId"], trip_id.as_str());
+    assert_eq!(requested["pickup"]["address"], "Parque Central");
+    passenger
+        .expect_event("trip:assigning_started", WAIT)
+        .await
+        .unwrap();
+    let offer = near
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(offer["tripId"], trip_id.as_str());
+    assert_eq!(offer["ttlSec"], 20);
+    let distance = offer["distanceToPickupM"].as_f64().unwrap();
+    assert!((500.0..600.0).contains(&distance), "{distance}");
+    assert!(
+        far.expect_no_event("trip:assignment:offered", QUIET)
+            .await
+            .is_ok()
+    );
+
+    let watch = ack(&admin, "admin:trip:watch", json!({"tripId": trip_id})).await;
+    assert_eq!(watch["data"]["watching"], true, "{watch}");
+
+    // The nearest driver declines; the next nearest gets the offer.
+    let rejected = ack(
+        &near,
+        "driver:offer:reject",
+        json!({"assignmentId": offer["assignmentId"], "reason": "too far"}),
+    )
+    .await;
+    assert_eq!(rejected["data"]["status"], "rejected");
+    let heard = passenger
+        .expect_event("trip:assignment:rejected", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(heard["driverId"], near_login.user_id.as_str());
+    admin
+        .expect_event("trip:assignment:rejected", WAIT)
+        .await
+        .unwrap();
+    let second = far
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    assert_ne!(second["assignmentId"], offer["assignmentId"]);
+
+    // Someone else's offer cannot be taken; the offered driver accepts.
+    let stolen = ack(
+        &near,
+        "driver:offer:accept",
+        json!({"assignmentId": second["assignmentId"]}),
+    )
+    .await;
+    assert_eq!(stolen["error"]["code"], "forbidden");
+    near.drain_events();
+    let accepted = ack(
+        &far,
+        "driver:offer:accept",
+        json!({"assignmentId": second["assignmentId"]}),
+    )
+    .await;
+    assert_eq!(accepted["ok"], true, "{accepted}");
+    assert_eq!(accepted["data"]["status"], "arriving");
+    assert_eq!(accepted["data"]["driverId"], far_login.user_id.as_str());
+    for socket in [&mut passenger, &mut far, &mut admin] {
+        socket
+            .expect_event("trip:assignment:accepted", WAIT)
+            .await
+            .unwrap();
+        let assigned = socket
+            .expect_event("trip:driver_assigned", WAIT)
+            .await
+            .unwrap();
+        assert_eq!(assigned["driver"]["name"], "Dania Driver");
+        assert_eq!(assigned["currentStatus"], "accepted");
+        let arriving = socket
+            .expect_event("trip:arriving_started", WAIT)
+            .await
+            .unwrap();
+        assert!(arriving["etaSec"].as_u64().unwrap() > 0);
+        assert_eq!(arriving["driverPosition"]["type"], "Point");
+    }
+    let trip_update = far.expect_event("driver:trip:update", WAIT).await.unwrap();
+    assert_eq!(trip_update["currentTripId"], trip_id.as_str());
+
+    // PROTOCOL §6: OFFLINE while on a dispatched trip is refused; clearing it too.
+    let offline = ack(
+        &far,
+        "driver:status:update",
+        json!({"availabilityStatus": "OFFLINE"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            offline["error"]["code"].as_str(),
+            offline["error"]["details"]["reason"].as_str()
+        ),
+        (Some("conflict"), Some("on_trip"))
+    );
+    let cleared = ack(&far, "driver:trip:set", json!({"tripId": null})).await;
+    assert_eq!(cleared["error"]["details"]["reason"], "active_trip");
+    far.drain_events();
+
+    // The driver's steps, over REST.
+    let path = |step: &str| format!("/api/trips/{trip_id}/{step}");
+    let (status, body) = app
+        .post_with_bearer(&path("arrived"), &near_login.access)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "another driver cannot even see it"
+    );
+    let (status, body) = app
+        .post_with_bearer(&path("start"), &passenger_login.access)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, body) = app
+        .post_with_bearer(&path("complete"), &far_login.access)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("invalid_trip_transition"))
+    );
+    assert_eq!(
+        body["error"]["details"],
+        json!({"from": "arriving", "to": "completed"})
+    );
+    assert_eq!(
+        app.post_with_bearer(&path("arrived"), &far_login.access)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.post_with_bearer(&path("start"), &far_login.access)
+            .await
+            .0,
+        200
+    );
+    let (status, done) = app
+        .post_with_bearer(&path("complete"), &far_login.access)
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["fareTotal"], done["fareEstimate"]);
+    for socket in [&mut passenger, &mut far, &mut admin] {
+        let arrived = socket
+            .expect_event("trip:driver_arrived_pickup", WAIT)
+            .await
+            .unwrap();
+        assert_eq!(arrived["driverId"], far_login.user_id.as_str());
+        socket.expect_event("trip:started", WAIT).await.unwrap();
+        let completed = socket.expect_event("trip:completed", WAIT).await.unwrap();
+        assert_eq!(completed["fareTotal"], done["fareTotal"]);
+        assert_eq!(completed["currency"], "CUP");
+    }
+    // The driver is free again.
+    let freed = far.expect_event("driver:trip:update", WAIT).await.unwrap();
+    assert_eq!(
+        (
+            freed["currentTripId"].clone(),
+            freed["isAvailableForTrips"].clone()
+        ),
+        (Value::Null, json!(true))
+    );
+
+    // Nobody else heard any of it.
+    assert_eq!(trip_events(&mut other_passenger), Vec::<String>::new());
+    assert_eq!(trip_events(&mut idle), Vec::<String>::new());
+    assert_eq!(
+        trip_events(&mut near),
+        Vec::<String>::new(),
+        "the declining driver hears no more"
+    );
+    assert_eq!(trip_events(&mut unwatching_admin), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_unanswered_offer_expires_from_its_stored_deadline_and_the_trip_moves_on() {
+    let app = spawn_app_with(&[("DISPATCH_OFFER_TTL_SEC", "1")]).await;
+    let (mut near, near_login) = driver_at(&app, "driver1@rodando.local", 0.002).await;
+    let (mut far, _) = driver_at(&app, "driver2@rodando.local", 0.004).await;
+    let (mut passenger, _) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    ack(&passenger, "trip:request", trip_request()).await;
+    let first = near
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(first["ttlSec"], 1);
+    let expired = near
+        .expect_event("trip:assignment:expired", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(expired["assignmentId"], first["assignmentId"]);
+    let heard = passenger
+        .expect_event("trip:assignment:expired", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(heard["driverId"], near_login.user_id.as_str());
+    far.expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    let late = ack(
+        &near,
+        "driver:offer:accept",
+        json!({"assignmentId": first["assignmentId"]}),
+    )
+    .await;
+    assert_eq!(late["error"]["code"], "conflict");
+}
+
+#[tokio::test]
+async fn with_nobody_available_the_trip_ends_as_no_drivers_found() {
+    let app = spawn_app().await;
+    let (mut passenger, _) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    let reply = ack(&passenger, "trip:request", trip_request()).await;
+    assert_eq!(reply["data"]["status"], "no_drivers_found", "{reply}");
+    let event = passenger
+        .expect_event("trip:no_drivers_found", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(event["reason"], "no_drivers_available");
+    // The trip is over, so a new one may be requested.
+    let again = ack(&passenger, "trip:request", trip_request()).await;
+    assert_eq!(again["ok"], true);
+}
+
+#[tokio::test]
+async fn the_passenger_may_cancel_and_the_offered_driver_is_told() {
+    let app = spawn_app().await;
+    let (mut driver, _) = driver_at(&app, "driver1@rodando.local", 0.003).await;
+    let (mut passenger, _) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    let trip = ack(&passenger, "trip:request", trip_request()).await["data"].clone();
+    driver
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    let cancelled = ack(
+        &passenger,
+        "trip:cancel",
+        json!({"tripId": trip["id"], "reason": "found a bus"}),
+    )
+    .await;
+    assert_eq!(cancelled["data"]["status"], "cancelled", "{cancelled}");
+    let heard = passenger
+        .expect_event("trip:cancelled", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        (heard["cancelledBy"].as_str(), heard["reason"].as_str()),
+        (Some("passenger"), Some("found a bus"))
+    );
+    let told = driver.expect_event("trip:cancelled", WAIT).await.unwrap();
+    assert_eq!(told["tripId"], trip["id"]);
+    // Cancelling again is a wrong transition.
+    let again = ack(&passenger, "trip:cancel", json!({"tripId": trip["id"]})).await;
+    assert_eq!(again["error"]["code"], "invalid_transition");
+}
+
+#[tokio::test]
+async fn rest_trips_honour_idempotency_one_active_trip_and_visibility() {
+    let app = spawn_app().await;
+    // An available driver keeps the trip assigning (active) while we look at it.
+    let (_socket, driver) = driver_at(&app, "driver1@rodando.local", 0.003).await;
+    let passenger = app.login("passenger1@rodando.local").await;
+    let other = app.login("passenger2@rodando.local").await;
+    let admin = app.login("admin@rodando.local").await;
+    let post = |token: String, key: Option<&'static str>, body: Value| {
+        let app = &app;
+        async move {
+            app.post_json_with(&"/api/trips".to_owned(), &token, key, body)
+                .await
+        }
+    };
+
+    let (status, first) = post(passenger.access.clone(), Some("k-1"), trip_request()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, replay) = post(passenger.access.clone(), Some("k-1"), trip_request()).await;
+    assert_eq!(
+        (status, &replay["id"]),
+        (201, &first["id"]),
+        "same key and body: same trip"
+    );
+    let mut changed = trip_request();
+    changed["paymentMethod"] = json!("card");
+    let (status, body) = post(passenger.access.clone(), Some("k-1"), changed).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    let (status, body) = post(passenger.access.clone(), None, trip_request()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("active_trip_exists"))
+    );
+    let (status, body) = post(driver.access.clone(), None, trip_request()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, body) = post(
+        other.access.clone(),
+        None,
+        json!({"pickup": {"latitude": 95}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("validation_failed"))
+    );
+
+    let id = first["id"].as_str().unwrap();
+    let get = |token: String| {
+        let app = &app;
+        let path = format!("/api/trips/{id}");
+        async move { app.get_with_bearer(&path, &token).await }
+    };
+    assert_eq!(get(passenger.access.clone()).await.0, 200);
+    assert_eq!(get(admin.access.clone()).await.0, 200);
+    assert_eq!(get(other.access.clone()).await.0, 404);
+    assert_eq!(get(driver.access.clone()).await.0, 404);
+    assert_eq!(
+        app.get_with_bearer("/api/trips/not-a-uuid", &passenger.access)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.get("/api/trips/00000000-0000-4000-8000-000000000000")
+            .await
+            .0,
+        401
+    );
+
+    let (status, cancelled) = app
+        .post_with_bearer(&format!("/api/trips/{id}/cancel"), &admin.access)
+        .await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+}
+
+#[tokio::test]
+async fn admins_list_available_drivers_nearest_first() {
+    let app = spawn_app().await;
+    let (_far, far) = driver_at(&app, "driver2@rodando.local", 0.02).await;
+    let (_near, near) = driver_at(&app, "driver1@rodando.local", 0.01).await;
+    let admin = app.login("admin@rodando.local").await;
+    let path = format!(
+        "/api/drivers/available?latitude={}&longitude={}&radiusM=5000",
+        PICKUP.0, PICKUP.1
+    );
+    let (status, body) = app.get_with_bearer(&path, &admin.access).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["driverId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [near.user_id.as_str(), far.user_id.as_str()]);
+    let passenger = app.login("passenger1@rodando.local").await;
+    assert_eq!(app.get_with_bearer(&path, &passenger.access).await.0, 403);
+    let (status, body) = app
+        .get_with_bearer("/api/drivers/available?latitude=abc", &admin.access)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("validation_failed"))
+    );
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
