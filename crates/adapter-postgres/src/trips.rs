@@ -1,0 +1,458 @@
+//! [`TripRepository`] and [`TripStandingLookup`] over `trips` and `trip_offers`.
+//!
+//! The rules that must hold whatever the concurrency, on one node or many, are partial unique
+//! indexes mapped to the ports' typed errors: one active trip per passenger, one idempotency key
+//! per passenger, one open offer per trip and one per driver. A [`DispatchWrite`] is one
+//! transaction of guarded statements, run in the order the port (and the memory store) checks
+//! its guards — trip (`WHERE status = expected`), offer (`WHERE status = 'offered'`), new offer
+//! (the two unique indexes), availability (compare-and-set on `version`) — then the withdrawal
+//! of the trip's open offers. The first guard that fails rolls everything back. Row locks make
+//! concurrent writers wait and then re-evaluate their guard against the committed row, so of
+//! fifty simultaneous accepts exactly one wins.
+
+mod row;
+
+use async_trait::async_trait;
+use rodando_domain::availability::TripStanding;
+use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::offer::Offer;
+use rodando_domain::trip::{Trip, TripStatus};
+use rodando_ports::Unexpected;
+use rodando_ports::availability::CasError;
+use rodando_ports::trips::{
+    CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
+    TripStandingLookup,
+};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use self::row::{
+    OfferRow, TripRow, active_statuses, bind_offer, bind_trip, offer_columns, offer_values,
+    trip_columns, trip_targets, trip_values,
+};
+use crate::PgStore;
+use crate::availability::compare_and_set_on;
+use crate::errors::{corrupt, failed, unique_violation};
+
+/// The partial unique index that keeps one active trip per passenger.
+const ONE_ACTIVE_PER_PASSENGER: &str = "trips_one_active_per_passenger";
+/// The partial unique index that keeps one open offer per trip.
+const ONE_OPEN_PER_TRIP: &str = "trip_offers_one_open_per_trip";
+/// The partial unique index that keeps one open offer per driver.
+const ONE_OPEN_PER_DRIVER: &str = "trip_offers_one_open_per_driver";
+
+/// Times a dispatch write is run again after PostgreSQL broke a deadlock by aborting it (the
+/// statements' lock order makes that unlikely; a retry is always safe, nothing was written).
+const DEADLOCK_RETRIES: usize = 3;
+
+/// Stores a new trip (`$1..=$22`) with its idempotency key and fingerprint (`$23`, `$24`); a key
+/// already used by the passenger makes it a no-op that returns no row.
+const CREATE: &str = concat!(
+    "INSERT INTO trips (",
+    trip_targets!(),
+    ", idempotency_key, idempotency_fingerprint) VALUES (",
+    trip_values!(),
+    ", $23, $24) ON CONFLICT (passenger_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
+     DO NOTHING RETURNING id"
+);
+
+/// The trip the passenger (`$1`) stored under the idempotency key `$2`, and its fingerprint.
+const FIND_BY_IDEMPOTENCY_KEY: &str = concat!(
+    "SELECT ",
+    trip_columns!(),
+    ", idempotency_fingerprint FROM trips WHERE passenger_id = $1 AND idempotency_key = $2"
+);
+
+const FIND: &str = concat!("SELECT ", trip_columns!(), " FROM trips WHERE id = $1");
+
+const ACTIVE_FOR_PASSENGER: &str = concat!(
+    "SELECT ",
+    trip_columns!(),
+    " FROM trips WHERE passenger_id = $1 AND status IN ",
+    active_statuses!()
+);
+
+const STANDING: &str = "SELECT driver_id, status FROM trips WHERE id = $1";
+
+const FIND_OFFER: &str = concat!(
+    "SELECT ",
+    offer_columns!(),
+    " FROM trip_offers WHERE id = $1"
+);
+
+const OFFERS_FOR_TRIP: &str = concat!(
+    "SELECT ",
+    offer_columns!(),
+    " FROM trip_offers WHERE trip_id = $1 ORDER BY offered_at, id"
+);
+
+const DRIVERS_WITH_OPEN_OFFERS: &str =
+    "SELECT driver_id FROM trip_offers WHERE status = 'offered' ORDER BY driver_id";
+
+/// Open offers whose deadline is at or before `$1`, earliest first, at most `$2`.
+const DUE_OFFERS: &str = concat!(
+    "SELECT ",
+    offer_columns!(),
+    " FROM trip_offers WHERE status = 'offered' AND expires_at <= $1 \
+     ORDER BY expires_at, id LIMIT $2"
+);
+
+/// Writes the trip (`$1..=$22`) if its status is still `$23`.
+const UPDATE_TRIP: &str = concat!(
+    "UPDATE trips SET (",
+    trip_targets!(),
+    ") = (",
+    trip_values!(),
+    ") WHERE id = $1 AND status = $23"
+);
+
+/// Writes the offer (`$1..=$9`) if it is still open.
+const UPDATE_OPEN_OFFER: &str = concat!(
+    "UPDATE trip_offers SET (",
+    offer_columns!(),
+    ") = (",
+    offer_values!(),
+    ") WHERE id = $1 AND status = 'offered'"
+);
+
+const INSERT_OFFER: &str = concat!(
+    "INSERT INTO trip_offers (",
+    offer_columns!(),
+    ") VALUES (",
+    offer_values!(),
+    ")"
+);
+
+/// Closes every open offer of trip `$1` as cancelled at `$2`, and returns them.
+const WITHDRAW_OPEN_OFFERS: &str = concat!(
+    "WITH withdrawn AS (UPDATE trip_offers SET status = 'cancelled', closed_at = $2 \
+     WHERE trip_id = $1 AND status = 'offered' RETURNING *) SELECT ",
+    offer_columns!(),
+    " FROM withdrawn ORDER BY offered_at, id"
+);
+
+/// A trip row with the fingerprint of the request that created it.
+#[derive(sqlx::FromRow)]
+struct KeyedTripRow {
+    #[sqlx(flatten)]
+    trip: TripRow,
+    idempotency_fingerprint: Option<String>,
+}
+
+fn offers(rows: Vec<OfferRow>) -> Result<Vec<Offer>, Unexpected> {
+    rows.into_iter().map(Offer::try_from).collect()
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Whether a failure is PostgreSQL aborting this transaction to break a deadlock.
+fn is_deadlock(e: &Unexpected) -> bool {
+    e.0.downcast_ref::<sqlx::Error>()
+        .and_then(sqlx::Error::as_database_error)
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "40P01")
+}
+
+impl PgStore {
+    /// The answer to a request whose idempotency key the passenger used before: that trip when
+    /// the body is the same, a mismatch otherwise. `None` when the key was never used.
+    async fn replay(
+        &self,
+        passenger: UserId,
+        idempotency: &Idempotency,
+    ) -> Result<Option<Result<Trip, CreateTripError>>, Unexpected> {
+        let Some(row) = sqlx::query_as::<_, KeyedTripRow>(FIND_BY_IDEMPOTENCY_KEY)
+            .bind(passenger.as_uuid())
+            .bind(idempotency.key.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed("reading a trip by its idempotency key"))?
+        else {
+            return Ok(None);
+        };
+        let same = row.idempotency_fingerprint.as_deref() == Some(idempotency.fingerprint.as_str());
+        Ok(Some(if same {
+            Trip::try_from(row.trip).map_err(CreateTripError::from)
+        } else {
+            Err(CreateTripError::IdempotencyMismatch)
+        }))
+    }
+}
+
+/// Runs every statement of `write` on `conn` (a transaction), stopping at the first guard that
+/// fails; the caller commits or rolls back.
+async fn apply_on(
+    conn: &mut PgConnection,
+    write: &DispatchWrite,
+) -> Result<Vec<Offer>, DispatchConflict> {
+    if let Some(t) = &write.trip {
+        let done = bind_trip!(sqlx::query(UPDATE_TRIP), &t.next)
+            .bind(t.expected.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(failed("writing a trip"))?;
+        if done.rows_affected() == 0 {
+            return Err(DispatchConflict::TripChanged);
+        }
+    }
+    if let Some(o) = &write.offer {
+        let done = bind_offer!(sqlx::query(UPDATE_OPEN_OFFER), o)
+            .execute(&mut *conn)
+            .await
+            .map_err(failed("writing an offer"))?;
+        if done.rows_affected() == 0 {
+            return Err(DispatchConflict::OfferNotOpen);
+        }
+    }
+    if let Some(o) = &write.new_offer {
+        let inserted = bind_offer!(sqlx::query(INSERT_OFFER), o)
+            .execute(&mut *conn)
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if unique_violation(&e) == Some(ONE_OPEN_PER_TRIP) => {
+                return Err(DispatchConflict::TripHasOpenOffer);
+            }
+            Err(e) if unique_violation(&e) == Some(ONE_OPEN_PER_DRIVER) => {
+                return Err(DispatchConflict::DriverHasOpenOffer);
+            }
+            Err(e) => return Err(failed("inserting an offer")(e).into()),
+        }
+    }
+    if let Some(change) = &write.availability {
+        compare_and_set_on(&mut *conn, change.expected_version, &change.next)
+            .await
+            .map_err(|e| match e {
+                CasError::Stale => DispatchConflict::DriverChanged,
+                CasError::TripHeldByAnother => DispatchConflict::TripHeldByAnother,
+                CasError::Unexpected(e) => DispatchConflict::Unexpected(e),
+            })?;
+    }
+    let trip = write
+        .trip
+        .as_ref()
+        .map(|t| t.next.id)
+        .or(write.offer.as_ref().map(|o| o.trip_id));
+    let (Some(at), Some(trip)) = (write.withdraw_open_offers_at, trip) else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query_as::<_, OfferRow>(WITHDRAW_OPEN_OFFERS)
+        .bind(trip.as_uuid())
+        .bind(at)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failed("withdrawing a trip's open offers"))?;
+    Ok(offers(rows)?)
+}
+
+#[async_trait]
+impl TripRepository for PgStore {
+    /// One `INSERT … ON CONFLICT DO NOTHING` on the idempotency index, then, when the key was
+    /// taken, a read of the trip stored under it. Race-safe without a transaction: PostgreSQL
+    /// reports a conflict (on either unique index) only once the other insert has committed, so
+    /// the read, a new snapshot, sees the trip that won.
+    async fn create(
+        &self,
+        trip: &Trip,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Trip, CreateTripError> {
+        let inserted = bind_trip!(sqlx::query_scalar::<_, Uuid>(CREATE), trip)
+            .bind(idempotency.as_ref().map(|i| i.key.as_str()))
+            .bind(idempotency.as_ref().map(|i| i.fingerprint.as_str()))
+            .fetch_optional(&self.pool)
+            .await;
+        match (inserted, &idempotency) {
+            (Ok(Some(_)), _) => Ok(trip.clone()),
+            (Ok(None), Some(i)) => self.replay(trip.passenger_id, i).await?.unwrap_or_else(|| {
+                Err(Unexpected::msg("idempotency key conflicts with no stored trip").into())
+            }),
+            (Ok(None), None) => Err(Unexpected::msg("a trip without a key was not stored").into()),
+            (Err(e), _) if unique_violation(&e) == Some(ONE_ACTIVE_PER_PASSENGER) => {
+                // Two requests with one key may both pass the idempotency check before either
+                // is stored; the loser then fails here, on the active-trip index, once the
+                // winner has committed. It is a replay, not a second trip.
+                match &idempotency {
+                    Some(i) => match self.replay(trip.passenger_id, i).await? {
+                        Some(replayed) => replayed,
+                        None => Err(CreateTripError::ActiveTripExists),
+                    },
+                    None => Err(CreateTripError::ActiveTripExists),
+                }
+            }
+            (Err(e), _) => Err(failed("inserting a trip")(e).into()),
+        }
+    }
+
+    async fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected> {
+        sqlx::query_as::<_, TripRow>(FIND)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed("reading a trip"))?
+            .map(Trip::try_from)
+            .transpose()
+    }
+
+    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
+        sqlx::query_as::<_, TripRow>(ACTIVE_FOR_PASSENGER)
+            .bind(passenger.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed("reading a passenger's active trip"))?
+            .map(Trip::try_from)
+            .transpose()
+    }
+
+    async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {
+        sqlx::query_as::<_, OfferRow>(FIND_OFFER)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed("reading an offer"))?
+            .map(Offer::try_from)
+            .transpose()
+    }
+
+    async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected> {
+        let rows = sqlx::query_as::<_, OfferRow>(OFFERS_FOR_TRIP)
+            .bind(trip.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("listing a trip's offers"))?;
+        offers(rows)
+    }
+
+    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(DRIVERS_WITH_OPEN_OFFERS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("listing drivers with an open offer"))?;
+        Ok(ids.into_iter().map(DriverId::from_uuid).collect())
+    }
+
+    async fn due_offers(
+        &self,
+        now: OffsetDateTime,
+        limit_n: usize,
+    ) -> Result<Vec<Offer>, Unexpected> {
+        let rows = sqlx::query_as::<_, OfferRow>(DUE_OFFERS)
+            .bind(now)
+            .bind(limit(limit_n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("listing due offers"))?;
+        offers(rows)
+    }
+
+    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
+        let mut retries = 0;
+        loop {
+            let mut tx = self
+                .pool
+                .begin()
+                .await
+                .map_err(failed("starting a dispatch write"))?;
+            let outcome = apply_on(&mut tx, write).await;
+            match outcome {
+                Ok(withdrawn) => {
+                    tx.commit()
+                        .await
+                        .map_err(failed("committing a dispatch write"))?;
+                    return Ok(withdrawn);
+                }
+                Err(conflict) => {
+                    // A failed rollback leaves nothing to undo either: the server aborts an
+                    // unfinished transaction when its connection closes.
+                    let _ = tx.rollback().await;
+                    match conflict {
+                        DispatchConflict::Unexpected(e)
+                            if is_deadlock(&e) && retries < DEADLOCK_RETRIES =>
+                        {
+                            retries += 1;
+                        }
+                        other => return Err(other),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TripStandingLookup for PgStore {
+    /// [`TripStanding::External`] for an id not in `trips`.
+    async fn standing(&self, trip: TripId) -> Result<TripStanding, Unexpected> {
+        let row: Option<(Option<Uuid>, String)> = sqlx::query_as(STANDING)
+            .bind(trip.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed("reading a trip's standing"))?;
+        let Some((driver, status)) = row else {
+            return Ok(TripStanding::External);
+        };
+        let status = TripStatus::parse(&status).map_err(|_| corrupt("trips", trip, "status"))?;
+        Ok(TripStanding::Dispatched {
+            assigned_to: driver.map(DriverId::from_uuid),
+            active: status.is_active(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::error::Error as StdError;
+    use std::fmt;
+
+    use sqlx::error::{DatabaseError, ErrorKind};
+
+    use super::*;
+
+    /// A database error with only a SQLSTATE.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl fmt::Display for Coded {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl StdError for Coded {}
+
+    impl DatabaseError for Coded {
+        fn message(&self) -> &str {
+            "test"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn database(code: &'static str) -> Unexpected {
+        failed("writing")(sqlx::Error::Database(Box::new(Coded(code))))
+    }
+
+    #[test]
+    fn a_deadlock_is_recognised_through_the_context() {
+        assert!(is_deadlock(&database("40P01")));
+        assert!(!is_deadlock(&database("23505")));
+        assert!(!is_deadlock(&failed("writing")(sqlx::Error::PoolTimedOut)));
+        assert!(!is_deadlock(&Unexpected::msg("no database involved")));
+    }
+}

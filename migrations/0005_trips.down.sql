@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS trip_offers;
+DROP TABLE IF EXISTS trips;
