@@ -9,8 +9,13 @@ default:
 run:
     cargo run -p rodando-server
 
-# Every test: Rust (unit, property, integration over real sockets) and the Node e2e suite.
-test: test-rust e2e
+# Every test: Rust (unit, property, integration over real sockets, PostgreSQL) and the Node e2e suite.
+test: db test-rust e2e
+
+# PostGIS for the running PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test);
+# installs the Debian package for the server's major version only when it is missing.
+db:
+    bash scripts/install-postgis.sh
 
 # Rust tests of the whole workspace (cargo-nextest when installed, else cargo test).
 test-rust:
@@ -26,6 +31,16 @@ e2e:
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Benchmarks: criterion (ns per domain rule) and the realtime load (1000 drivers + 10 admins).
+bench:
+    cargo bench -p rodando-domain --bench rules
+    just bench-realtime
+
+# Realtime load on one node: release server with 1000 distinct demo drivers, rodando-loadgen report.
+bench-realtime:
+    cargo build --release -p rodando-server -p rodando-loadgen
+    bash scripts/bench-realtime.sh
 
 # Connect-to-hello latency with the Node client (1000 connections).
 bench-connect:

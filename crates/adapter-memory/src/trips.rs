@@ -131,6 +131,9 @@ impl TripRepository for MemoryStore {
         if t.active_by_passenger.contains_key(&trip.passenger_id) {
             return Err(CreateTripError::ActiveTripExists);
         }
+        if t.trips.contains_key(&trip.id) {
+            return Err(Unexpected::msg(format!("trip {} already exists", trip.id)).into());
+        }
         t.put_trip(trip);
         if let Some(i) = idempotency {
             t.idempotency.insert(
