@@ -125,15 +125,27 @@ impl TestApp {
     }
 
     pub async fn post_with_bearer(&self, path: &str, token: &str) -> (u16, Value) {
-        self.send(self.http.post(self.url(path)).bearer_auth(token)).await
+        self.send(self.http.post(self.url(path)).bearer_auth(token))
+            .await
     }
 
     pub async fn get_with_bearer(&self, path: &str, token: &str) -> (u16, Value) {
-        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+        self.send(self.http.get(self.url(path)).bearer_auth(token))
+            .await
     }
 
-    pub async fn post_json_with(&self, path: &str, token: &str, idempotency_key: Option<&str>, body: Value) -> (u16, Value) {
-        let mut request = self.http.post(self.url(path)).bearer_auth(token).json(&body);
+    pub async fn post_json_with(
+        &self,
+        path: &str,
+        token: &str,
+        idempotency_key: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body);
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }

@@ -27,7 +27,9 @@ impl Scratch {
         let mut conn = PgConnection::connect(&server).await.unwrap_or_else(|e| {
             panic!("these tests need PostgreSQL with PostGIS at {server} ({e}): start it, or run scripts/install-postgis.sh")
         });
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
         Self { server, name }
     }
 
@@ -88,9 +90,13 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
 
     let stores = Stores::from_config(&config).await.unwrap();
     assert!(!stores.embedded);
-    let app = Application::build_with(config, stores.clone(), Arc::new(rodando_application::clock::SystemClock))
-        .await
-        .unwrap();
+    let app = Application::build_with(
+        config,
+        stores.clone(),
+        Arc::new(rodando_application::clock::SystemClock),
+    )
+    .await
+    .unwrap();
     let app = TestApp::running(app, stores);
 
     let (status, _) = app
@@ -100,36 +106,65 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
     let (driver, login) = app.connected("driver1@rodando.local", "/drivers").await;
     let (mut admin, _) = app.connected("admin@rodando.local", "/admin").await;
     let reply = driver
-        .emit_with_ack("driver:location:ping", json!({"latitude": 23.13, "longitude": -82.36}), WAIT)
+        .emit_with_ack(
+            "driver:location:ping",
+            json!({"latitude": 23.13, "longitude": -82.36}),
+            WAIT,
+        )
         .await
         .unwrap();
     assert_eq!(reply["ok"], true, "{reply}");
-    let update = admin.expect_event("driver:location:update", WAIT).await.unwrap();
+    let update = admin
+        .expect_event("driver:location:update", WAIT)
+        .await
+        .unwrap();
     assert_eq!(update["driverId"], login.user_id.as_str());
-    assert_eq!(update["lastLocation"]["coordinates"], json!([-82.36, 23.13]));
+    assert_eq!(
+        update["lastLocation"]["coordinates"],
+        json!([-82.36, 23.13])
+    );
     assert_eq!(app.get("/ready").await.0, 200);
 
     // A whole trip, dispatched and stored in PostgreSQL.
     let mut driver = driver;
     let online = driver
-        .emit_with_ack("driver:status:update", json!({"availabilityStatus": "AVAILABLE"}), WAIT)
+        .emit_with_ack(
+            "driver:status:update",
+            json!({"availabilityStatus": "AVAILABLE"}),
+            WAIT,
+        )
         .await
         .unwrap();
     assert_eq!(online["ok"], true, "{online}");
-    let (mut passenger, _) = app.connected("passenger1@rodando.local", "/passengers").await;
+    let (mut passenger, _) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
     let request = json!({
         "pickup": {"latitude": 23.131, "longitude": -82.36},
         "dropoff": {"latitude": 23.14, "longitude": -82.38}
     });
-    let trip = passenger.emit_with_ack("trip:request", request, WAIT).await.unwrap();
+    let trip = passenger
+        .emit_with_ack("trip:request", request, WAIT)
+        .await
+        .unwrap();
     assert_eq!(trip["data"]["status"], "assigning", "{trip}");
-    let offer = driver.expect_event("trip:assignment:offered", WAIT).await.unwrap();
+    let offer = driver
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
     let accepted = driver
-        .emit_with_ack("driver:offer:accept", json!({"assignmentId": offer["assignmentId"]}), WAIT)
+        .emit_with_ack(
+            "driver:offer:accept",
+            json!({"assignmentId": offer["assignmentId"]}),
+            WAIT,
+        )
         .await
         .unwrap();
     assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
-    passenger.expect_event("trip:driver_assigned", WAIT).await.unwrap();
+    passenger
+        .expect_event("trip:driver_assigned", WAIT)
+        .await
+        .unwrap();
     let trip_id = trip["data"]["id"].as_str().unwrap();
     for step in ["arrived", "start", "complete"] {
         let (status, body) = app
@@ -137,7 +172,10 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
             .await;
         assert_eq!(status, 200, "{step}: {body}");
     }
-    let completed = passenger.expect_event("trip:completed", WAIT).await.unwrap();
+    let completed = passenger
+        .expect_event("trip:completed", WAIT)
+        .await
+        .unwrap();
     assert_eq!(completed["tripId"], trip_id);
 
     drop(app);
