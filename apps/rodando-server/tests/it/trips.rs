@@ -1,8 +1,6 @@
 //! Trips and dispatch over real sockets and HTTP (PROTOCOL §2, §7, §8): who receives each
 //! event, and who does not.
 
-use std::time::Duration;
-
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
@@ -360,10 +358,7 @@ async fn rest_trips_honour_idempotency_one_active_trip_and_visibility() {
     let admin = app.login("admin@rodando.local").await;
     let post = |token: String, key: Option<&'static str>, body: Value| {
         let app = &app;
-        async move {
-            app.post_json_with(&"/api/trips".to_owned(), &token, key, body)
-                .await
-        }
+        async move { app.post_json_with("/api/trips", &token, key, body).await }
     };
 
     let (status, first) = post(passenger.access.clone(), Some("k-1"), trip_request()).await;
@@ -463,5 +458,4 @@ async fn admins_list_available_drivers_nearest_first() {
         (status, body["error"]["code"].as_str()),
         (400, Some("validation_failed"))
     );
-    tokio::time::sleep(Duration::from_millis(1)).await;
 }
