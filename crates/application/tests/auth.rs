@@ -15,9 +15,7 @@ use rodando_ports::Unexpected;
 use rodando_ports::notifier::MockNotifier;
 use rodando_ports::passwords::MockPasswordHasher;
 use rodando_ports::sessions::{MockSessionRepository, RotateOutcome};
-use rodando_ports::tokens::{
-    AccessClaims, AccessGrant, MockTokenService, RefreshClaims, SignedToken, TokenError,
-};
+use rodando_ports::tokens::{MockTokenService, RefreshClaims, SignedToken, TokenError};
 use rodando_ports::users::MockUserRepository;
 use support::*;
 use time::Duration;
@@ -311,20 +309,9 @@ async fn refresh_token_defects_map_to_their_errors() {
 #[tokio::test]
 async fn logout_revokes_and_kicks_even_if_the_push_fails() {
     let mut m = Mocks::new();
-    m.tokens.expect_verify_access().returning(|_, _| {
-        Ok(AccessClaims {
-            grant: AccessGrant {
-                user_id: user_id(),
-                session_id: session_id(),
-                user_type: UserType::Driver,
-                audience: AppAudience::DriverApp,
-                email: None,
-                phone_number: None,
-            },
-            issued_at: NOW,
-            expires_at: NOW + Duration::minutes(15),
-        })
-    });
+    m.tokens
+        .expect_verify_access()
+        .returning(|_, _| Ok(access_claims()));
     m.sessions
         .expect_find()
         .returning(|_| Ok(Some(session(Uuid::nil()))));

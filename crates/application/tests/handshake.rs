@@ -7,29 +7,14 @@ use std::sync::Arc;
 
 use rodando_application::handshake::HandshakeService;
 use rodando_domain::admission::{Namespace, Refusal};
-use rodando_domain::user::{AppAudience, UserStatus, UserType};
+use rodando_domain::user::{UserStatus, UserType};
 use rodando_ports::Unexpected;
 use rodando_ports::sessions::MockSessionRepository;
-use rodando_ports::tokens::{AccessClaims, AccessGrant, MockTokenService, TokenError};
+use rodando_ports::tokens::{MockTokenService, TokenError};
 use rodando_ports::users::MockUserRepository;
 use support::*;
 use time::Duration;
 use uuid::Uuid;
-
-fn claims() -> AccessClaims {
-    AccessClaims {
-        grant: AccessGrant {
-            user_id: user_id(),
-            session_id: session_id(),
-            user_type: UserType::Driver,
-            audience: AppAudience::DriverApp,
-            email: None,
-            phone_number: None,
-        },
-        issued_at: NOW,
-        expires_at: NOW + Duration::minutes(15),
-    }
-}
 
 fn service(
     users: MockUserRepository,
@@ -46,7 +31,8 @@ fn service(
 
 fn valid_token() -> MockTokenService {
     let mut t = MockTokenService::new();
-    t.expect_verify_access().returning(|_, _| Ok(claims()));
+    t.expect_verify_access()
+        .returning(|_, _| Ok(access_claims()));
     t
 }
 

@@ -70,6 +70,20 @@ fn service(
     )
 }
 
+/// An availability store whose driver is AVAILABLE at `version`.
+fn available_driver_at_version(version: u64) -> MockAvailabilityRepository {
+    let mut availability = MockAvailabilityRepository::new();
+    availability
+        .expect_load_or_create()
+        .returning(move |d, now| {
+            let state = DriverAvailability::new_offline(d, now)
+                .set_status(StatusCommand::Available, TripStanding::External, now)
+                .unwrap();
+            Ok(Versioned { state, version })
+        });
+    availability
+}
+
 #[tokio::test]
 async fn a_replayed_idempotent_request_returns_the_first_trip_and_dispatches_nothing() {
     let mut trips = MockTripRepository::new();
@@ -156,13 +170,7 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
         })
         .times(1)
         .returning(|_| Ok(Vec::new()));
-    let mut availability = MockAvailabilityRepository::new();
-    availability.expect_load_or_create().returning(|d, now| {
-        let state = DriverAvailability::new_offline(d, now)
-            .set_status(StatusCommand::Available, TripStanding::External, now)
-            .unwrap();
-        Ok(Versioned { state, version: 9 })
-    });
+    let availability = available_driver_at_version(9);
     let mut notifier = MockNotifier::new();
     notifier
         .expect_trip_event()
@@ -204,13 +212,7 @@ async fn a_store_failure_on_accept_is_unexpected_and_announces_nothing() {
             "connection lost",
         )))
     });
-    let mut availability = MockAvailabilityRepository::new();
-    availability.expect_load_or_create().returning(|d, now| {
-        let state = DriverAvailability::new_offline(d, now)
-            .set_status(StatusCommand::Available, TripStanding::External, now)
-            .unwrap();
-        Ok(Versioned { state, version: 1 })
-    });
+    let availability = available_driver_at_version(1);
     let mut notifier = MockNotifier::new();
     notifier.expect_trip_event().never();
     let err = service(trips, availability, notifier)

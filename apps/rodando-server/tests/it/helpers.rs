@@ -61,17 +61,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     )
     .await
     .expect("server builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let shutdown = app.shutdown_token();
-    let app_notifier = app.notifier();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        base,
-        stores,
-        app_notifier,
-        http: reqwest::Client::new(),
-        shutdown,
-    }
+    TestApp::running(app, stores)
 }
 
 impl TestApp {

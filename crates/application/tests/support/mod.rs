@@ -51,6 +51,22 @@ pub fn session(jti: Uuid) -> Session {
     }
 }
 
+/// The claims of a valid access token of [`user_id`] (a driver) and [`session_id`].
+pub fn access_claims() -> rodando_ports::tokens::AccessClaims {
+    rodando_ports::tokens::AccessClaims {
+        grant: rodando_ports::tokens::AccessGrant {
+            user_id: user_id(),
+            session_id: session_id(),
+            user_type: UserType::Driver,
+            audience: AppAudience::DriverApp,
+            email: None,
+            phone_number: None,
+        },
+        issued_at: NOW,
+        expires_at: NOW + Duration::minutes(15),
+    }
+}
+
 pub fn clock() -> MockClock {
     let mut clock = MockClock::new();
     clock.expect_now().return_const(NOW);
