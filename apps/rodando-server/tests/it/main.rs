@@ -8,4 +8,5 @@ mod helpers;
 mod postgres;
 mod rest_auth;
 mod sessions;
+mod shutdown;
 mod trips;
