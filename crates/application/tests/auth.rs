@@ -57,6 +57,22 @@ impl Mocks {
         }
     }
 
+    /// A live session of an active driver whose current refresh id is `jti`, presented with
+    /// a refresh token carrying that same `jti`.
+    fn refreshable(jti: Uuid) -> Self {
+        let mut m = Self::new();
+        m.tokens
+            .expect_verify_refresh()
+            .returning(move |_, _| Ok(refresh_claims(jti)));
+        m.sessions
+            .expect_find()
+            .returning(move |_| Ok(Some(session(jti))));
+        m.users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+        m
+    }
+
     fn service(self) -> AuthService {
         AuthService::new(
             Arc::new(self.users),
@@ -199,16 +215,7 @@ async fn a_store_failure_is_unexpected() {
 #[tokio::test]
 async fn refresh_rotates_against_the_presented_jti_and_announces_it() {
     let jti = Uuid::from_u128(1);
-    let mut m = Mocks::new();
-    m.tokens
-        .expect_verify_refresh()
-        .returning(move |_, _| Ok(refresh_claims(jti)));
-    m.sessions
-        .expect_find()
-        .returning(move |_| Ok(Some(session(jti))));
-    m.users
-        .expect_find_by_id()
-        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    let mut m = Mocks::refreshable(jti);
     m.sessions
         .expect_rotate()
         .withf(move |id, expected, rotation| {
@@ -260,16 +267,7 @@ async fn a_reused_refresh_token_revokes_the_session_and_kicks_its_sockets() {
 #[tokio::test]
 async fn losing_a_rotation_race_is_treated_as_reuse() {
     let jti = Uuid::from_u128(1);
-    let mut m = Mocks::new();
-    m.tokens
-        .expect_verify_refresh()
-        .returning(move |_, _| Ok(refresh_claims(jti)));
-    m.sessions
-        .expect_find()
-        .returning(move |_| Ok(Some(session(jti))));
-    m.users
-        .expect_find_by_id()
-        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    let mut m = Mocks::refreshable(jti);
     m.sessions
         .expect_rotate()
         .returning(|_, _, _| Ok(RotateOutcome::Stale));

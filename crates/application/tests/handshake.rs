@@ -29,6 +29,15 @@ fn service(
     )
 }
 
+/// A user store holding [`user_id`] as an active driver.
+fn active_driver() -> MockUserRepository {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    users
+}
+
 fn valid_token() -> MockTokenService {
     let mut t = MockTokenService::new();
     t.expect_verify_access()
@@ -105,10 +114,7 @@ async fn user_checks_come_before_the_session_is_loaded() {
 
 #[tokio::test]
 async fn a_live_session_admits_and_the_principal_comes_from_the_stored_user() {
-    let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_id()
-        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    let users = active_driver();
     let mut sessions = MockSessionRepository::new();
     sessions
         .expect_find()
@@ -135,10 +141,7 @@ async fn revoked_missing_or_expired_sessions_are_refused() {
         (Some(revoked), Refusal::SessionRevoked),
         (Some(expired), Refusal::SessionExpired),
     ] {
-        let mut users = MockUserRepository::new();
-        users
-            .expect_find_by_id()
-            .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+        let users = active_driver();
         let mut sessions = MockSessionRepository::new();
         sessions
             .expect_find()

@@ -70,6 +70,18 @@ fn service(
     )
 }
 
+/// The open offer 1 of `trip` to [`driver`], made at `NOW` for 20 s.
+fn open_offer_of(trip: TripId) -> Offer {
+    Offer::new(
+        OfferId::from_uuid(Uuid::from_u128(1)),
+        trip,
+        driver(),
+        100.0,
+        NOW,
+        Duration::seconds(20),
+    )
+}
+
 /// An availability store whose driver is AVAILABLE at `version`.
 fn available_driver_at_version(version: u64) -> MockAvailabilityRepository {
     let mut availability = MockAvailabilityRepository::new();
@@ -115,14 +127,7 @@ async fn a_replayed_idempotent_request_returns_the_first_trip_and_dispatches_not
 #[tokio::test]
 async fn someone_elses_offer_is_forbidden_and_nothing_is_written() {
     let mut trips = MockTripRepository::new();
-    let offer = Offer::new(
-        OfferId::from_uuid(Uuid::from_u128(1)),
-        trip(TripStatus::Assigning).id,
-        driver(),
-        100.0,
-        NOW,
-        Duration::seconds(20),
-    );
+    let offer = open_offer_of(trip(TripStatus::Assigning).id);
     trips
         .expect_find_offer()
         .returning(move |_| Ok(Some(offer.clone())));
@@ -142,14 +147,7 @@ async fn someone_elses_offer_is_forbidden_and_nothing_is_written() {
 #[tokio::test]
 async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
     let assigning = trip(TripStatus::Assigning);
-    let offer = Offer::new(
-        OfferId::from_uuid(Uuid::from_u128(1)),
-        assigning.id,
-        driver(),
-        100.0,
-        NOW,
-        Duration::seconds(20),
-    );
+    let offer = open_offer_of(assigning.id);
     let mut trips = MockTripRepository::new();
     let o = offer.clone();
     trips
@@ -191,14 +189,7 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
 #[tokio::test]
 async fn a_store_failure_on_accept_is_unexpected_and_announces_nothing() {
     let assigning = trip(TripStatus::Assigning);
-    let offer = Offer::new(
-        OfferId::from_uuid(Uuid::from_u128(1)),
-        assigning.id,
-        driver(),
-        100.0,
-        NOW,
-        Duration::seconds(20),
-    );
+    let offer = open_offer_of(assigning.id);
     let mut trips = MockTripRepository::new();
     let o = offer.clone();
     trips
