@@ -63,7 +63,10 @@ fn rooms_of(p: &Principal) -> Vec<String> {
     match p.namespace {
         Namespace::Drivers => rooms.push(rooms::driver(p.user_id)),
         Namespace::Passengers => rooms.push(rooms::passenger(p.user_id)),
-        Namespace::Admin => rooms.push(rooms::ADMIN_DRIVERS.to_owned()),
+        Namespace::Admin => {
+            rooms.push(rooms::ADMIN_DRIVERS.to_owned());
+            rooms.push(rooms::ADMIN_TRIPS.to_owned());
+        }
     }
     rooms
 }

@@ -304,8 +304,11 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
             let to_driver = vec![rooms::driver(driver), trip_room.clone()];
             emit_to_rooms(&self.io, Namespace::Drivers, to_driver, name, &data).await?;
         }
-        self.emit(Namespace::Admin, trip_room.clone(), name, &data)
-            .await?;
+        let mut to_admins = vec![trip_room.clone()];
+        if let TripEvent::Requested(_) = event {
+            to_admins.push(rooms::ADMIN_TRIPS.to_owned());
+        }
+        emit_to_rooms(&self.io, Namespace::Admin, to_admins, name, &data).await?;
         if let TripEvent::Completed(_)
         | TripEvent::Cancelled(_)
         | TripEvent::NoDriversFound { .. } = event

@@ -5,6 +5,10 @@ use rodando_domain::ids::{DriverId, SessionId, TripId, UserId};
 /// Every `/admin` socket: the live fleet view.
 pub(crate) const ADMIN_DRIVERS: &str = "admin:drivers";
 
+/// Every `/admin` socket: hears `trip:requested` for every new trip, so a dashboard can decide
+/// which trips to watch (`admin:trip:watch`) without polling.
+pub(crate) const ADMIN_TRIPS: &str = "admin:trips";
+
 /// Every socket of one driver (all its devices).
 pub(crate) fn driver(id: DriverId) -> String {
     format!("driver:{id}")

@@ -81,6 +81,11 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
         .unwrap();
     assert_eq!(requested["tripId"], trip_id.as_str());
     assert_eq!(requested["pickup"]["address"], "Parque Central");
+    // Every admin hears of the new trip (room admin:trips), so a dashboard can watch it.
+    for admin in [&mut admin, &mut unwatching_admin] {
+        let heard = admin.expect_event("trip:requested", WAIT).await.unwrap();
+        assert_eq!(heard["tripId"], trip_id.as_str());
+    }
     passenger
         .expect_event("trip:assigning_started", WAIT)
         .await
