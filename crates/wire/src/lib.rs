@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod availability;
 pub mod error;
+pub mod events;
 pub mod fields;
 pub mod timestamp;
 pub mod trips;
