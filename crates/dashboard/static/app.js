@@ -1,0 +1,554 @@
+// The dashboard page: sign-in, the `/admin` socket, and painting the fleet and the trips. State
+// lives in fleet.js and trips.js; this file only connects events to it and state to the DOM.
+// Rendering is batched to one pass per animation frame, so hundreds of pings a second cost one
+// repaint.
+
+import { Fleet, STATUSES } from './fleet.js';
+import { Trips, TRIP_EVENTS, isFinal } from './trips.js';
+import { Bounds, projection } from './projection.js';
+import { ApiError, Session, explain } from './session.js';
+
+const MAP_W = 800;
+const MAP_H = 620;
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const ACK_TIMEOUT_MS = 5000;
+const TRIP_ROWS_SHOWN = 100;
+/** Refused handshakes that a fresh access token cures (PROTOCOL §3). */
+const CURABLE_BY_REFRESH = new Set(['token_expired', 'session_expired']);
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  session: null,
+  socket: null,
+  fleet: new Fleet(),
+  trips: new Trips({ limit: 200 }),
+  bounds: null,
+  hiddenStatuses: new Set(),
+  selectedTripId: null,
+  connects: 0,
+  refreshTimer: null,
+  renderQueued: false,
+  fullRender: true,
+  tripsDirty: true,
+  dots: new Map(),
+  rows: new Map(),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in and session
+
+function showLogin(message = '') {
+  $('live-view').hidden = true;
+  $('who').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = message;
+  $('login-submit').disabled = false;
+  setConnection('offline', 'Signed out');
+  $('password').value = '';
+  $('email').focus();
+}
+
+function showLive() {
+  $('login-view').hidden = true;
+  $('live-view').hidden = false;
+  $('who').hidden = false;
+  $('who-name').textContent = state.session.user?.name ?? 'Operator';
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  const email = $('email').value.trim();
+  const password = $('password').value;
+  if (!email || !password) {
+    $('login-error').textContent = explain({ code: 'validation_failed' });
+    return;
+  }
+  $('login-submit').disabled = true;
+  $('login-error').textContent = '';
+  try {
+    state.session = await Session.login(email, password);
+  } catch (e) {
+    $('login-submit').disabled = false;
+    $('login-error').textContent = explain(e instanceof ApiError ? e : { code: 'network' });
+    return;
+  }
+  $('password').value = '';
+  showLive();
+  scheduleRefresh();
+  connect();
+}
+
+async function signOut(message = '') {
+  const { session, socket } = state;
+  clearTimeout(state.refreshTimer);
+  state.session = null;
+  state.socket = null;
+  if (socket) {
+    socket.removeAllListeners();
+    socket.io.removeAllListeners();
+    socket.disconnect();
+  }
+  if (session && !message) {
+    await session.logout().catch(() => {});
+  }
+  resetView();
+  showLogin(message);
+}
+
+function resetView() {
+  state.fleet = new Fleet();
+  state.trips = new Trips({ limit: 200 });
+  state.bounds = null;
+  state.selectedTripId = null;
+  state.connects = 0;
+  for (const dot of state.dots.values()) dot.remove();
+  state.dots.clear();
+  for (const row of state.rows.values()) row.remove();
+  state.rows.clear();
+  $('trip-marks').replaceChildren();
+  $('grid').replaceChildren();
+  state.fullRender = true;
+  state.tripsDirty = true;
+  render();
+}
+
+/** Refreshes the tokens a minute before the access token expires, and tells the socket. */
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  const delay = state.session?.refreshDelay();
+  if (delay === null || delay === undefined) return;
+  state.refreshTimer = setTimeout(refreshNow, delay);
+}
+
+async function refreshNow() {
+  const session = state.session;
+  if (!session) return false;
+  try {
+    await session.refresh();
+  } catch (e) {
+    if (e instanceof ApiError && (e.code === 'network' || e.status >= 500)) {
+      state.refreshTimer = setTimeout(refreshNow, 15_000);
+      return false;
+    }
+    await signOut('Your session ended; sign in again.');
+    return false;
+  }
+  scheduleRefresh();
+  const socket = state.socket;
+  if (socket?.connected) {
+    socket.timeout(ACK_TIMEOUT_MS).emit('auth:refresh', { accessToken: session.accessToken }, () => {});
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The /admin socket
+
+function setConnection(kind, text, detail = '') {
+  const box = $('connection');
+  box.dataset.state = kind;
+  box.dataset.reconnects = String(Math.max(state.connects - 1, 0));
+  $('connection-text').textContent = text;
+  $('connection-detail').textContent = detail;
+}
+
+function reconnectDetail() {
+  const n = Math.max(state.connects - 1, 0);
+  const transport = state.socket?.io?.engine?.transport?.name;
+  const parts = [];
+  if (transport) parts.push(transport);
+  parts.push(n === 1 ? '1 reconnect' : `${n} reconnects`);
+  return parts.join(' · ');
+}
+
+function connect() {
+  if (typeof globalThis.io !== 'function') {
+    setConnection('disconnected', 'socket.io client missing');
+    return;
+  }
+  setConnection('connecting', 'Connecting…');
+  // `auth` as a function: every (re)connection sends the current access token.
+  const socket = globalThis.io('/admin', {
+    auth: (cb) => cb({ token: state.session?.accessToken ?? '' }),
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 5000,
+  });
+  state.socket = socket;
+
+  socket.on('connect', () => {
+    state.connects += 1;
+    setConnection('connecting', 'Joining…', reconnectDetail());
+  });
+  socket.on('hello', () => {
+    setConnection('live', 'Live', reconnectDetail());
+    requestSnapshot(socket);
+    for (const trip of state.trips.list()) {
+      if (!isFinal(trip.status)) watchTrip(socket, trip.id);
+    }
+  });
+  socket.io.on('reconnect_attempt', (attempt) => {
+    setConnection('reconnecting', `Reconnecting (attempt ${attempt})…`, reconnectDetail());
+  });
+  socket.io.on('open', () => {
+    socket.io.engine.on('upgrade', () => {
+      if (socket.connected) setConnection('live', 'Live', reconnectDetail());
+    });
+  });
+  socket.on('disconnect', (reason) => {
+    setConnection('disconnected', 'Disconnected', reason);
+    if (reason === 'io server disconnect' && state.socket === socket) {
+      // The server closed this socket (its access token expired, or the server is going away):
+      // connect again. A refusal for an expired token is cured in `connect_error` below; a
+      // revoked session ends the page's session there (or in `auth:session_revoked`).
+      socket.connect();
+    }
+  });
+  socket.on('connect_error', async (err) => {
+    if (socket.active) {
+      setConnection('reconnecting', 'Server unreachable, retrying…', err.message);
+      return;
+    }
+    if (CURABLE_BY_REFRESH.has(err.message) && (await refreshNow())) {
+      socket.connect();
+      return;
+    }
+    await signOut(`Connection refused: ${err.message}.`);
+  });
+  socket.on('auth:session_revoked', () => {
+    signOut('Your session was revoked; sign in again.');
+  });
+
+  socket.on('driver:availability:update', (s) => state.fleet.availability(s) && queueRender());
+  socket.on('driver:location:update', (u) => state.fleet.location(u) && queueRender());
+  socket.on('driver:trip:update', (u) => state.fleet.trip(u) && queueRender());
+  for (const name of Object.keys(TRIP_EVENTS)) {
+    socket.on(name, (payload) => {
+      const trip = state.trips.apply(name, payload);
+      if (!trip) return;
+      if (name === 'trip:requested') watchTrip(socket, trip.id);
+      state.tripsDirty = true;
+      queueRender();
+    });
+  }
+}
+
+function requestSnapshot(socket) {
+  socket.timeout(ACK_TIMEOUT_MS).emit('admin:drivers:snapshot', {}, (err, ack) => {
+    if (err || !ack?.ok) {
+      setConnection('live', 'Live (snapshot failed)', err ? 'timeout' : ack?.error?.code ?? '');
+      return;
+    }
+    state.fleet.replaceAll(ack.data?.drivers);
+    queueRender();
+  });
+}
+
+/** Joins the trip's room; the ack's trip catches up on events sent before the watch. */
+function watchTrip(socket, tripId) {
+  socket.timeout(ACK_TIMEOUT_MS).emit('admin:trip:watch', { tripId }, (err, ack) => {
+    if (err || !ack?.ok) return;
+    state.trips.merge(ack.data?.trip);
+    state.tripsDirty = true;
+    queueRender();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function queueRender() {
+  if (state.renderQueued) return;
+  state.renderQueued = true;
+  requestAnimationFrame(() => {
+    state.renderQueued = false;
+    render();
+  });
+}
+
+function render() {
+  renderCounts();
+  renderMap();
+  if (state.tripsDirty) {
+    state.tripsDirty = false;
+    renderTrips();
+    renderTripMarks();
+  }
+  const socket = state.socket;
+  for (const id of state.trips.takeDropped()) {
+    if (socket?.connected) socket.emit('admin:trip:unwatch', { tripId: id });
+  }
+}
+
+function renderCounts() {
+  const counts = state.fleet.counts();
+  for (const status of STATUSES) {
+    const el = $(`count-${status}`);
+    el.textContent = String(counts[status]);
+    el.dataset.count = String(counts[status]);
+  }
+  const online = counts.AVAILABLE + counts.BUSY + counts.ON_TRIP;
+  $('count-online').textContent = String(online);
+  $('count-online').dataset.count = String(online);
+}
+
+function positions() {
+  const points = [];
+  for (const d of state.fleet.drivers.values()) if (d.position) points.push(d.position);
+  return points;
+}
+
+function renderMap() {
+  const changed = state.fleet.takeChanged();
+  if (!state.bounds) {
+    const points = positions();
+    if (points.length === 0) {
+      $('map-hint').hidden = false;
+      return;
+    }
+    state.bounds = Bounds.around(points);
+    state.fullRender = true;
+  } else {
+    for (const id of changed) {
+      const p = state.fleet.drivers.get(id)?.position;
+      if (p && state.bounds.extend(p.lat, p.lon)) state.fullRender = true;
+    }
+  }
+  $('map-hint').hidden = true;
+  const proj = projection(state.bounds, MAP_W, MAP_H);
+  const ids = state.fullRender ? [...state.fleet.drivers.keys()] : changed;
+  if (state.fullRender) {
+    renderGrid(proj);
+    renderTripMarks();
+  }
+  state.fullRender = false;
+  const selectedDriver = selectedTrip()?.driverId ?? null;
+  const dots = $('dots');
+  for (const id of ids) {
+    const d = state.fleet.drivers.get(id);
+    if (!d || !d.position) continue;
+    let dot = state.dots.get(id);
+    if (!dot) {
+      dot = document.createElementNS(SVG_NS, 'circle');
+      dot.setAttribute('r', '6');
+      dot.dataset.driverId = id;
+      dot.appendChild(document.createElementNS(SVG_NS, 'title'));
+      dots.appendChild(dot);
+      state.dots.set(id, dot);
+    }
+    const { x, y } = proj.project(d.position.lat, d.position.lon);
+    dot.setAttribute('cx', x.toFixed(1));
+    dot.setAttribute('cy', y.toFixed(1));
+    dot.dataset.status = d.status;
+    dot.style.display = state.hiddenStatuses.has(d.status) ? 'none' : '';
+    dot.classList.toggle('selected', id === selectedDriver);
+    dot.firstChild.textContent = `Driver ${id.slice(0, 8)} · ${d.status.replace('_', ' ').toLowerCase()}`;
+  }
+}
+
+/** Latitude/longitude lines at a round step, labelled, so distances can be judged. */
+function renderGrid(proj) {
+  const grid = $('grid');
+  grid.replaceChildren();
+  const b = state.bounds;
+  const span = Math.max(b.north - b.south, b.east - b.west);
+  const step = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10].find((s) => span / s <= 12) ?? 20;
+  const line = (x1, y1, x2, y2) => {
+    const l = document.createElementNS(SVG_NS, 'line');
+    l.setAttribute('x1', x1.toFixed(1));
+    l.setAttribute('y1', y1.toFixed(1));
+    l.setAttribute('x2', x2.toFixed(1));
+    l.setAttribute('y2', y2.toFixed(1));
+    grid.appendChild(l);
+  };
+  const label = (x, y, text) => {
+    const t = document.createElementNS(SVG_NS, 'text');
+    t.setAttribute('x', x.toFixed(1));
+    t.setAttribute('y', y.toFixed(1));
+    t.textContent = text;
+    grid.appendChild(t);
+  };
+  const digits = step < 0.01 ? 3 : 2;
+  for (let lat = Math.ceil(b.south / step) * step; lat <= b.north; lat += step) {
+    const a = proj.project(lat, b.west);
+    const z = proj.project(lat, b.east);
+    line(a.x, a.y, z.x, z.y);
+    label(a.x + 4, a.y - 4, `${lat.toFixed(digits)}°`);
+  }
+  for (let lon = Math.ceil(b.west / step) * step; lon <= b.east; lon += step) {
+    const a = proj.project(b.north, lon);
+    const z = proj.project(b.south, lon);
+    line(a.x, a.y, z.x, z.y);
+    label(z.x + 4, z.y - 4, `${lon.toFixed(digits)}°`);
+  }
+}
+
+function selectedTrip() {
+  return state.selectedTripId ? state.trips.trips.get(state.selectedTripId) ?? null : null;
+}
+
+/** Pickup (P), dropoff (D) and the line between them for the selected trip. */
+function renderTripMarks() {
+  const marks = $('trip-marks');
+  marks.replaceChildren();
+  const trip = selectedTrip();
+  if (!trip || !state.bounds || !trip.pickup || !trip.dropoff) return;
+  const proj = projection(state.bounds, MAP_W, MAP_H);
+  const p = proj.project(trip.pickup.latitude, trip.pickup.longitude);
+  const d = proj.project(trip.dropoff.latitude, trip.dropoff.longitude);
+  const l = document.createElementNS(SVG_NS, 'line');
+  l.setAttribute('x1', p.x.toFixed(1));
+  l.setAttribute('y1', p.y.toFixed(1));
+  l.setAttribute('x2', d.x.toFixed(1));
+  l.setAttribute('y2', d.y.toFixed(1));
+  marks.appendChild(l);
+  for (const [pt, letter] of [[p, 'P'], [d, 'D']]) {
+    const c = document.createElementNS(SVG_NS, 'circle');
+    c.setAttribute('cx', pt.x.toFixed(1));
+    c.setAttribute('cy', pt.y.toFixed(1));
+    c.setAttribute('r', '9');
+    marks.appendChild(c);
+    const t = document.createElementNS(SVG_NS, 'text');
+    t.setAttribute('x', (pt.x - 4).toFixed(1));
+    t.setAttribute('y', (pt.y + 4).toFixed(1));
+    t.textContent = letter;
+    marks.appendChild(t);
+  }
+}
+
+const STATUS_LABELS = {
+  pending: 'pending',
+  assigning: 'assigning',
+  accepted: 'accepted',
+  arriving: 'arriving',
+  in_progress: 'in progress',
+  completed: 'completed',
+  cancelled: 'cancelled',
+  no_drivers_found: 'no driver',
+};
+
+function clock(iso) {
+  const t = Date.parse(iso ?? '');
+  return Number.isNaN(t) ? '' : new Date(t).toLocaleTimeString([], { hour12: false });
+}
+
+function fare(trip) {
+  const amount = trip.fareTotal ?? trip.fareEstimate;
+  if (typeof amount !== 'number') return '';
+  return `${amount.toFixed(2)} ${trip.currency ?? ''}${trip.fareTotal === null ? ' est.' : ''}`;
+}
+
+/** The trip rows, keyed by trip id and updated in place, so keyboard focus survives updates. */
+function renderTrips() {
+  const list = state.trips.list().slice(0, TRIP_ROWS_SHOWN);
+  const body = $('trip-rows');
+  const keep = new Set(list.map((t) => t.id));
+  for (const [id, row] of state.rows) {
+    if (!keep.has(id)) {
+      row.remove();
+      state.rows.delete(id);
+    }
+  }
+  let previous = null;
+  for (const trip of list) {
+    let row = state.rows.get(trip.id);
+    if (!row) {
+      row = document.createElement('tr');
+      row.dataset.tripId = trip.id;
+      row.tabIndex = 0;
+      for (let i = 0; i < 5; i++) row.appendChild(document.createElement('td'));
+      row.cells[0].className = 'id';
+      row.cells[0].textContent = trip.id.slice(0, 8);
+      row.cells[0].title = trip.id;
+      row.cells[1].appendChild(document.createElement('span'));
+      state.rows.set(trip.id, row);
+    }
+    const status = trip.status ?? 'pending';
+    row.dataset.status = status;
+    row.setAttribute('aria-selected', String(trip.id === state.selectedTripId));
+    const badge = row.cells[1].firstChild;
+    badge.className = `status ${status}`;
+    badge.textContent = STATUS_LABELS[status] ?? status;
+    row.cells[2].textContent = trip.driverName ?? (trip.driverId ? trip.driverId.slice(0, 8) : '—');
+    row.cells[3].textContent = clock(trip.requestedAt);
+    row.cells[4].textContent = fare(trip);
+    const expectedPosition = previous ? previous.nextSibling : body.firstChild;
+    if (expectedPosition !== row) body.insertBefore(row, expectedPosition);
+    previous = row;
+  }
+  $('trips-empty').hidden = list.length > 0;
+  const counts = state.trips.counts();
+  const active = list.length - counts.completed - counts.cancelled - counts.no_drivers_found;
+  $('trip-summary').textContent = list.length
+    ? `· ${active} active · ${counts.completed} completed · ${counts.no_drivers_found} without driver`
+    : '';
+}
+
+function selectTrip(tripId) {
+  state.selectedTripId = state.selectedTripId === tripId ? null : tripId;
+  state.tripsDirty = true;
+  state.fullRender = true;
+  queueRender();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keyboard and controls
+
+function onTripKey(event) {
+  const row = event.target.closest('tr[data-trip-id]');
+  if (!row) return;
+  switch (event.key) {
+    case 'Enter':
+    case ' ':
+      event.preventDefault();
+      selectTrip(row.dataset.tripId);
+      break;
+    case 'ArrowDown':
+      event.preventDefault();
+      row.nextElementSibling?.focus();
+      break;
+    case 'ArrowUp':
+      event.preventDefault();
+      row.previousElementSibling?.focus();
+      break;
+    default:
+      break;
+  }
+}
+
+function onFilter(event) {
+  const button = event.target.closest('button.filter');
+  if (!button) return;
+  const status = button.dataset.status;
+  const shown = button.getAttribute('aria-pressed') === 'true';
+  button.setAttribute('aria-pressed', String(!shown));
+  if (shown) state.hiddenStatuses.add(status);
+  else state.hiddenStatuses.delete(status);
+  state.fullRender = true;
+  queueRender();
+}
+
+function onFit() {
+  const points = positions();
+  state.bounds = points.length ? Bounds.around(points) : null;
+  state.fullRender = true;
+  queueRender();
+}
+
+function start() {
+  $('login-form').addEventListener('submit', onLogin);
+  $('logout').addEventListener('click', () => signOut());
+  $('trip-rows').addEventListener('keydown', onTripKey);
+  $('trip-rows').addEventListener('click', (e) => {
+    const row = e.target.closest('tr[data-trip-id]');
+    if (row) selectTrip(row.dataset.tripId);
+  });
+  document.querySelector('.filters').addEventListener('click', onFilter);
+  $('fit').addEventListener('click', onFit);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && state.selectedTripId) selectTrip(state.selectedTripId);
+  });
+  showLogin();
+}
+
+start();
