@@ -33,13 +33,14 @@
 mod packet;
 
 use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -69,6 +70,11 @@ pub struct ClientOptions {
     /// Deadline for the whole handshake: TCP, WebSocket upgrade, engine.io OPEN and the
     /// namespace CONNECT reply. Defaults to 5 seconds.
     pub connect_timeout: Duration,
+    /// The local (source) IP address to bind before connecting; `None` lets the OS choose.
+    /// One source address has only ~28 000 ephemeral ports towards one server address, so a
+    /// load generator holding more connections spreads them over `127.0.0.2`, `127.0.0.3`, ...
+    /// (every `127.x.y.z` is local on Linux). Plain `ws://` only.
+    pub local_address: Option<IpAddr>,
 }
 
 impl Default for ClientOptions {
@@ -77,6 +83,7 @@ impl Default for ClientOptions {
             auth: None,
             headers: Vec::new(),
             connect_timeout: Duration::from_secs(5),
+            local_address: None,
         }
     }
 }
@@ -221,7 +228,12 @@ pub async fn connect(
         })?;
         request.headers_mut().append(name, value);
     }
-    let handshake = handshake(request, namespace, options.auth.as_ref());
+    let handshake = handshake(
+        request,
+        namespace,
+        options.auth.as_ref(),
+        options.local_address,
+    );
     tokio::time::timeout(options.connect_timeout, handshake)
         .await
         .unwrap_or(Err(ConnectError::Timeout))
@@ -231,14 +243,24 @@ async fn handshake(
     request: tungstenite::handshake::client::Request,
     namespace: String,
     auth: Option<&Value>,
+    local_address: Option<IpAddr>,
 ) -> Result<SioClient, ConnectError> {
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
         .write_buffer_size(0);
-    let (mut ws, _response) =
-        tokio_tungstenite::connect_async_with_config(request, Some(config), true)
+    let upgrade = match local_address {
+        None => tokio_tungstenite::connect_async_with_config(request, Some(config), true).await,
+        Some(local) => {
+            let stream = connect_from(&request, local).await?;
+            tokio_tungstenite::client_async_with_config(
+                request,
+                MaybeTlsStream::Plain(stream),
+                Some(config),
+            )
             .await
-            .map_err(|e| ConnectError::Transport(e.to_string()))?;
+        }
+    };
+    let (mut ws, _response) = upgrade.map_err(|e| ConnectError::Transport(e.to_string()))?;
 
     let open = loop {
         let text = next_handshake_text(&mut ws).await?;
@@ -327,6 +349,50 @@ async fn handshake(
         state,
         reader,
     })
+}
+
+/// A TCP connection to the request's `ws://` host, bound to `local` first (Nagle off, as
+/// `connect_async` does).
+async fn connect_from(
+    request: &tungstenite::handshake::client::Request,
+    local: IpAddr,
+) -> Result<TcpStream, ConnectError> {
+    let uri = request.uri();
+    if uri.scheme_str() != Some("ws") {
+        return Err(ConnectError::Transport(
+            "a local address needs a plain ws:// (http://) URL".to_owned(),
+        ));
+    }
+    let host = uri
+        .host()
+        .ok_or_else(|| ConnectError::Transport(format!("no host in {uri}")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(80);
+    let remote: SocketAddr = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| ConnectError::Transport(format!("cannot resolve {host}: {e}")))?
+        .find(|addr| addr.is_ipv4() == local.is_ipv4())
+        .ok_or_else(|| {
+            ConnectError::Transport(format!("{host} has no address of the family of {local}"))
+        })?;
+    let socket = if local.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| ConnectError::Transport(e.to_string()))?;
+    socket
+        .bind(SocketAddr::new(local, 0))
+        .map_err(|e| ConnectError::Transport(format!("cannot bind {local}: {e}")))?;
+    let stream = socket
+        .connect(remote)
+        .await
+        .map_err(|e| ConnectError::Transport(format!("connect to {remote} from {local}: {e}")))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| ConnectError::Transport(e.to_string()))?;
+    Ok(stream)
 }
 
 /// The next text frame during the handshake, skipping WebSocket control and binary frames.

@@ -587,3 +587,50 @@ async fn many_clients_connect_ack_and_are_dropped() {
         }
     }
 }
+
+#[tokio::test]
+async fn connects_from_the_given_local_address() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let (peers_tx, mut peers) = mpsc::unbounded_channel();
+    let (log_tx, _log) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, peer)) = listener.accept().await {
+            let _ = peers_tx.send(peer.ip());
+            tokio::spawn(serve(stream, NORMAL_OPEN, log_tx.clone()));
+        }
+    });
+    for source in ["127.0.0.2", "127.0.0.3"] {
+        let source: std::net::IpAddr = source.parse().unwrap();
+        let options = ClientOptions {
+            local_address: Some(source),
+            ..options("good")
+        };
+        let client = connect(&base_url, "/ns", options).await.unwrap();
+        assert_eq!(peers.recv().await.unwrap(), source);
+        let reply = client
+            .emit_with_ack("echo", json!({"from": source.to_string()}), WAIT)
+            .await
+            .unwrap();
+        assert_eq!(reply, json!({"from": source.to_string()}));
+        client.close().await;
+    }
+
+    // An address this host does not have cannot be bound.
+    let foreign = ClientOptions {
+        local_address: Some("192.0.2.1".parse().unwrap()),
+        ..options("good")
+    };
+    let error = connect(&base_url, "/ns", foreign).await.unwrap_err();
+    assert!(
+        matches!(error, ConnectError::Transport(ref d) if d.contains("bind")),
+        "{error:?}"
+    );
+    // An IPv6 source cannot reach an IPv4-only host.
+    let v6 = ClientOptions {
+        local_address: Some("::1".parse().unwrap()),
+        ..options("good")
+    };
+    let error = connect(&base_url, "/ns", v6).await.unwrap_err();
+    assert!(matches!(error, ConnectError::Transport(_)), "{error:?}");
+}
