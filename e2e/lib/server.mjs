@@ -59,11 +59,7 @@ export function freePort() {
  * @returns {Promise<Server>}
  */
 export async function startServer({ env = {} } = {}) {
-  if (process.env.SERVER_URL) {
-    return new Server(process.env.SERVER_URL.replace(/\/+$/, ''), null, {
-      accessSecret: process.env.JWT_ACCESS_SECRET ?? null,
-    });
-  }
+  if (process.env.SERVER_URL) return serverAt(process.env.SERVER_URL);
   const bin = serverBinary();
   if (!existsSync(bin)) {
     throw new Error(
@@ -96,6 +92,17 @@ export async function startServer({ env = {} } = {}) {
     }
   }
   throw lastError;
+}
+
+/**
+ * A server that is already running at `url` (nothing is spawned or stopped). Its access key is
+ * known only when JWT_ACCESS_SECRET is set.
+ */
+export function serverAt(url) {
+  return new Server(url.replace(/\/+$/, ''), null, {
+    accessSecret: process.env.JWT_ACCESS_SECRET ?? null,
+    refreshSecret: process.env.JWT_REFRESH_SECRET ?? null,
+  });
 }
 
 async function spawnServer(bin, port, env) {
@@ -141,18 +148,24 @@ async function spawnServer(bin, port, env) {
     }
     await sleep(50);
   }
-  return new Server(url, { child, exit, output: () => output }, { accessSecret: env.JWT_ACCESS_SECRET });
+  return new Server(
+    url,
+    { child, exit, output: () => output },
+    { accessSecret: env.JWT_ACCESS_SECRET, refreshSecret: env.JWT_REFRESH_SECRET },
+  );
 }
 
 /** A running server: its base URL and helpers bound to it. */
 export class Server {
-  constructor(url, proc, { accessSecret }) {
+  constructor(url, proc, { accessSecret, refreshSecret = null }) {
     this.url = url;
     this.proc = proc;
     /** True when the server is SERVER_URL (not spawned here, so no custom env). */
     this.external = proc === null;
     /** HS256 access key when known (spawned server, or JWT_ACCESS_SECRET set with SERVER_URL). */
     this.accessSecret = accessSecret ?? null;
+    /** HS256 refresh key when known (as `accessSecret`, with JWT_REFRESH_SECRET). */
+    this.refreshSecret = refreshSecret ?? null;
     this.sockets = new Set();
   }
 
@@ -163,10 +176,21 @@ export class Server {
 
   /** POSTs JSON; returns `{status, body}` (body null when empty or not JSON). */
   async post(path, body, headers = {}) {
+    return this.request('POST', path, body, headers);
+  }
+
+  /** GETs `path`; returns `{status, body}` as `post`. */
+  async get(path, headers = {}) {
+    return this.request('GET', path, undefined, headers);
+  }
+
+  /** One REST call with an optional JSON body; returns `{status, body}`. */
+  async request(method, path, body, headers = {}) {
     const res = await fetch(`${this.url}${path}`, {
-      method: 'POST',
+      method,
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(WAIT_MS * 2),
     });
     const text = await res.text();
     let parsed = null;
@@ -213,7 +237,7 @@ export class Server {
   async connect(ns, token, opts = {}) {
     const socket = this.socket(ns, token, opts);
     try {
-      socket.hello = await untilHello(socket, opts.helloTimeoutMs ?? WAIT_MS);
+      socket.hello = await awaitHello(socket, opts.helloTimeoutMs ?? WAIT_MS);
       return socket;
     } catch (e) {
       socket.close();
@@ -253,6 +277,40 @@ export class Server {
     }
   }
 
+  /**
+   * Expects the connection not to be admitted, whether refused with a `connect_error` (resolves
+   * `{refused: code}`) or dropped by the transport before admission, as for a handshake larger
+   * than the engine's maxPayload (resolves `{dropped: reason}`). Rejects if `connect` or `hello`
+   * came.
+   */
+  async turnedAway(ns, token, opts = {}) {
+    const socket = this.socket(ns, token, opts);
+    try {
+      const outcome = await new Promise((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`${ns}: neither refused nor admitted in ${WAIT_MS} ms`)), WAIT_MS);
+        socket.once('connect_error', (err) => {
+          clearTimeout(timer);
+          ok({ refused: err.message });
+        });
+        socket.once('disconnect', (reason) => {
+          clearTimeout(timer);
+          ok({ dropped: reason });
+        });
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          fail(new Error(`${ns}: expected to be turned away, but the connection was admitted`));
+        });
+      });
+      await sleep(100);
+      if (recorded(socket).some((e) => e.event === 'hello')) {
+        throw new Error(`${ns}: turned away (${JSON.stringify(outcome)}) but got hello`);
+      }
+      return outcome;
+    } finally {
+      socket.close();
+    }
+  }
+
   /** Logs in and connects; resolves with `{socket, login}`. */
   async connected(email, ns) {
     const login = await this.login(email);
@@ -284,7 +342,11 @@ export function audienceOf(email) {
   return 'passenger_app';
 }
 
-function untilHello(socket, ms) {
+/**
+ * Resolves with the `hello` of a socket being connected; rejects with the `connect_error` message
+ * (the refusal code, also as `code`), a disconnection, or after `ms`.
+ */
+export function awaitHello(socket, ms = WAIT_MS) {
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => {
       cleanup();
