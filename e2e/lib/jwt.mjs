@@ -1,6 +1,6 @@
 // Just enough JWT to forge the bad tokens the handshake must refuse.
 
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -41,4 +41,14 @@ export function tamperSignature(token) {
   const value = B64URL.indexOf(last);
   if (value < 0) throw new Error(`not a base64url digit: ${last}`);
   return token.slice(0, -1) + B64URL[value ^ 0b100000];
+}
+
+/**
+ * `claims` signed RS256 with a fresh RSA key of our own: a well-formed token the server has no
+ * reason to trust (it knows HS256 keys only).
+ */
+export function signRs256(claims) {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const input = `${b64url({ typ: 'JWT', alg: 'RS256' })}.${b64url(claims)}`;
+  return `${input}.${rsaSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
 }
