@@ -7,6 +7,7 @@ use rodando_domain::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::fields::ObjectReader;
 use crate::timestamp;
@@ -14,20 +15,26 @@ use crate::timestamp;
 /// Passwords longer than this are refused before hashing (bounds the work per request).
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
+/// The fields a login body may hold (anything else is refused).
+pub const LOGIN_FIELDS: &[&str] = &[
+    "email",
+    "phoneNumber",
+    "password",
+    "appAudience",
+    "sessionType",
+    "deviceInfo",
+];
+
+/// The fields a refresh body may hold.
+pub const REFRESH_FIELDS: &[&str] = &["refreshToken"];
+
 /// Parses a login body. Unknown fields are refused.
 ///
 /// # Errors
 /// Every bad or unknown field.
 pub fn parse_login(body: &Value) -> Result<LoginRequest, FieldErrors> {
     let mut r = ObjectReader::new(body, "body")?;
-    r.deny_unknown(&[
-        "email",
-        "phoneNumber",
-        "password",
-        "appAudience",
-        "sessionType",
-        "deviceInfo",
-    ]);
+    r.deny_unknown(LOGIN_FIELDS);
     let email = r.optional_str(&["email"]);
     let phone = r.optional_str(&["phoneNumber"]);
     let identifier = match (email, phone) {
@@ -40,7 +47,8 @@ pub fn parse_login(body: &Value) -> Result<LoginRequest, FieldErrors> {
             .map_err(|e| r.error("phoneNumber", e))
             .ok(),
         (None, None) => {
-            if !r.has(&["email", "phoneNumber"]) {
+            // A present but non-string identifier was reported already; absent or null is not.
+            if r.raw(&["email", "phoneNumber"]).is_none() {
                 r.error("email", "email or phoneNumber is required");
             }
             None
@@ -100,7 +108,7 @@ pub fn parse_login(body: &Value) -> Result<LoginRequest, FieldErrors> {
 /// When the token is missing or not a string, or other fields are present.
 pub fn parse_refresh(body: &Value) -> Result<String, FieldErrors> {
     let mut r = ObjectReader::new(body, "body")?;
-    r.deny_unknown(&["refreshToken"]);
+    r.deny_unknown(REFRESH_FIELDS);
     let token = r.required_str(&["refreshToken"]).map(str::to_owned);
     let errors = r.finish();
     match token {
@@ -109,27 +117,57 @@ pub fn parse_refresh(body: &Value) -> Result<String, FieldErrors> {
     }
 }
 
+/// Parses the socket event `auth:refresh` `{accessToken}`: the fresh access token a live
+/// socket presents to outlive its current one. Other fields are ignored, as on every event.
+///
+/// # Errors
+/// When the payload is not an object or `accessToken` is missing or not a string.
+pub fn parse_socket_refresh(payload: &Value) -> Result<String, FieldErrors> {
+    let mut r = ObjectReader::new(payload, "payload")?;
+    let token = r.required_str(&["accessToken"]);
+    if token.is_some_and(|t| t.trim().is_empty()) {
+        r.error("accessToken", "must not be empty");
+    }
+    let errors = r.finish();
+    match token {
+        Some(t) if errors.is_empty() => Ok(t.to_owned()),
+        _ => Err(errors),
+    }
+}
+
 /// The login and refresh response.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = SessionTokens)]
 pub struct SessionTokensBody {
+    /// Bearer token for REST and the Socket.IO handshake (`auth.token`); short-lived.
     access_token: String,
+    /// Single use: `POST /api/auth/refresh` returns a new pair and retires this one.
     refresh_token: String,
+    /// The session both tokens belong to.
+    #[schema(format = "uuid")]
     session_id: String,
+    #[schema(value_type = crate::schema::SessionTypeName)]
     session_type: &'static str,
     #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     access_token_expires_at: OffsetDateTime,
     #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     refresh_token_expires_at: OffsetDateTime,
     user: UserSummaryBody,
 }
 
 /// `user` of [`SessionTokensBody`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UserSummary)]
 pub struct UserSummaryBody {
+    #[schema(format = "uuid")]
     id: String,
+    #[schema(value_type = crate::schema::UserTypeName)]
     user_type: &'static str,
+    /// Display name.
     name: String,
 }
 
@@ -183,10 +221,41 @@ mod tests {
     }
 
     #[test]
+    fn a_null_identifier_is_reported_as_missing() {
+        // Found by the fuzz target: this used to be refused with no field named.
+        let e = parse_login(&json!({"email": null, "password": "x", "appAudience": "driver_app"}))
+            .unwrap_err();
+        let fields: Vec<&str> = e.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["email"]);
+        let e = parse_login(&json!({"email": 5, "password": "x", "appAudience": "driver_app"}))
+            .unwrap_err();
+        assert_eq!(e.iter().count(), 1, "{e}");
+    }
+
+    #[test]
     fn refresh_needs_exactly_a_token() {
         assert_eq!(parse_refresh(&json!({"refreshToken": "t"})), Ok("t".into()));
         assert!(parse_refresh(&json!({})).is_err());
         assert!(parse_refresh(&json!({"refreshToken": "t", "x": 1})).is_err());
         assert!(parse_refresh(&json!("t")).is_err());
+    }
+
+    #[test]
+    fn a_socket_refresh_needs_a_non_empty_access_token() {
+        assert_eq!(
+            parse_socket_refresh(&json!({"accessToken": "a.b.c", "extra": 1})),
+            Ok("a.b.c".into())
+        );
+        for payload in [
+            json!({}),
+            json!({"accessToken": ""}),
+            json!({"accessToken": "  "}),
+            json!({"accessToken": 5}),
+            json!(null),
+            json!(["a.b.c"]),
+        ] {
+            let e = parse_socket_refresh(&payload).unwrap_err();
+            assert!(!e.is_empty(), "{payload}");
+        }
     }
 }

@@ -142,9 +142,7 @@ fn recorded_at(r: &mut ObjectReader<'_>) -> Option<OffsetDateTime> {
     let (value, _) = r.raw(&["recordedAt"])?;
     let parsed = match value {
         Value::String(s) => timestamp::parse(s),
-        Value::Number(n) => n.as_i64().and_then(|ms| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-        }),
+        Value::Number(n) => n.as_i64().and_then(timestamp::from_epoch_millis),
         _ => None,
     };
     if parsed.is_none() {

@@ -3,17 +3,27 @@
 use rodando_domain::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// `{code, message, details?}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable snake_case code clients branch on.
+    #[schema(value_type = String, example = "validation_failed")]
     pub code: &'static str,
     /// Human text; never internals.
     pub message: String,
-    /// Structured extra information, e.g. each bad field.
+    /// Structured extra information: `{fields: [{field, message}]}` for `validation_failed`,
+    /// `{from, to}` for `invalid_trip_transition`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+}
+
+/// An HTTP error answer: `{"error": {code, message, details?}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorBody,
 }
 
 impl ErrorBody {

@@ -4,12 +4,16 @@
 //! exactly one shape whichever way it travels. Inbound payloads are read from
 //! `serde_json::Value` with [`fields::ObjectReader`], which collects every bad field into one
 //! `validation_failed` answer (serde stops at the first); outbound payloads are `Serialize`
-//! structs.
+//! structs. The REST bodies derive `utoipa::ToSchema`, so the OpenAPI document the HTTP adapter
+//! serves is generated from these very types ([`schema`] describes the request bodies), and
+//! [`events`] names every Socket.IO event.
 
 pub mod auth;
 pub mod availability;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod nearby;
+pub mod schema;
 pub mod timestamp;
 pub mod trips;

@@ -5,7 +5,8 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// `2026-05-01T10:00:00.123Z`.
 pub fn format(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
+    // `to_offset` panics when UTC falls outside the supported years; keep the offset then.
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
     let millis = t.millisecond();
     let t = t.replace_millisecond(millis).unwrap_or(t);
     t.format(&Rfc3339)
@@ -28,11 +29,26 @@ pub fn serialize_opt<S: serde::Serializer>(
     }
 }
 
-/// Parses RFC 3339 (any offset) into UTC.
+/// Parses RFC 3339 (any offset) into UTC. Only times whose UTC year is 0000–9999 are
+/// accepted, so whatever is accepted can be printed back by [`format`]; a time such as
+/// `9999-12-31T23:30:00-01:00` is refused like any other bad input.
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339)
         .ok()
-        .map(|t| t.to_offset(UtcOffset::UTC))
+        .and_then(|t| t.checked_to_offset(UtcOffset::UTC))
+        .filter(printable)
+}
+
+/// Milliseconds since the Unix epoch, within the years [`parse`] accepts.
+pub fn from_epoch_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .filter(printable)
+}
+
+/// RFC 3339 has four-digit years only.
+fn printable(t: &OffsetDateTime) -> bool {
+    (0..=9999).contains(&t.year())
 }
 
 #[cfg(test)]
@@ -53,5 +69,23 @@ mod tests {
             Some(datetime!(2026-05-01 10:00 UTC))
         );
         assert_eq!(parse("yesterday"), None);
+    }
+
+    #[test]
+    fn times_beyond_the_supported_years_in_utc_are_refused_not_panicked_on() {
+        assert_eq!(parse("9999-12-31T23:30:00-01:00"), None);
+        assert_eq!(
+            parse("9999-12-31T22:30:00-01:00"),
+            Some(datetime!(9999-12-31 23:30 UTC))
+        );
+        assert_eq!(parse("0000-01-01T00:30:00+01:00"), None);
+        assert!(parse("0000-01-01T00:30:00Z").is_some());
+        assert_eq!(from_epoch_millis(-62_167_219_200_001), None);
+        assert_eq!(
+            from_epoch_millis(1_777_000_000_123).map(format).as_deref(),
+            Some("2026-04-24T03:06:40.123Z")
+        );
+        let edge = datetime!(9999-12-31 23:30 -1:00);
+        assert_eq!(format(edge), "9999-12-31T23:30:00-01:00");
     }
 }

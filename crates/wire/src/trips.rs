@@ -9,6 +9,7 @@ use rodando_domain::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::fields::ObjectReader;
 use crate::timestamp;
@@ -16,13 +17,26 @@ use crate::timestamp;
 /// Longest free-text reason kept.
 pub const MAX_REASON_CHARS: usize = 300;
 
+/// The fields a trip request may hold.
+pub const TRIP_REQUEST_FIELDS: &[&str] = &["pickup", "dropoff", "paymentMethod"];
+/// The fields of a pickup or dropoff place.
+pub const PLACE_FIELDS: &[&str] = &["latitude", "longitude", "address"];
+/// The fields a REST cancel body may hold.
+pub const CANCEL_FIELDS: &[&str] = &["reason"];
+/// The fields a REST complete body may hold.
+pub const COMPLETE_FIELDS: &[&str] = &["actualDistanceKm", "actualDurationMin"];
+/// Largest `actualDistanceKm` accepted.
+pub const MAX_ACTUAL_DISTANCE_KM: f64 = 2_000.0;
+/// Largest `actualDurationMin` accepted (a day).
+pub const MAX_ACTUAL_DURATION_MIN: f64 = 24.0 * 60.0;
+
 /// Parses a trip request (`POST /api/trips` and `trip:request`): strict, every bad field named.
 ///
 /// # Errors
 /// Every bad or unknown field.
 pub fn parse_trip_request(body: &Value) -> Result<TripRequest, FieldErrors> {
     let mut r = ObjectReader::new(body, "body")?;
-    r.deny_unknown(&["pickup", "dropoff", "paymentMethod"]);
+    r.deny_unknown(TRIP_REQUEST_FIELDS);
     let pickup = place(&mut r, "pickup");
     let dropoff = place(&mut r, "dropoff");
     let payment_method = match r.optional_str(&["paymentMethod"]) {
@@ -46,7 +60,7 @@ pub fn parse_trip_request(body: &Value) -> Result<TripRequest, FieldErrors> {
 
 fn place(r: &mut ObjectReader<'_>, name: &str) -> Option<Place> {
     let mut p = r.nested(name)?;
-    p.deny_unknown(&["latitude", "longitude", "address"]);
+    p.deny_unknown(PLACE_FIELDS);
     let lat = p
         .required_f64(&["latitude"])
         .and_then(|v| Latitude::new(v).map_err(|e| p.error("latitude", e)).ok());
@@ -111,7 +125,7 @@ pub fn parse_offer_answer(payload: &Value) -> Result<(OfferId, Option<String>), 
 /// Unknown fields or a bad reason.
 pub fn parse_cancel_body(body: &Value) -> Result<Option<String>, FieldErrors> {
     let mut r = ObjectReader::new(body, "body")?;
-    r.deny_unknown(&["reason"]);
+    r.deny_unknown(CANCEL_FIELDS);
     let reason = reason(&mut r);
     let errors = r.finish();
     errors.into_result(|| reason)
@@ -123,7 +137,7 @@ pub fn parse_cancel_body(body: &Value) -> Result<Option<String>, FieldErrors> {
 /// Unknown fields, or figures that are negative or absurd.
 pub fn parse_complete_body(body: &Value) -> Result<TripActuals, FieldErrors> {
     let mut r = ObjectReader::new(body, "body")?;
-    r.deny_unknown(&["actualDistanceKm", "actualDurationMin"]);
+    r.deny_unknown(COMPLETE_FIELDS);
     let mut bounded = |name: &str, max: f64| {
         r.optional_f64(&[name]).and_then(|v| {
             if (0.0..=max).contains(&v) {
@@ -135,8 +149,8 @@ pub fn parse_complete_body(body: &Value) -> Result<TripActuals, FieldErrors> {
         })
     };
     let actuals = TripActuals {
-        distance_km: bounded("actualDistanceKm", 2000.0),
-        duration_min: bounded("actualDurationMin", 24.0 * 60.0),
+        distance_km: bounded("actualDistanceKm", MAX_ACTUAL_DISTANCE_KM),
+        duration_min: bounded("actualDurationMin", MAX_ACTUAL_DURATION_MIN),
     };
     r.finish().into_result(|| actuals)
 }
@@ -155,10 +169,14 @@ fn reason(r: &mut ObjectReader<'_>) -> Option<String> {
 }
 
 /// A place on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = Place)]
 pub struct PlaceBody {
+    /// Degrees north.
     latitude: f64,
+    /// Degrees east.
     longitude: f64,
+    /// Free text, as the passenger gave it.
     address: Option<String>,
 }
 
@@ -173,30 +191,47 @@ impl From<&Place> for PlaceBody {
 }
 
 /// A trip as REST returns it and `trip:request` acks it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Trip)]
 pub struct TripBody {
+    #[schema(format = "uuid")]
     id: String,
+    #[schema(format = "uuid")]
     passenger_id: String,
+    /// The assigned driver, once a driver accepted.
+    #[schema(format = "uuid")]
     driver_id: Option<String>,
+    #[schema(value_type = crate::schema::TripStatusName)]
     status: &'static str,
     pickup: PlaceBody,
     dropoff: PlaceBody,
     #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     requested_at: OffsetDateTime,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     accepted_at: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     arrived_pickup_at: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     started_at: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     completed_at: Option<OffsetDateTime>,
+    /// When it was cancelled, or when dispatch gave up (`no_drivers_found`).
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     cancelled_at: Option<OffsetDateTime>,
+    /// Estimated at request: base + distance + duration, at least the minimum; two decimals.
     fare_estimate: f64,
+    /// Charged at completion.
     fare_total: Option<f64>,
+    /// ISO 4217 code of both amounts.
     currency: String,
+    #[schema(value_type = crate::schema::PaymentMethodName)]
     payment_method: &'static str,
 }
 
