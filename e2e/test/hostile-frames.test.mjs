@@ -1,0 +1,199 @@
+// Hostile frames below the official client (PROTOCOL §5, issue 8 item 2): raw engine.io and
+// socket.io packets over a bare WebSocket, and raw HTTP long-polling requests. A frame the
+// server can read is answered with its documented code; a frame it cannot parse costs the
+// offender its own connection. Either way nobody else is touched: a genuine socket of the same
+// user and a healthy client of someone else are served throughout, and the server stays up.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { startCanary } from '../lib/canary.mjs';
+import { RawSocket } from '../lib/engineio.mjs';
+import { assertErrorAck } from '../lib/payloads.mjs';
+import { emitWithAck, startServer } from '../lib/server.mjs';
+
+const NS = '/drivers';
+const PING = (lat = 23.1) => `["driver:location:ping",{"latitude":${lat},"longitude":-82.3}]`;
+
+/** Frames the server reads and answers: [label, frames(after hello), ack id, code]. */
+const ANSWERED = [
+  ['a number that overflows f64 (1e309)', [`42${NS},1["driver:location:ping",{"latitude":1e309,"longitude":1}]`], 1, 'validation_failed'],
+  ['JSON nested 100 000 deep', [`42${NS},2["driver:location:ping",${'['.repeat(100_000)}${']'.repeat(100_000)}]`], 2, 'validation_failed'],
+  ['a lone UTF-16 surrogate in a string', [`42${NS},3["driver:status:update",{"availabilityStatus":"\\ud800"}]`], 3, 'validation_failed'],
+  ['an event with no payload argument', [`42${NS},4["driver:location:ping"]`], 4, 'validation_failed'],
+  ['a binary event with its attachment', [`451-${NS},5["driver:location:ping",{"_placeholder":true,"num":0}]`, Buffer.from([1, 2, 3])], 5, 'validation_failed'],
+  [
+    'a placeholder pointing past the attachments',
+    [`451-${NS},6["driver:location:ping",{"_placeholder":true,"num":7}]`, Buffer.from([1])],
+    6,
+    'validation_failed',
+  ],
+  ['the reserved name "connect"', [`42${NS},7["connect",{}]`], 7, 'unknown_event'],
+  ['the reserved name "disconnect"', [`42${NS},8["disconnect",{}]`], 8, 'unknown_event'],
+  ['the reserved name "disconnecting"', [`42${NS},9["disconnecting",{}]`], 9, 'unknown_event'],
+  ['an event with three extra arguments', [`42${NS},10["driver:trip:set",{"tripId":42},{"x":1},[3],"y"]`], 10, 'validation_failed'],
+];
+
+/** Frames the server cannot parse or must not accept: the offender's connection is closed. */
+const CLOSING = [
+  ['malformed JSON', [`42${NS},1["driver:location:ping",{`]],
+  ['a literal NaN in JSON', [`42${NS},1["driver:location:ping",{"latitude":NaN,"longitude":1}]`]],
+  ['a literal Infinity in JSON', [`42${NS},1["driver:location:ping",{"latitude":Infinity,"longitude":1}]`]],
+  ['an event name that is a number', [`42${NS},1[123,{}]`]],
+  ['an empty argument list', [`42${NS},1[]`]],
+  ['an object instead of the argument list', [`42${NS},1{"event":"driver:location:ping"}`]],
+  ['an event to a namespace it never joined', [`42/passengers,1["trip:request",{}]`]],
+  ['an unknown engine.io packet type', ['9']],
+  ['an unknown socket.io packet type', ['49']],
+  ['an empty socket.io packet', ['4']],
+  ['a binary frame nobody announced', [Buffer.from([0xde, 0xad, 0xbe, 0xef])]],
+  ['a binary event announcing 10^12 attachments', [`451000000000000-${NS},1${PING()}`]],
+  ['a text packet where an attachment is due', [`451-${NS},1["driver:location:ping",{"_placeholder":true,"num":0}]`, `42${NS},2${PING()}`]],
+  ['a frame over the announced maxPayload', [`42${NS},1["driver:location:ping",{"latitude":"${'x'.repeat(1_200_000)}"}]`]],
+];
+
+describe('hostile frames', () => {
+  let server;
+  let canary;
+  let victim;
+  let login;
+  before(async () => {
+    // Every case opens a connection of the same user: the per-user limit is tested elsewhere.
+    server = await startServer({ env: { MAX_CONNECTIONS_PER_USER: '1000' } });
+    canary = await startCanary(server);
+    login = await server.login('driver1@rodando.local');
+    victim = await server.connect(NS, login.accessToken);
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  /** A raw connection of driver1, admitted on /drivers. */
+  async function admitted() {
+    const raw = await RawSocket.open(server);
+    const hello = await raw.admitted(NS, login.accessToken);
+    assert.equal(hello.userId, login.user.id);
+    return raw;
+  }
+
+  /** The genuine socket of the same user and the canary are fine. */
+  async function othersUnharmed(what) {
+    assert.equal(victim.connected, true, `${what}: the genuine socket of the same user is connected`);
+    assert.deepEqual(canary.problems(), [], `${what}: the healthy client is served`);
+  }
+
+  test('the open packet announces the limits the server enforces', async () => {
+    const raw = await RawSocket.open(server);
+    assert.equal(raw.handshake.maxPayload, 1_100_000);
+    assert.deepEqual(raw.handshake.upgrades, []);
+    raw.close();
+  });
+
+  for (const [label, frames, id, code] of ANSWERED) {
+    test(`${label} → ${code}, and the connection stays`, async () => {
+      const raw = await admitted();
+      try {
+        for (const frame of frames) raw.send(frame);
+        assertErrorAck(await raw.ack(NS, id), code, label);
+        const exception = await raw.event(NS, 'exception');
+        assert.equal(exception.code, code, `${label}: exception`);
+        // Still served on the same connection.
+        raw.emitRaw(NS, 99, PING());
+        assert.equal((await raw.ack(NS, 99)).ok, true, `${label}: a valid ping after it`);
+      } finally {
+        raw.close();
+      }
+      await othersUnharmed(label);
+    });
+  }
+
+  for (const [label, frames] of CLOSING) {
+    test(`${label} → the offender's connection is closed, nobody else's`, async () => {
+      const raw = await admitted();
+      for (const frame of frames) raw.send(frame);
+      await raw.expectClosed();
+      assert.equal(raw.frames.some((f) => typeof f === 'string' && f.startsWith(`43${NS},`)), false, `${label}: never acked`);
+      await othersUnharmed(label);
+    });
+  }
+
+  test('a stray ack, a second CONNECT with a bad token, and a CONNECT to an unknown namespace are shrugged off', async () => {
+    const raw = await admitted();
+    try {
+      raw.send(`43${NS},777[{"ok":true}]`);
+      raw.send(`40${NS},{"token":"garbage"}`);
+      assert.deepEqual(await raw.connect('/nope', { token: login.accessToken }), { refused: 'Invalid namespace' });
+      raw.emitRaw(NS, 5, PING(23.2));
+      assert.equal((await raw.ack(NS, 5)).ok, true, 'the /drivers connection still works');
+    } finally {
+      raw.close();
+    }
+    await othersUnharmed('stray packets');
+  });
+
+  test('an event for a namespace the socket has left is never handled', async () => {
+    const raw = await admitted();
+    raw.send(`41${NS},`);
+    await new Promise((ok) => setTimeout(ok, 200));
+    raw.emitRaw(NS, 1, PING());
+    await raw.expectClosed();
+    assert.equal(raw.frames.some((f) => typeof f === 'string' && f.startsWith(`43${NS},`)), false, 'never acked');
+    await othersUnharmed('event after leaving');
+  });
+
+  describe('HTTP long-polling requests', () => {
+    const get = (query) => fetch(`${server.url}/socket.io/?${query}`, { signal: AbortSignal.timeout(3000) });
+    /** A POST of its own (no pooled connection that the server may just have closed). */
+    const post = async (url, body) => {
+      const res = await fetch(url, { method: 'POST', body, keepalive: false, signal: AbortSignal.timeout(3000) });
+      await res.arrayBuffer();
+      return res;
+    };
+
+    test('a wrong protocol version, transport or session id gets the engine.io error code', async () => {
+      for (const [query, code, message] of [
+        ['EIO=3&transport=polling', 5, 'Unsupported protocol version'],
+        ['EIO=banana&transport=polling', 5, 'Unsupported protocol version'],
+        ['EIO=4&transport=carrier-pigeon', 0, 'Transport unknown'],
+        ['EIO=4&transport=polling&sid=not-a-session', 1, 'Session ID unknown'],
+      ]) {
+        const res = await get(query);
+        assert.equal(res.status, 400, query);
+        assert.deepEqual(await res.json(), { code: String(code), message }, query);
+      }
+    });
+
+    test('a POST over maxPayload gets 413 and ends that session only', async () => {
+      const open = await (await get('EIO=4&transport=polling')).text();
+      const { sid } = JSON.parse(open.slice(1));
+      const url = `${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+      const connect = await fetch(url, { method: 'POST', body: `40${NS},${JSON.stringify({ token: login.accessToken })}` });
+      assert.equal(connect.status, 200);
+      const hello = await (await fetch(url)).text();
+      assert.match(hello, /"hello"/);
+      const big = await fetch(url, { method: 'POST', body: 'x'.repeat(2_000_000) });
+      assert.equal(big.status, 413);
+      const after = await fetch(url);
+      assert.equal(after.status, 400, 'the session is gone');
+      await othersUnharmed('oversized POST');
+    });
+
+    test('garbage POSTed to a polling session gets 400 and ends that session only', async () => {
+      for (const body of ['9garbage', '\u001e\u001e9garbage\u001e', '4{"unterminated']) {
+        const open = await (await get('EIO=4&transport=polling')).text();
+        const { sid } = JSON.parse(open.slice(1));
+        const url = `${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+        const res = await post(url, body);
+        const next = await post(url, '');
+        assert.deepEqual([res.status, next.status], [body.startsWith('4') ? 200 : 400, 400], `${JSON.stringify(body)}: refused, then the session is gone`);
+      }
+      await othersUnharmed('polling garbage');
+    });
+  });
+
+  test('through all of it the genuine socket and the healthy client were served', async () => {
+    const reply = await emitWithAck(victim, 'driver:location:ping', { latitude: 23.3, longitude: -82.3 });
+    assert.equal(reply?.ok, true, JSON.stringify(reply));
+    await canary.stop();
+  });
+});
