@@ -7,7 +7,7 @@ use rodando_application::auth::{LoginError, LogoutError, RefreshError};
 use rodando_application::trips::TripCommandError;
 use rodando_domain::offer::OfferError;
 use rodando_domain::validation::FieldErrors;
-use rodando_wire::error::ErrorBody;
+use rodando_wire::error::{ErrorBody, ErrorResponse};
 use serde_json::json;
 
 /// An error answer: status and `{"error": body}`.
@@ -50,7 +50,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.body }))).into_response()
+        (self.status, Json(ErrorResponse { error: self.body })).into_response()
     }
 }
 

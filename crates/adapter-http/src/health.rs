@@ -3,17 +3,44 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use axum::response::{IntoResponse, Response};
+use rodando_wire::error::{ErrorBody, ErrorResponse};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::HttpState;
 
-/// `GET /health`.
-pub(crate) async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// `{"status": "ok"}` or `{"status": "ready"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Status {
+    /// `ok` (liveness) or `ready` (readiness).
+    #[schema(value_type = String, example = "ok")]
+    status: &'static str,
 }
 
-/// `GET /ready`: 200 when every check answers, else 503 naming each failure.
-pub(crate) async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
+/// Liveness: the process answers. Does no I/O.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`.", body = Status))
+)]
+pub(crate) async fn health() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Readiness: every dependency (the store, Redis when configured) answers.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\"}`.", body = Status),
+        (status = 503, description = "`not_ready`; `details.failed` names each dependency that did not answer.", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn ready(State(state): State<HttpState>) -> Response {
     let mut failed = Vec::new();
     for check in &state.checks {
         if let Err(e) = check.check().await {
@@ -22,15 +49,14 @@ pub(crate) async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<V
         }
     }
     if failed.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
+        (StatusCode::OK, Json(Status { status: "ready" })).into_response()
     } else {
+        let error = ErrorBody::new("not_ready", "a dependency does not answer")
+            .with_details(json!({ "failed": failed }));
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": {
-                "code": "not_ready",
-                "message": "a dependency does not answer",
-                "details": {"failed": failed},
-            }})),
+            Json(ErrorResponse { error }),
         )
+            .into_response()
     }
 }

@@ -1,26 +1,32 @@
 //! # rodando-adapter-http
 //!
-//! The REST transport (PROTOCOL §2) on axum: `/api/auth/*`, `/health`, `/ready`. Every error is
-//! `{"error": {code, message, details?}}` with a 4xx/5xx status, mapped in [`error`] only.
+//! The REST transport (PROTOCOL §2) on axum: `/api/auth/*`, `/api/trips/*`,
+//! `/api/drivers/available`, `/health`, `/ready`, and the OpenAPI document of them all at
+//! `/api/openapi.json`, generated from the handlers' annotations and the wire types. Every
+//! error is `{"error": {code, message, details?}}` with a 4xx/5xx status, mapped in [`error`]
+//! only.
 
 mod auth;
 mod body;
 mod error;
 mod health;
+mod openapi;
 mod principal;
+mod routes;
 mod trips;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use rodando_application::auth::AuthService;
 use rodando_application::handshake::HandshakeService;
 use rodando_application::trips::TripService;
 use rodando_ports::health::HealthCheck;
 
 pub use error::ApiError;
+pub use openapi::document as openapi_document;
+pub use routes::{Verb, served as served_routes};
 
 /// Largest accepted request body; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -38,21 +44,13 @@ pub struct HttpState {
     pub checks: Vec<Arc<dyn HealthCheck>>,
 }
 
-/// The REST routes, with JSON answers for unknown routes and methods.
+/// The REST routes of [`routes`], with JSON answers for unknown routes and methods.
 pub fn router(state: HttpState) -> Router {
-    Router::new()
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/refresh", post(auth::refresh))
-        .route("/api/auth/logout", post(auth::logout))
-        .route("/api/trips", post(trips::request))
-        .route("/api/trips/{id}", get(trips::get))
-        .route("/api/trips/{id}/cancel", post(trips::cancel))
-        .route("/api/trips/{id}/arrived", post(trips::arrived))
-        .route("/api/trips/{id}/start", post(trips::start))
-        .route("/api/trips/{id}/complete", post(trips::complete))
-        .route("/api/drivers/available", get(trips::available_drivers))
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
+    routes::table()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

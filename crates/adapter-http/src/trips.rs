@@ -1,16 +1,18 @@
-//! `/api/trips` and `/api/drivers/available` (PROTOCOL §2).
+//! `/api/trips` and `/api/drivers/available` (PROTOCOL §2, §8).
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::TripId;
 use rodando_domain::user::UserType;
 use rodando_domain::validation::FieldErrors;
 use rodando_ports::trips::Idempotency;
-use rodando_wire::trips::{parse_cancel_body, parse_complete_body, parse_trip_request, trip_json};
-use serde_json::{Value, json};
-use std::collections::HashMap;
+use rodando_wire::error::ErrorResponse;
+use rodando_wire::nearby::{NearbyDriverBody, NearbyDriversBody, parse_nearby_query};
+use rodando_wire::trips::{TripBody, parse_cancel_body, parse_complete_body, parse_trip_request};
+use serde_json::Value;
 
 use crate::HttpState;
 use crate::body::JsonBody;
@@ -20,13 +22,34 @@ use crate::principal::Caller;
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
-/// `POST /api/trips` (passenger), honouring `Idempotency-Key`.
+/// Request a trip (passenger); dispatch starts at once.
+///
+/// One active trip per passenger. With an `Idempotency-Key`, a retry with the same key and body
+/// returns the trip created the first time and dispatches nothing.
+#[utoipa::path(
+    post,
+    path = "/api/trips",
+    tag = "trips",
+    security(("bearer" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible characters; the same key and body give the same trip, the same key with another body 422 `idempotency_key_reused`."),
+    ),
+    request_body = rodando_wire::schema::TripRequestBody,
+    responses(
+        (status = 201, description = "The trip, `pending`; its events follow on the passenger's sockets.", body = TripBody),
+        (status = 400, description = "`validation_failed`.", body = ErrorResponse),
+        (status = 401, description = "Bearer token refused: `missing_token`, `invalid_token`, `token_expired`, `session_revoked`, ...", body = ErrorResponse),
+        (status = 403, description = "`forbidden`: not a passenger.", body = ErrorResponse),
+        (status = 409, description = "`active_trip_exists`.", body = ErrorResponse),
+        (status = 422, description = "`idempotency_key_reused`.", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn request(
     State(state): State<HttpState>,
     caller: Caller,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TripBody>), ApiError> {
     let passenger = caller.require(UserType::Passenger)?;
     let request = parse_trip_request(&body).map_err(|e| ApiError::validation(&e))?;
     let idempotency = idempotency(&headers, &body)?;
@@ -34,7 +57,7 @@ pub(crate) async fn request(
         .trips
         .request(passenger.user_id, request, idempotency)
         .await?;
-    Ok((StatusCode::CREATED, Json(trip_json(&trip))))
+    Ok((StatusCode::CREATED, Json(TripBody::from(&trip))))
 }
 
 fn idempotency(headers: &HeaderMap, body: &Value) -> Result<Option<Idempotency>, ApiError> {
@@ -63,116 +86,175 @@ fn trip_id(raw: &str) -> Result<TripId, ApiError> {
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such trip"))
 }
 
-/// `GET /api/trips/{id}`: its passenger, its driver, or an admin; others get 404.
+/// Read a trip: its passenger, its driver, or an admin; anyone else gets 404.
+#[utoipa::path(
+    get,
+    path = "/api/trips/{id}",
+    tag = "trips",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The trip.")),
+    responses(
+        (status = 200, description = "The trip.", body = TripBody),
+        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
+        (status = 404, description = "`not_found`: no such trip, or not the caller's.", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn get(
     State(state): State<HttpState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TripBody>, ApiError> {
     let trip = state.trips.get(caller.0.actor(), trip_id(&id)?).await?;
-    Ok(Json(trip_json(&trip)))
+    Ok(Json(TripBody::from(&trip)))
 }
 
-/// `POST /api/trips/{id}/cancel` `{reason?}`.
+/// Cancel a trip: its passenger or an admin before `completed`, its driver before
+/// `in_progress`. Open offers close and the driver is freed.
+#[utoipa::path(
+    post,
+    path = "/api/trips/{id}/cancel",
+    tag = "trips",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The trip.")),
+    request_body(content = Option<rodando_wire::schema::CancelBody>, description = "May be left out."),
+    responses(
+        (status = 200, description = "The trip, `cancelled`.", body = TripBody),
+        (status = 400, description = "`validation_failed`.", body = ErrorResponse),
+        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
+        (status = 403, description = "`forbidden`.", body = ErrorResponse),
+        (status = 404, description = "`not_found`.", body = ErrorResponse),
+        (status = 409, description = "`invalid_trip_transition` (`details: {from, to}`) or `conflict`.", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn cancel(
     State(state): State<HttpState>,
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TripBody>, ApiError> {
     let reason = parse_cancel_body(&body).map_err(|e| ApiError::validation(&e))?;
     let trip = state
         .trips
         .cancel(caller.0.actor(), trip_id(&id)?, reason)
         .await?;
-    Ok(Json(trip_json(&trip)))
+    Ok(Json(TripBody::from(&trip)))
 }
 
-/// `POST /api/trips/{id}/arrived` (the assigned driver).
+/// The assigned driver reached the pickup: sets `arrivedPickupAt` (status stays `arriving`).
+#[utoipa::path(
+    post,
+    path = "/api/trips/{id}/arrived",
+    tag = "trips",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The trip.")),
+    responses(
+        (status = 200, description = "The trip.", body = TripBody),
+        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
+        (status = 403, description = "`forbidden`: not the assigned driver.", body = ErrorResponse),
+        (status = 404, description = "`not_found`.", body = ErrorResponse),
+        (status = 409, description = "`invalid_trip_transition`.", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn arrived(
     State(state): State<HttpState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TripBody>, ApiError> {
     let trip = state.trips.arrive(caller.0.actor(), trip_id(&id)?).await?;
-    Ok(Json(trip_json(&trip)))
+    Ok(Json(TripBody::from(&trip)))
 }
 
-/// `POST /api/trips/{id}/start` (the assigned driver).
+/// The assigned driver starts the ride: `arriving` → `in_progress`.
+#[utoipa::path(
+    post,
+    path = "/api/trips/{id}/start",
+    tag = "trips",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The trip.")),
+    responses(
+        (status = 200, description = "The trip, `in_progress`.", body = TripBody),
+        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
+        (status = 403, description = "`forbidden`: not the assigned driver.", body = ErrorResponse),
+        (status = 404, description = "`not_found`.", body = ErrorResponse),
+        (status = 409, description = "`invalid_trip_transition`.", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn start(
     State(state): State<HttpState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TripBody>, ApiError> {
     let trip = state.trips.start(caller.0.actor(), trip_id(&id)?).await?;
-    Ok(Json(trip_json(&trip)))
+    Ok(Json(TripBody::from(&trip)))
 }
 
-/// `POST /api/trips/{id}/complete` `{actualDistanceKm?, actualDurationMin?}` (the assigned driver).
+/// The assigned driver ends the ride: `in_progress` → `completed`, with the fare (from the
+/// measured figures when given, else from the estimate's).
+#[utoipa::path(
+    post,
+    path = "/api/trips/{id}/complete",
+    tag = "trips",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The trip.")),
+    request_body(content = Option<rodando_wire::schema::CompleteBody>, description = "May be left out."),
+    responses(
+        (status = 200, description = "The trip, `completed`, with `fareTotal`.", body = TripBody),
+        (status = 400, description = "`validation_failed`.", body = ErrorResponse),
+        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
+        (status = 403, description = "`forbidden`: not the assigned driver.", body = ErrorResponse),
+        (status = 404, description = "`not_found`.", body = ErrorResponse),
+        (status = 409, description = "`invalid_trip_transition`.", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn complete(
     State(state): State<HttpState>,
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TripBody>, ApiError> {
     let actuals = parse_complete_body(&body).map_err(|e| ApiError::validation(&e))?;
     let trip = state
         .trips
         .complete(caller.0.actor(), trip_id(&id)?, actuals)
         .await?;
-    Ok(Json(trip_json(&trip)))
+    Ok(Json(TripBody::from(&trip)))
 }
 
-/// `GET /api/drivers/available?latitude=&longitude=&radiusM=&limit=` (admin).
+/// The nearest available drivers to a point (admin).
+#[utoipa::path(
+    get,
+    path = "/api/drivers/available",
+    tag = "drivers",
+    security(("bearer" = [])),
+    params(
+        ("latitude" = f64, Query, description = "Degrees north, -90 to 90."),
+        ("longitude" = f64, Query, description = "Degrees east, -180 to 180."),
+        ("radiusM" = Option<f64>, Query, description = "Search radius in metres, 1 to 100000 (default 5000)."),
+        ("limit" = Option<u32>, Query, description = "At most this many drivers, 1 to 500 (default 20)."),
+    ),
+    responses(
+        (status = 200, description = "Available drivers within the radius, nearest first.", body = NearbyDriversBody),
+        (status = 400, description = "`validation_failed`.", body = ErrorResponse),
+        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
+        (status = 403, description = "`forbidden`: not an admin.", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn available_drivers(
     State(state): State<HttpState>,
     caller: Caller,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NearbyDriversBody>, ApiError> {
     caller.require(UserType::Admin)?;
-    let mut errors = FieldErrors::new();
-    let mut number = |name: &str, default: Option<f64>| -> Option<f64> {
-        match query.get(name).map(|v| v.parse::<f64>()) {
-            Some(Ok(v)) if v.is_finite() => Some(v),
-            None if default.is_some() => default,
-            None => {
-                errors.add(name, "is required");
-                None
-            }
-            Some(_) => {
-                errors.add(name, "must be a number");
-                None
-            }
-        }
-    };
-    let lat = number("latitude", None);
-    let lon = number("longitude", None);
-    let radius = number("radiusM", Some(5000.0));
-    let limit = number("limit", Some(20.0));
-    let origin = match (lat, lon) {
-        (Some(lat), Some(lon)) => errors.check("latitude", GeoPoint::from_degrees(lat, lon)),
-        _ => None,
-    };
-    if radius.is_some_and(|r| !(1.0..=100_000.0).contains(&r)) {
-        errors.add("radiusM", "must be between 1 and 100000");
-    }
-    if limit.is_some_and(|l| !(1.0..=500.0).contains(&l)) {
-        errors.add("limit", "must be between 1 and 500");
-    }
-    let (Some(origin), Some(radius), Some(limit)) = (origin, radius, limit) else {
-        return Err(ApiError::validation(&errors));
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(&errors));
-    }
+    let q = parse_nearby_query(&query).map_err(|e| ApiError::validation(&e))?;
     let drivers = state
         .trips
-        .available_near(origin, radius, limit as usize)
+        .available_near(q.origin, q.radius_m, q.limit)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let drivers: Vec<Value> = drivers
-        .iter()
-        .map(|d| json!({"driverId": d.driver_id.to_string(), "distanceM": d.distance_m.round()}))
-        .collect();
-    Ok(Json(json!({ "drivers": drivers })))
+    Ok(Json(NearbyDriversBody {
+        drivers: drivers
+            .iter()
+            .map(|d| NearbyDriverBody::new(d.driver_id, d.distance_m))
+            .collect(),
+    }))
 }

@@ -97,6 +97,7 @@ pub fn parse_nearby_query(query: &HashMap<String, String>) -> Result<NearbyQuery
 /// One driver of the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NearbyDriver)]
 pub struct NearbyDriverBody {
     /// The driver (UUID).
     #[schema(format = "uuid")]
@@ -117,6 +118,7 @@ impl NearbyDriverBody {
 
 /// The answer: nearest first.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = NearbyDrivers)]
 pub struct NearbyDriversBody {
     /// Available drivers within the radius, nearest first.
     pub drivers: Vec<NearbyDriverBody>,
