@@ -22,8 +22,10 @@ test-rust:
     if command -v cargo-nextest >/dev/null; then cargo nextest run --workspace --no-fail-fast; else cargo test --workspace; fi
     cargo test --workspace --doc
 
-# The Node socket.io-client suite against a freshly built server on a free port.
-e2e:
+# The Node socket.io-client suite against freshly built servers on free ports: handshakes,
+# availability, the four ws:test:* scripts in assert mode, hostile input and floods (~1.5 min).
+# PostgreSQL (db) holds the banned and inactive users the embedded store cannot.
+e2e: db
     cargo build -p rodando-server
     cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test
 
@@ -46,3 +48,7 @@ bench-realtime:
 bench-connect:
     cargo build -p rodando-server --release
     cd e2e && npm ci --no-audit --no-fund --loglevel=error && RODANDO_SERVER_BIN=../target/release/rodando-server npm run bench:connect
+
+# Fuzz every DTO → domain parser of crates/wire (proptest, release): CASES per target, each capped at SECONDS.
+fuzz cases="100000" seconds="600":
+    FUZZ_CASES={{cases}} FUZZ_SECONDS={{seconds}} cargo test --release -p rodando-wire --test fuzz_dto -- --nocapture --test-threads=2
