@@ -160,7 +160,7 @@ function send(socket, event, payload) {
   return payload === NONE ? timed.emitWithAck(event) : timed.emitWithAck(event, payload);
 }
 
-describe('hostile payloads', () => {
+describe('hostile payloads', { skip: process.env.SERVER_URL ? 'needs a spawned server with the rate limit lifted (SERVER_URL is set)' : false }, () => {
   let server;
   let canary;
   /** role → {socket, sibling, login}; sibling: a second socket of the same session. */

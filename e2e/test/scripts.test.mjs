@@ -59,7 +59,7 @@ describe('ws:test:da:driver beside ws:test:da:admin', () => {
     stop.abort();
     const admin = await adminRun;
 
-    assert.deepEqual(admin.snapshot.drivers, [], 'nobody was online before the driver');
+    if (!server.external) assert.deepEqual(admin.snapshot.drivers, [], 'nobody was online before the driver');
     const acked = driver.acks.map((a) => `${a.event} ${a.data.availabilityStatus}`);
     assert.deepEqual(acked, [
       'driver:status:update AVAILABLE',
@@ -108,7 +108,8 @@ describe('ws:test:da:driver beside ws:test:da:admin', () => {
   });
 });
 
-describe('ws:test:trip:passenger', () => {
+// Who gets the offer depends on every available driver near the pickup: a fresh server only.
+describe('ws:test:trip:passenger', { skip: process.env.SERVER_URL ? 'needs a fresh spawned server (SERVER_URL is set)' : false }, () => {
   let server;
   beforeEach(async () => {
     server = await startServer();
@@ -194,13 +195,13 @@ describe('ws:test:trip:flow', () => {
 
   test('request → reject → accept → arrived → started → completed, every party hearing exactly its part', async () => {
     const { tracer, lines } = keptTracer();
-    const result = await runTripFlow({ server, tracer, strict: true });
+    const result = await runTripFlow({ server, tracer, strict: !server.external });
     assert.equal(result.completed.status, 'completed');
+    const ours = (e) => e.event.startsWith('trip:') && e.payload?.tripId === result.tripId;
     for (const [role, expected] of Object.entries(EXPECTED_SEQUENCES)) {
-      const heard = result.parties[role].received.filter((e) => e.event.startsWith('trip:')).map((e) => e.event);
-      assert.deepEqual(heard, expected, role);
+      assert.deepEqual(result.parties[role].received.filter(ours).map((e) => e.event), expected, role);
     }
-    const tripLines = lines.filter((l) => / ← trip:/.test(l));
+    const tripLines = lines.filter((l) => / ← trip:/.test(l) && l.includes(result.tripId));
     const expectedCount = Object.values(EXPECTED_SEQUENCES).reduce((n, s) => n + s.length, 0);
     assert.equal(tripLines.length, expectedCount, 'every trip event of every party was printed');
   });
