@@ -37,6 +37,20 @@ pub fn cpu_percent(ticks_before: u64, ticks_after: u64, wall: Duration) -> Optio
     Some(cpu_secs / wall * 100.0)
 }
 
+/// The soft `Max open files` of a `/proc/<pid>/limits` text (`None` if missing or unlimited).
+pub fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|soft| soft.parse().ok())
+}
+
+/// This process' soft limit on open files: every socket is one.
+pub fn open_files_limit() -> Option<u64> {
+    parse_open_files_limit(&std::fs::read_to_string("/proc/self/limits").ok()?)
+}
+
 /// Where a process is described: `/proc/<pid>` or `/proc/self`.
 fn proc_dir(pid: Option<u32>) -> String {
     pid.map_or_else(|| "/proc/self".to_owned(), |pid| format!("/proc/{pid}"))
@@ -89,6 +103,19 @@ mod tests {
         assert_eq!(cpu_percent(0, 200, Duration::from_secs(1)), Some(200.0));
         assert_eq!(cpu_percent(10, 5, Duration::from_secs(1)), None);
         assert_eq!(cpu_percent(0, 5, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn open_files_limit_is_the_soft_one() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+            Max cpu time              unlimited            unlimited            seconds   \n\
+            Max open files            20000                65536                files     \n";
+        assert_eq!(parse_open_files_limit(limits), Some(20_000));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_files_limit(unlimited), None);
+        assert_eq!(parse_open_files_limit(""), None);
+        assert!(open_files_limit().is_some_and(|n| n > 0));
     }
 
     #[test]

@@ -23,8 +23,12 @@ pub struct Report {
     pub drivers_requested: usize,
     /// `--admins`.
     pub admins_requested: usize,
-    /// `--rate`, pings per second per driver socket.
+    /// `--rate` (or this step's rate), pings per second per driver socket.
     pub rate_per_driver: f64,
+    /// Drivers connected × rate: what the load generator tried to send per second.
+    pub offered_pings_per_s: f64,
+    /// Source IP addresses the sockets were spread over (0: the OS chose).
+    pub source_addresses: usize,
     /// `--warmup` seconds (not counted).
     pub warmup_s: f64,
     /// `--duration` seconds (the measured window).
@@ -174,8 +178,12 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "  {:<30} {} sent, {} acked, {:.1} acked/s",
-            "pings (measured window)", self.pings_sent, self.pings_acked, self.acked_pings_per_s
+            "  {:<30} {} sent, {} acked, {:.1} acked/s (offered {:.1}/s)",
+            "pings (measured window)",
+            self.pings_sent,
+            self.pings_acked,
+            self.acked_pings_per_s,
+            self.offered_pings_per_s
         );
         let _ = writeln!(
             out,
@@ -215,5 +223,67 @@ impl Report {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A report with only the throughput figures set, for verdict tests.
+    pub(crate) fn report_with(offered: f64, acked_per_s: f64, ack_p99_ms: f64) -> Report {
+        let none = Summary {
+            count: 0,
+            p50_ms: None,
+            p90_ms: None,
+            p99_ms: None,
+            max_ms: None,
+        };
+        Report {
+            label: "t".into(),
+            url: "http://127.0.0.1:1".into(),
+            token_mode: "secret".into(),
+            driver_identities: 1,
+            drivers_requested: 1,
+            admins_requested: 0,
+            rate_per_driver: 1.0,
+            offered_pings_per_s: offered,
+            source_addresses: 0,
+            warmup_s: 0.0,
+            duration_s: 1.0,
+            drivers_connected: 1,
+            admins_connected: 0,
+            drivers_held_at_end: 1,
+            admins_held_at_end: 0,
+            connect_phase_s: 0.0,
+            handshake: none,
+            pings_sent: 0,
+            pings_acked: 0,
+            acked_pings_per_s: acked_per_s,
+            ack_latency: Summary {
+                count: 1,
+                p99_ms: Some(ack_p99_ms),
+                ..none
+            },
+            delivery_first_admin: none,
+            delivery_all_admins: none,
+            pings_never_seen_by_admin: None,
+            admin_location_updates: 0,
+            admin_unmatched_updates: 0,
+            driver_room_events: 0,
+            errors: BTreeMap::new(),
+            server: None,
+            loadgen: ProcessStats::default(),
+        }
+    }
+
+    #[test]
+    fn the_table_shows_offered_and_acked_rates() {
+        let text = report_with(5000.0, 4990.0, 3.0).render();
+        assert!(text.contains("4990.0 acked/s (offered 5000.0/s)"), "{text}");
+        assert!(
+            text.contains("errors                         none"),
+            "{text}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! pings in flight that matches admin broadcasts back to the ping that caused them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -177,12 +178,14 @@ pub async fn open(
     namespace: &str,
     token: &str,
     timeout: Duration,
+    local_address: Option<IpAddr>,
 ) -> Result<Opened, (String, String)> {
     let started = Instant::now();
     let options = ClientOptions {
         auth: Some(json!({ "token": token })),
         headers: Vec::new(),
         connect_timeout: timeout,
+        local_address,
     };
     let mut client = connect(base, namespace, options)
         .await
@@ -210,8 +213,8 @@ pub async fn open(
 
 /// What one driver socket did.
 pub struct DriverOutcome {
-    /// The connection, to be closed by the caller.
-    pub client: SioClient,
+    /// The socket, for the next step or to be closed by the caller.
+    pub opened: Opened,
     /// Measured pings sent.
     pub sent: u64,
     /// Measured pings acked `ok:true`.
@@ -236,7 +239,7 @@ pub async fn drive(
     let Opened {
         mut client,
         user_id,
-        ..
+        handshake,
     } = opened;
     let mut sent = 0;
     let mut acked = 0;
@@ -327,7 +330,11 @@ pub async fn drive(
         }
     }
     DriverOutcome {
-        client,
+        opened: Opened {
+            client,
+            user_id,
+            handshake,
+        },
         sent,
         acked,
         acks,
@@ -338,8 +345,8 @@ pub async fn drive(
 
 /// What one admin socket saw.
 pub struct AdminOutcome {
-    /// The connection, to be closed by the caller.
-    pub client: SioClient,
+    /// The socket, for the next step or to be closed by the caller.
+    pub opened: Opened,
     /// Latency of every measured ping this admin saw.
     pub deliveries: Samples,
     /// `driver:location:update` received in the measured window.
@@ -354,7 +361,11 @@ pub async fn watch_fleet(
     shared: Arc<Shared>,
     mut phase: watch::Receiver<Phase>,
 ) -> AdminOutcome {
-    let mut client = opened.client;
+    let Opened {
+        mut client,
+        user_id,
+        handshake,
+    } = opened;
     let mut deliveries = Samples::default();
     let mut location_updates = 0;
     let mut errors = Errors::new();
@@ -389,7 +400,11 @@ pub async fn watch_fleet(
         }
     }
     AdminOutcome {
-        client,
+        opened: Opened {
+            client,
+            user_id,
+            handshake,
+        },
         deliveries,
         location_updates,
         errors,
