@@ -34,12 +34,13 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks: criterion (ns per domain rule) and the realtime load (1000 drivers + 10 admins).
+# Benchmarks: criterion (ns per domain rule) and the realtime load against the Node baseline.
 bench:
     cargo bench -p rodando-domain --bench rules
     just bench-realtime
 
-# Realtime load on one node: release server with 1000 distinct demo drivers, rodando-loadgen report.
+# Realtime load, rodando-server then the Node socket.io baseline with the same rodando-loadgen
+# parameters: throughput, saturation, 50k-socket capacity, ratios (~8 min; QUICK=1 for a smoke run).
 bench-realtime:
     cargo build --release -p rodando-server -p rodando-loadgen
     bash scripts/bench-realtime.sh

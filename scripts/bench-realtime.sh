@@ -1,35 +1,170 @@
 #!/usr/bin/env bash
-# The realtime benchmark of `just bench`: a release server with the embedded store and
-# distinct demo drivers, driven by rodando-loadgen on loopback. Prints the load generator's
-# report and writes it as JSON under target/bench/.
+# The realtime benchmark of `just bench-realtime`: rodando-server (release, embedded store,
+# distinct demo drivers) and then the Node socket.io baseline (bench/node-baseline), each driven
+# by rodando-loadgen with identical parameters on loopback, through three scenarios:
 #
-# Knobs (env): DRIVERS (1000), ADMINS (10), RATE (1 ping/s per driver), DURATION (30 s).
+#   a  throughput/latency: DRIVERS drivers pinging at RATE/s, ADMINS admins watching the fleet
+#   b  saturation: the same sockets at each per-driver rate of STEPS; the highest acked pings/s
+#      whose ping→ack p99 stays within P99_BOUND_MS is compared
+#   c  capacity: SOCKETS mostly idle sockets (pinging every 1/IDLE_RATE s); RSS per socket
+#
+# then prints the figures side by side with their ratios (bench/compare.mjs). Every JSON report
+# lands in target/bench/. The run is bounded: about 8 minutes with the defaults, most of it the
+# logins of the Rust side (one argon2 verification per distinct driver, done once and reused
+# through a token file), under a minute with QUICK=1.
+#
+# Knobs (env): QUICK=1, SCENARIOS ("c a b"), IDENTITIES (distinct driver users, 5000),
+# DRIVERS (5000), ADMINS (10), RATE (1), WARMUP (5), DURATION (20), STEPS ("1,2,4,8"),
+# STEP_WARMUP (2), STEP_DURATION (8), P99_BOUND_MS (20), SOCKETS (50000), IDLE_RATE (0.05),
+# CAPACITY_DURATION (15), SERVERS ("rust node"), RUST_PORT (3917), NODE_PORT (3918).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-drivers="${DRIVERS:-1000}"
+if [[ "${QUICK:-0}" == 1 ]]; then
+    : "${IDENTITIES:=200}" "${DRIVERS:=200}" "${SOCKETS:=1000}" "${DURATION:=5}" "${WARMUP:=2}"
+    : "${STEPS:=1,4}" "${STEP_DURATION:=3}" "${STEP_WARMUP:=1}" "${CAPACITY_DURATION:=3}"
+fi
+scenarios="${SCENARIOS:-c a b}"
+servers="${SERVERS:-rust node}"
+identities="${IDENTITIES:-5000}"
+drivers="${DRIVERS:-5000}"
 admins="${ADMINS:-10}"
 rate="${RATE:-1}"
-duration="${DURATION:-30}"
-port="${BENCH_PORT:-3917}"
-mkdir -p target/bench
+warmup="${WARMUP:-5}"
+duration="${DURATION:-20}"
+steps="${STEPS:-1,2,4,8}"
+step_warmup="${STEP_WARMUP:-2}"
+step_duration="${STEP_DURATION:-8}"
+p99_bound="${P99_BOUND_MS:-20}"
+sockets="${SOCKETS:-50000}"
+idle_rate="${IDLE_RATE:-0.05}"
+capacity_duration="${CAPACITY_DURATION:-15}"
+rust_port="${RUST_PORT:-3917}"
+node_port="${NODE_PORT:-3918}"
+out=target/bench
+mkdir -p "$out"
+rm -f "$out"/rust-?.json "$out"/node-?.json "$out"/rust-tokens.json "$out"/summary.md
+notes=()
+note() {
+    echo "bench: $*" >&2
+    notes+=("$*")
+}
 
-SEED_DEMO_DRIVERS="$drivers" PORT="$port" HOST=127.0.0.1 RUST_LOG=warn MAX_CONNECTIONS_PER_USER="$((admins + 5))" \
-    RATE_LIMIT_EVENTS_PER_SEC=100 RATE_LIMIT_BURST=200 JWT_ACCESS_TTL=1h \
-    target/release/rodando-server >target/bench/server.log 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+# Each socket is a file descriptor in the server and in the load generator: raise the limit
+# here (never in the server). Raising the hard limit needs CAP_SYS_RESOURCE; without it the
+# capacity scenario is capped to what the hard limit allows, and the notes say so.
+want_fds=$((sockets + 2000))
+if (($(ulimit -Hn) < want_fds)); then
+    ulimit -Hn "$want_fds" 2>/dev/null || true
+fi
+hard=$(ulimit -Hn)
+[[ "$hard" == unlimited ]] && hard=$want_fds
+ulimit -n "$((hard < want_fds ? hard : want_fds))"
+if ((hard < want_fds)); then
+    capped=$((hard - 500))
+    note "open-file hard limit is $hard here (raising it needs CAP_SYS_RESOURCE): capacity scenario capped at $capped sockets instead of $sockets"
+    sockets=$capped
+fi
+sockets_per_identity=$(((sockets - admins + identities - 1) / identities))
+max_per_user=$((sockets_per_identity > admins ? sockets_per_identity : admins))
+max_per_user=$((max_per_user + 5))
+# One source address has ~28k ephemeral ports towards one server address.
+last_source=$((sockets / 20000 + 1))
+source_ips="127.0.0.1-127.0.0.$last_source"
 
-for _ in $(seq 120); do
-    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-    sleep 0.5
+access_secret="bench-access-secret-$RANDOM$RANDOM-not-for-production"
+refresh_secret="bench-refresh-secret-$RANDOM$RANDOM-not-for-production"
+common_env=(
+    HOST=127.0.0.1 RUST_LOG=warn JWT_ACCESS_SECRET="$access_secret" JWT_REFRESH_SECRET="$refresh_secret"
+    JWT_ACCESS_TTL=1h MAX_CONNECTIONS_PER_USER="$max_per_user" RATE_LIMIT_EVENTS_PER_SEC=100 RATE_LIMIT_BURST=200
+)
+
+if [[ " $servers " == *" node "* ]]; then
+    (cd bench/node-baseline && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+server_pid=
+stop_server() {
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+trap stop_server EXIT
+
+start_server() { # name port
+    local name=$1 port=$2
+    case $name in
+    rust)
+        # GLIBC_TUNABLES: a fixed mmap threshold makes glibc return the 19 MiB argon2 buffers of
+        # the logins to the OS, so the RSS baseline before the sockets is not 500 MiB of freed
+        # arenas that later allocations silently reuse (which would hide per-socket growth).
+        env "${common_env[@]}" PORT="$port" SEED_DEMO_DRIVERS="$identities" \
+            GLIBC_TUNABLES=glibc.malloc.mmap_threshold=262144 \
+            target/release/rodando-server >"$out/rust-server.log" 2>&1 &
+        ;;
+    node)
+        env "${common_env[@]}" PORT="$port" node bench/node-baseline/server.mjs >"$out/node-server.log" 2>&1 &
+        ;;
+    esac
+    server_pid=$!
+    for _ in $(seq 240); do
+        curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    echo "bench: the $name server did not start:" >&2
+    cat "$out/$name-server.log" >&2
+    exit 1
+}
+
+loadgen() { # name port scenario label args...
+    local name=$1 port=$2 scenario=$3 label=$4
+    shift 4
+    local tokens=(--login --tokens-file "$out/rust-tokens.json" --driver-users "$identities")
+    [[ $name == node ]] && tokens=(--secret "$access_secret" --driver-users "$identities")
+    echo "bench: [$name $scenario] load $(uptime | sed 's/.*load average: //')" >&2
+    echo "load average before $name-$scenario: $(uptime | sed 's/.*load average: //')" >>"$out/load.txt"
+    target/release/rodando-loadgen --url "http://127.0.0.1:$port" --admins "$admins" \
+        --server-pid "$server_pid" --label "$name $label" --json "$out/$name-$scenario.json" \
+        "${tokens[@]}" "$@" | tee "$out/$name-$scenario.txt"
+}
+
+: >"$out/load.txt"
+for name in $servers; do
+    port=$rust_port
+    [[ $name == node ]] && port=$node_port
+    start_server "$name" "$port"
+    for scenario in $scenarios; do
+        case $scenario in
+        a)
+            loadgen "$name" "$port" a "a: ${drivers}x${admins} @${rate}/s" \
+                --drivers "$drivers" --rate "$rate" --warmup "$warmup" --duration "$duration" \
+                --connect-concurrency 100
+            ;;
+        b)
+            loadgen "$name" "$port" b "b: ${drivers}x${admins} steps ${steps}/s" \
+                --drivers "$drivers" --steps "$steps" --p99-bound-ms "$p99_bound" \
+                --warmup "$step_warmup" --duration "$step_duration" --connect-concurrency 100
+            ;;
+        c)
+            loadgen "$name" "$port" c "c: $((sockets - admins))+${admins} sockets @${idle_rate}/s" \
+                --drivers "$((sockets - admins))" --rate "$idle_rate" --warmup 0 \
+                --duration "$capacity_duration" --connect-concurrency 200 --connect-timeout 30 \
+                --source-ips "$source_ips"
+            ;;
+        *)
+            echo "bench: unknown scenario $scenario (a, b or c)" >&2
+            exit 2
+            ;;
+        esac
+    done
+    stop_server
 done
-curl -fsS "http://127.0.0.1:$port/health" >/dev/null || { echo "bench: the server did not start"; cat target/bench/server.log; exit 1; }
 
-target/release/rodando-loadgen \
-    --url "http://127.0.0.1:$port" \
-    --drivers "$drivers" --admins "$admins" --rate "$rate" \
-    --duration "$duration" --warmup 5 \
-    --driver-users "$drivers" --driver-email 'driver{i}@rodando.local' \
-    --server-pid "$server" --label "rodando ${drivers}x${admins} @${rate}/s" \
-    --json "target/bench/realtime-${drivers}.json"
+summary_note="$(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?'), ${identities} distinct drivers"
+node bench/compare.mjs "$out" "$summary_note"
+echo "load averages before each scenario (1/5/15 min):"
+cat "$out/load.txt"
+for n in "${notes[@]}"; do echo "note: $n"; done
