@@ -1,0 +1,388 @@
+//! The examples of `docs/protocol.md` are generated and checked here.
+//!
+//! - A block after `<!-- generated: EVENT -->` is what the wire serializers produce for fixed
+//!   domain values; it must be exactly that. `UPDATE_EXAMPLES=1 cargo test -p rodando-wire
+//!   --test protocol_examples` rewrites those blocks from the code.
+//! - A block after `<!-- example: EVENT -->` is hand-written (payloads built outside this
+//!   crate, inbound payloads); it must fit the event's payload schema in `docs/asyncapi.yaml`.
+//! - Every event of [`rodando_wire::events`] has at least one example, and every generated
+//!   payload fits its AsyncAPI schema too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
+use rodando_domain::fare::{Cents, Currency};
+use rodando_domain::geo::GeoPoint;
+use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::offer::Offer;
+use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip};
+use rodando_wire::availability::{AvailabilitySnapshot, LocationUpdate, TripUpdate};
+use rodando_wire::events::{self, INBOUND, OUTBOUND};
+use rodando_wire::trips;
+use serde_json::Value;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const PROTOCOL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/protocol.md");
+const ASYNCAPI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/asyncapi.yaml");
+
+const T0: OffsetDateTime = datetime!(2026-05-01 10:00:00.000 UTC);
+
+fn at(seconds: i64) -> OffsetDateTime {
+    T0 + Duration::seconds(seconds)
+}
+
+/// Every payload the wire crate builds, for fixed values: `(event, payload)`.
+fn generated() -> Vec<(&'static str, Value)> {
+    let driver = DriverId::parse("0196a1b2-0000-7000-8000-00000000d001").unwrap();
+    let passenger = UserId::parse("0196a1b2-0000-7000-8000-00000000b001").unwrap();
+    let trip_id = TripId::parse("0196a1b2-0000-7000-8000-0000000070a1").unwrap();
+    let offer_id = OfferId::parse("0196a1b2-0000-7000-8000-0000000a0001").unwrap();
+    let position = GeoPoint::from_degrees(23.1365, -82.3590).unwrap();
+    let pickup = Place::new(
+        GeoPoint::from_degrees(23.1136, -82.3666).unwrap(),
+        Some("Parque Central"),
+    )
+    .unwrap();
+    let dropoff = Place::new(GeoPoint::from_degrees(23.133, -82.383).unwrap(), None).unwrap();
+    let cup = Currency::parse("CUP").unwrap();
+
+    let offline = DriverAvailability::new_offline(driver, at(-600));
+    let available = offline
+        .set_status(StatusCommand::Available, TripStanding::External, at(-300))
+        .expect("an offline driver may go available");
+    let located = available.record_location(
+        &LocationFix {
+            point: position,
+            accuracy_m: Some(5.0),
+            heading_deg: Some(90.0),
+            speed_kph: Some(32.5),
+            recorded_at: Some(at(-1)),
+        },
+        at(0),
+    );
+    let trip = Trip::request(
+        trip_id,
+        passenger,
+        pickup,
+        dropoff,
+        PaymentMethod::Cash,
+        Cents(650),
+        cup,
+        at(1),
+    );
+    let offer = Offer::new(
+        offer_id,
+        trip_id,
+        driver,
+        1_234.4,
+        at(2),
+        Duration::seconds(20),
+    );
+    let accepted_offer = offer.accept(driver, at(9)).unwrap();
+    let assigning = trip.start_assigning().unwrap();
+    let accepted = assigning.accept(driver, at(9)).unwrap();
+    let arriving = accepted.begin_arriving().unwrap();
+    let on_trip = located
+        .set_trip(
+            trip_id,
+            TripStanding::Dispatched {
+                assigned_to: Some(driver),
+                active: true,
+            },
+            TripStanding::External,
+            at(9),
+        )
+        .unwrap();
+    let arrived = arriving.arrive(Actor::Driver(driver), at(240)).unwrap();
+    let started = arrived.start(Actor::Driver(driver), at(300)).unwrap();
+    let completed = started
+        .complete(Actor::Driver(driver), Cents(712), at(900))
+        .unwrap();
+    let cancelled = trip
+        .cancel(
+            Actor::Passenger(passenger),
+            Some("changed my mind".into()),
+            at(30),
+        )
+        .unwrap();
+
+    let json = |v: &dyn erased::Ser| v.to_json();
+    vec![
+        (
+            events::DRIVER_AVAILABILITY_UPDATE,
+            json(&AvailabilitySnapshot::from(&located)),
+        ),
+        (
+            events::DRIVER_LOCATION_UPDATE,
+            json(&LocationUpdate::from(&located)),
+        ),
+        (
+            events::DRIVER_TRIP_UPDATE,
+            json(&TripUpdate::from(&on_trip)),
+        ),
+        (events::TRIP_REQUESTED, trips::requested_json(&trip)),
+        (
+            events::TRIP_ASSIGNMENT_OFFERED,
+            trips::offered_json(&offer, &trip),
+        ),
+        (
+            events::TRIP_ASSIGNMENT_ACCEPTED,
+            trips::offer_closed_json(&accepted_offer),
+        ),
+        (
+            events::TRIP_DRIVER_ASSIGNED,
+            trips::driver_assigned_json(&accepted, driver, "Driver One"),
+        ),
+        (
+            events::TRIP_ARRIVING_STARTED,
+            trips::arriving_json(trip_id, driver, 142, Some(position)),
+        ),
+        (
+            events::TRIP_DRIVER_ARRIVED_PICKUP,
+            trips::driver_step_json(&arrived, arrived.arrived_pickup_at),
+        ),
+        (
+            events::TRIP_STARTED,
+            trips::driver_step_json(&started, started.started_at),
+        ),
+        (events::TRIP_COMPLETED, trips::completed_json(&completed)),
+        (events::TRIP_CANCELLED, trips::cancelled_json(&cancelled)),
+        ("trip", trips::trip_json(&completed)),
+    ]
+}
+
+mod erased {
+    //! Serializing the `Serialize` structs without naming each type.
+    pub trait Ser {
+        fn to_json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap()
+        }
+    }
+}
+
+/// One fenced JSON block of protocol.md and the marker before it.
+struct Block {
+    kind: String,
+    name: String,
+    /// Byte range of the JSON text inside the fence.
+    range: std::ops::Range<usize>,
+}
+
+fn blocks(text: &str) -> Vec<Block> {
+    let mut found = Vec::new();
+    let mut rest = 0;
+    while let Some(start) = text[rest..].find("<!-- ") {
+        let marker_start = rest + start;
+        let Some(end) = text[marker_start..].find(" -->") else {
+            break;
+        };
+        let marker = &text[marker_start + 5..marker_start + end];
+        rest = marker_start + end + 4;
+        let Some((kind, name)) = marker.split_once(": ") else {
+            continue;
+        };
+        if kind != "generated" && kind != "example" {
+            continue;
+        }
+        let fence = text[rest..]
+            .find("```json\n")
+            .map(|i| rest + i + 8)
+            .expect("a ```json block follows the marker");
+        let close = text[fence..]
+            .find("```")
+            .map(|i| fence + i)
+            .expect("the block is closed");
+        found.push(Block {
+            kind: kind.to_owned(),
+            name: name.trim().to_owned(),
+            range: fence..close,
+        });
+        rest = close;
+    }
+    found
+}
+
+fn asyncapi() -> Value {
+    yaml_serde::from_str(&std::fs::read_to_string(ASYNCAPI).unwrap()).unwrap()
+}
+
+/// The payload schema of the message named `event`.
+fn payload_schema<'a>(doc: &'a Value, event: &str) -> &'a Value {
+    doc["components"]["messages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|m| m["name"] == event)
+        .map(|m| &m["payload"])
+        .unwrap_or_else(|| panic!("{event} has no message in asyncapi.yaml"))
+}
+
+fn resolve<'a>(doc: &'a Value, mut schema: &'a Value) -> &'a Value {
+    while let Some(target) = schema["$ref"].as_str() {
+        schema = doc.pointer(target.strip_prefix('#').unwrap()).unwrap();
+    }
+    schema
+}
+
+/// Whether `value` fits `schema` (types, consts, enums, required and known properties,
+/// recursively; `oneOf` when any variant fits).
+fn fits(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = resolve(doc, schema);
+    if let Some(variants) = schema["oneOf"].as_array() {
+        let errors: Vec<String> = variants
+            .iter()
+            .filter_map(|v| fits(doc, v, value, at).err())
+            .collect();
+        return if errors.len() < variants.len() {
+            Ok(())
+        } else {
+            Err(errors.join(" | "))
+        };
+    }
+    if let Some(expected) = schema.get("const") {
+        return (expected == value)
+            .then_some(())
+            .ok_or(format!("{at}: {value} is not {expected}"));
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let type_ok = types.is_empty()
+        || types.iter().any(|t| match *t {
+            "null" => value.is_null(),
+            "string" => value.is_string(),
+            "number" => value.is_number(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        });
+    if !type_ok {
+        return Err(format!("{at}: {value} is not of type {types:?}"));
+    }
+    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
+    {
+        for key in object.keys() {
+            if !properties.contains_key(key) {
+                return Err(format!("{at}.{key} is not in the schema"));
+            }
+        }
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let required = required.as_str().unwrap();
+            if !object.contains_key(required) {
+                return Err(format!("{at}.{required} is required by the schema"));
+            }
+        }
+        for (key, child) in object {
+            fits(doc, &properties[key], child, &format!("{at}.{key}"))?;
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            fits(doc, items, item, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn generated_payloads_fit_their_asyncapi_schemas() {
+    let doc = asyncapi();
+    for (event, payload) in generated() {
+        let schema = if event == "trip" {
+            &doc["components"]["schemas"]["Trip"]
+        } else {
+            payload_schema(&doc, event)
+        };
+        if let Err(e) = fits(&doc, schema, &payload, event) {
+            panic!("{event}: {e}\n{payload:#}");
+        }
+    }
+}
+
+#[test]
+fn the_protocol_guide_shows_the_payloads_the_code_produces() {
+    let mut text = std::fs::read_to_string(PROTOCOL).unwrap();
+    let generated = generated();
+    let update = std::env::var_os("UPDATE_EXAMPLES").is_some();
+    let mut stale = Vec::new();
+    // From the end, so rewriting a block keeps the earlier ranges valid.
+    for block in blocks(&text)
+        .into_iter()
+        .rev()
+        .filter(|b| b.kind == "generated")
+    {
+        let (_, expected) = generated
+            .iter()
+            .find(|(name, _)| *name == block.name)
+            .unwrap_or_else(|| panic!("nothing generates {}", block.name));
+        let shown: Value = serde_json::from_str(&text[block.range.clone()])
+            .unwrap_or_else(|e| panic!("the {} example is not JSON: {e}", block.name));
+        if shown != *expected {
+            let pretty = format!("{}\n", serde_json::to_string_pretty(expected).unwrap());
+            if update {
+                text.replace_range(block.range.clone(), &pretty);
+            } else {
+                stale.push(format!("{}:\n{pretty}", block.name));
+            }
+        }
+    }
+    if update {
+        std::fs::write(PROTOCOL, &text).unwrap();
+    }
+    assert!(
+        stale.is_empty(),
+        "docs/protocol.md shows stale payloads; run UPDATE_EXAMPLES=1 cargo test -p rodando-wire --test protocol_examples, or paste:\n{}",
+        stale.join("\n")
+    );
+    let shown: BTreeSet<String> = blocks(&text).into_iter().map(|b| b.name).collect();
+    for (name, _) in &generated {
+        assert!(
+            shown.contains(*name),
+            "docs/protocol.md has no generated example of {name}"
+        );
+    }
+}
+
+#[test]
+fn the_hand_written_examples_fit_the_published_schemas() {
+    let text = std::fs::read_to_string(PROTOCOL).unwrap();
+    let doc = asyncapi();
+    for block in blocks(&text).into_iter().filter(|b| b.kind == "example") {
+        let value: Value = serde_json::from_str(&text[block.range.clone()])
+            .unwrap_or_else(|e| panic!("the {} example is not JSON: {e}", block.name));
+        let schema = payload_schema(&doc, &block.name);
+        if let Err(e) = fits(&doc, schema, &value, &block.name) {
+            panic!("docs/protocol.md, {}: {e}", block.name);
+        }
+    }
+}
+
+#[test]
+fn every_event_has_an_example_in_the_protocol_guide() {
+    let text = std::fs::read_to_string(PROTOCOL).unwrap();
+    let shown: BTreeSet<String> = blocks(&text).into_iter().map(|b| b.name).collect();
+    let missing: Vec<&str> = INBOUND
+        .iter()
+        .chain(OUTBOUND)
+        .copied()
+        .filter(|e| !shown.contains(*e))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/protocol.md has no example of {missing:?}"
+    );
+}
