@@ -3,7 +3,7 @@
 // (`npm run … -- --url`), exit status and printed lines included.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +55,11 @@ describe('ws:test:da:driver beside ws:test:da:admin', () => {
     await adminReady;
     const driver = await runDriver({ server, tracer, pings: 3, intervalMs: 100, durationMs: 0 });
     // Location updates reach admins coalesced over 500 ms: the last one may trail.
-    await new Promise((ok) => setTimeout(ok, 800));
+    const lastFix = driver.received.filter((e) => e.event === 'driver:location:update').at(-1).payload.lastLocationTimestamp;
+    for (let waited = 0; waited < 3000; waited += 50) {
+      if (lines.some((l) => l.includes(' admin ← driver:location:update ') && l.includes(lastFix))) break;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
     stop.abort();
     const admin = await adminRun;
 
@@ -217,44 +221,81 @@ describe('the npm scripts, run by hand', () => {
   });
 
   /**
-   * What `npm run <script> -- --url … …args` runs (the command of package.json, without npm's
-   * own second of start-up); resolves with its stdout.
+   * What `npm run <script> -- --url … …args` runs: the command of package.json, without npm's
+   * own second of start-up. Returns the child process.
    */
-  const npmRun = async (script, ...args) => {
+  const npmRun = (script, ...args) => {
     const command = PACKAGE.scripts[script];
     assert.ok(command, `package.json has no script ${script}`);
     const [bin, ...words] = command.split(' ');
     assert.equal(bin, 'node', `${script} runs node`);
-    const { stdout } = await run(process.execPath, [...words, '--url', server.url, ...args], {
+    return spawn(process.execPath, [...words, '--url', server.url, ...args], {
       cwd: E2E_DIR,
-      timeout: 60_000,
       env: { ...process.env, SERVER_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return stdout;
   };
+
+  /** Resolves `{code, stdout, stderr}` when `child` exits (killed after 60 s). */
+  const finished = (child) =>
+    new Promise((ok) => {
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        ok({ code, signal, stdout, stderr });
+      });
+    });
 
   test('each of the four runs against a server given by --url, prints what it sees, and exits 0', async (t) => {
     if (server.external) {
       t.skip('SERVER_URL is set: run the scripts by hand against it instead');
       return;
     }
-    // Side by side, as people run them: the passenger asks for a pickup where no driver is.
-    const [driver, admin, passenger, flow] = await Promise.all([
-      npmRun('ws:test:da:driver', '--assert', '--interval', '0.05'),
-      npmRun('ws:test:da:admin', '--assert', '--duration', '1'),
-      npmRun('ws:test:trip:passenger', '--assert', '--pickup', '20.0217,-75.8294', '--dropoff', '20.0300,-75.8200'),
-      npmRun('ws:test:trip:flow'),
+    // As people run them: the admin first, until Ctrl-C; the others side by side (the passenger
+    // asks for a pickup where no driver is).
+    const adminChild = npmRun('ws:test:da:admin');
+    const admin = finished(adminChild);
+    await new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error('the admin script never started listening')), 20_000);
+      adminChild.stdout.on('data', (d) => {
+        if (String(d).includes('listening for broadcasts')) {
+          clearTimeout(timer);
+          ok();
+        }
+      });
+    });
+    const [driver, passenger, flow] = await Promise.all([
+      finished(npmRun('ws:test:da:driver', '--assert', '--interval', '0.05')),
+      finished(npmRun('ws:test:trip:passenger', '--assert', '--pickup', '20.0217,-75.8294', '--dropoff', '20.0300,-75.8200')),
+      finished(npmRun('ws:test:trip:flow')),
     ]);
-    assert.match(driver, / driver3 ← hello /);
-    assert.match(driver, / driver3 ⇐ ack driver:trip:set \{"data":\{/);
-    assert.match(driver, /ws:test:da:driver · done/);
-    assert.match(admin, / admin ⇐ ack admin:drivers:snapshot \{"data":\{"drivers":\[/);
-    assert.match(admin, / admin ← driver:availability:update /);
-    assert.match(admin, /ws:test:da:admin · done/);
-    assert.match(passenger, / passenger2 ← trip:no_drivers_found /);
-    assert.match(passenger, /ws:test:trip:passenger · done/);
-    assert.match(flow, / driver2 ← trip:completed /);
-    assert.match(flow, /every party heard exactly its events/);
+    await new Promise((ok) => setTimeout(ok, 700)); // the last coalesced position to the admin
+    adminChild.kill('SIGINT');
+    const watched = await admin;
+    for (const [name, r] of Object.entries({ driver, passenger, flow, admin: watched })) {
+      assert.equal(r.code, 0, `${name} exit status; stderr: ${r.stderr}`);
+    }
+    assert.match(driver.stdout, / driver3 ← hello /);
+    assert.match(driver.stdout, / driver3 ⇐ ack driver:trip:set \{"data":\{/);
+    assert.match(driver.stdout, /ws:test:da:driver · done/);
+    assert.match(watched.stdout, / admin ⇐ ack admin:drivers:snapshot \{"data":\{"drivers":\[/);
+    for (const event of ['driver:availability:update', 'driver:location:update', 'driver:trip:update', 'trip:requested']) {
+      assert.match(watched.stdout, new RegExp(` admin ← ${event} `), `the admin printed ${event}`);
+    }
+    assert.match(watched.stdout, /Ctrl-C: stopping/);
+    assert.match(watched.stdout, /ws:test:da:admin · done/);
+    assert.match(passenger.stdout, / passenger2 ← trip:no_drivers_found /);
+    assert.match(passenger.stdout, /ws:test:trip:passenger · done/);
+    assert.match(flow.stdout, / driver2 ← trip:completed /);
+    assert.match(flow.stdout, /every party heard exactly its events/);
   });
 
   test('a bad option exits 2 and an unreachable server exits 1, each with one clear line', async () => {
