@@ -10,7 +10,7 @@ run:
     cargo run -p rodando-server
 
 # Every test: Rust (unit, property, integration over real sockets, PostgreSQL) and the Node e2e suite.
-test: db test-rust e2e
+test: db test-rust e2e browser
 
 # PostGIS for the running PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test);
 # installs the Debian package for the server's major version only when it is missing.
@@ -53,3 +53,27 @@ bench-connect:
 # Fuzz every DTO → domain parser of crates/wire (proptest, release): CASES per target, each capped at SECONDS.
 fuzz cases="100000" seconds="600":
     FUZZ_CASES={{cases}} FUZZ_SECONDS={{seconds}} cargo test --release -p rodando-wire --test fuzz_dto -- --nocapture --test-threads=2
+
+# The dashboard in a real browser: playwright-core drives Debian's chromium against a fresh server
+# and the city simulator (20 drivers); screenshot in target/dashboard.png.
+browser:
+    cargo build -p rodando-server -p rodando-sim
+    cd e2e/browser && npm ci --no-audit --no-fund --loglevel=error && npm test
+
+# See it live: the server (embedded store, `drivers` demo drivers) and the city simulator together;
+# open http://localhost:3000/dashboard and sign in as admin@rodando.local / rodando123.
+# Ctrl-C ends the simulation (open trips are cancelled, drivers go offline), then the server.
+demo drivers="50" speed="3" duration="2h":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build -p rodando-server -p rodando-sim
+    port="${PORT:-3000}"
+    extra=$(( {{drivers}} > 3 ? {{drivers}} - 3 : 0 ))
+    # Its own session: Ctrl-C reaches the simulator, which winds down while the server still runs.
+    env -u DATABASE_URL -u REDIS_URL SEED_DEMO_DRIVERS="$extra" PORT="$port" RUST_LOG="${RUST_LOG:-warn}" \
+        setsid target/debug/rodando-server &
+    server=$!
+    trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+    echo "Dashboard: http://localhost:$port/dashboard  (admin@rodando.local / rodando123)"
+    target/debug/rodando-sim --url "http://127.0.0.1:$port" --wait-for-server 60s \
+        --drivers {{drivers}} --passengers 2 --speed {{speed}} --duration {{duration}} || true

@@ -185,6 +185,7 @@ impl Application {
             trips,
             checks: vec![stores.health.clone()],
         })
+        .merge(rodando_dashboard::router())
         .layer(socket_layer)
         .layer(cors(&config.cors_origins)?);
 

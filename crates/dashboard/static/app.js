@@ -339,10 +339,12 @@ function renderMap() {
     const { x, y } = proj.project(d.position.lat, d.position.lon);
     dot.setAttribute('cx', x.toFixed(1));
     dot.setAttribute('cy', y.toFixed(1));
+    dot.dataset.lat = String(d.position.lat);
+    dot.dataset.lon = String(d.position.lon);
     dot.dataset.status = d.status;
     dot.style.display = state.hiddenStatuses.has(d.status) ? 'none' : '';
     dot.classList.toggle('selected', id === selectedDriver);
-    dot.firstChild.textContent = `Driver ${id.slice(0, 8)} · ${d.status.replace('_', ' ').toLowerCase()}`;
+    dot.firstChild.textContent = `Driver …${id.slice(-8)} · ${d.status.replace('_', ' ').toLowerCase()}`;
   }
 }
 
@@ -435,7 +437,7 @@ function clock(iso) {
 function fare(trip) {
   const amount = trip.fareTotal ?? trip.fareEstimate;
   if (typeof amount !== 'number') return '';
-  return `${amount.toFixed(2)} ${trip.currency ?? ''}${trip.fareTotal === null ? ' est.' : ''}`;
+  return `${amount.toFixed(2)} ${trip.currency ?? ''}`;
 }
 
 /** The trip rows, keyed by trip id and updated in place, so keyboard focus survives updates. */
@@ -458,9 +460,11 @@ function renderTrips() {
       row.tabIndex = 0;
       for (let i = 0; i < 5; i++) row.appendChild(document.createElement('td'));
       row.cells[0].className = 'id';
-      row.cells[0].textContent = trip.id.slice(0, 8);
+      row.cells[0].textContent = trip.id.slice(-8);
       row.cells[0].title = trip.id;
       row.cells[1].appendChild(document.createElement('span'));
+      row.cells[2].className = 'driver';
+      row.cells[4].className = 'fare';
       state.rows.set(trip.id, row);
     }
     const status = trip.status ?? 'pending';
@@ -469,9 +473,12 @@ function renderTrips() {
     const badge = row.cells[1].firstChild;
     badge.className = `status ${status}`;
     badge.textContent = STATUS_LABELS[status] ?? status;
-    row.cells[2].textContent = trip.driverName ?? (trip.driverId ? trip.driverId.slice(0, 8) : '—');
+    row.cells[2].textContent = trip.driverName ?? (trip.driverId ? trip.driverId.slice(-8) : '—');
     row.cells[3].textContent = clock(trip.requestedAt);
     row.cells[4].textContent = fare(trip);
+    const estimate = trip.fareTotal === null || trip.fareTotal === undefined;
+    row.cells[4].classList.toggle('estimate', estimate);
+    row.cells[4].title = estimate ? 'Estimate' : 'Final fare';
     const expectedPosition = previous ? previous.nextSibling : body.firstChild;
     if (expectedPosition !== row) body.insertBefore(row, expectedPosition);
     previous = row;

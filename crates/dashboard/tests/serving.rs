@@ -35,7 +35,10 @@ async fn the_page_is_served_at_dashboard_with_and_without_a_trailing_slash() {
     for path in ["/dashboard", "/dashboard/"] {
         let response = get(&base, path).await;
         assert_eq!(response.status(), 200, "{path}");
-        assert_eq!(header(&response, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(
+            header(&response, "content-type"),
+            "text/html; charset=utf-8"
+        );
         assert_eq!(
             header(&response, "content-security-policy"),
             CONTENT_SECURITY_POLICY_VALUE
@@ -88,7 +91,10 @@ fn references() -> BTreeSet<String> {
             found.insert(piece.to_owned());
         }
     }
-    for asset in FILES.iter().filter(|a| a.content_type.starts_with("text/javascript")) {
+    for asset in FILES
+        .iter()
+        .filter(|a| a.content_type.starts_with("text/javascript"))
+    {
         if asset.path.contains("/vendor/") {
             continue;
         }

@@ -1,0 +1,224 @@
+//! The REST half of the contract the simulator uses (PROTOCOL §2): login, token refresh, and the
+//! driver's trip steps.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+/// Deadline of one REST call.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A failed call: the contract's error code when the server sent one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{what}: {detail}")]
+pub struct ApiError {
+    /// What was attempted, e.g. `POST /api/auth/login driver1@rodando.local`.
+    pub what: String,
+    /// The HTTP status and error code, or the transport error.
+    pub detail: String,
+    /// The contract's error code (`invalid_credentials`, ...), if any.
+    pub code: Option<String>,
+}
+
+/// Tokens of one login.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// Sent as `auth.token` and as the Bearer token.
+    pub access: String,
+    /// Exchanged for a new pair before the access token expires.
+    pub refresh: String,
+    /// The user's id.
+    pub user_id: String,
+    /// How long the access token lives, from the login.
+    pub access_ttl: Option<Duration>,
+}
+
+/// The server's REST API.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:3000`).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(base: &str) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| ApiError {
+                what: "HTTP client".to_owned(),
+                detail: e.to_string(),
+                code: None,
+            })?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The base URL.
+    #[must_use]
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// POSTs `body` (with a Bearer token when given); the JSON answer of a 2xx.
+    async fn post(
+        &self,
+        what: String,
+        path: &str,
+        bearer: Option<&str>,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| ApiError {
+            what: what.clone(),
+            detail: e.to_string(),
+            code: None,
+        })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(json);
+        }
+        let code = json["error"]["code"].as_str().map(str::to_owned);
+        Err(ApiError {
+            what,
+            detail: format!(
+                "HTTP {}, {}",
+                status.as_u16(),
+                code.as_deref().unwrap_or("?")
+            ),
+            code,
+        })
+    }
+
+    /// `POST /api/auth/login` for `app_audience` (`driver_app`, `passenger_app`).
+    ///
+    /// # Errors
+    /// Network failures and refusals (`invalid_credentials`, `audience_mismatch`...).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        app_audience: &str,
+    ) -> Result<Tokens, ApiError> {
+        let body = json!({
+            "email": email,
+            "password": password,
+            "appAudience": app_audience,
+            "sessionType": "api_client",
+        });
+        let answer = self
+            .post(format!("login of {email}"), "/api/auth/login", None, &body)
+            .await?;
+        tokens(&answer, &format!("login of {email}"))
+    }
+
+    /// `POST /api/auth/refresh`: a new pair (the old refresh token stops working).
+    ///
+    /// # Errors
+    /// Network failures and refusals.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, ApiError> {
+        let answer = self
+            .post(
+                "token refresh".to_owned(),
+                "/api/auth/refresh",
+                None,
+                &json!({ "refreshToken": refresh_token }),
+            )
+            .await?;
+        tokens(&answer, "token refresh")
+    }
+
+    /// `POST /api/trips/{id}/{step}` as the assigned driver (`arrived`, `start`, `complete`).
+    ///
+    /// # Errors
+    /// Network failures and refusals (`invalid_trip_transition` when the trip moved meanwhile).
+    pub async fn trip_step(
+        &self,
+        token: &str,
+        trip_id: &str,
+        step: &str,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
+        self.post(
+            format!("trip {trip_id} {step}"),
+            &format!("/api/trips/{trip_id}/{step}"),
+            Some(token),
+            body,
+        )
+        .await
+    }
+}
+
+fn tokens(answer: &Value, what: &str) -> Result<Tokens, ApiError> {
+    let field = |name: &str| {
+        answer[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError {
+                what: what.to_owned(),
+                detail: format!("no {name} in the answer"),
+                code: None,
+            })
+    };
+    let access = field("accessToken")?;
+    let refresh = field("refreshToken")?;
+    let user_id = answer["user"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError {
+            what: what.to_owned(),
+            detail: "no user.id in the answer".to_owned(),
+            code: None,
+        })?;
+    Ok(Tokens {
+        access,
+        refresh,
+        user_id,
+        access_ttl: access_ttl(answer),
+    })
+}
+
+/// The access token's lifetime from its own `iat`/`exp` claims: unlike `accessTokenExpiresAt`
+/// compared with the local clock, immune to clock skew between this machine and the server.
+fn access_ttl(answer: &Value) -> Option<Duration> {
+    let token = answer["accessToken"].as_str()?;
+    let claims = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let claims: Value = serde_json::from_slice(&claims).ok()?;
+    let ttl = claims["exp"]
+        .as_u64()?
+        .checked_sub(claims["iat"].as_u64()?)?;
+    Some(Duration::from_secs(ttl))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_access_ttl_comes_from_the_token_claims() {
+        // {"iat":1000,"exp":1900}
+        let answer = json!({
+            "accessToken": "e30.eyJpYXQiOjEwMDAsImV4cCI6MTkwMH0.sig",
+            "refreshToken": "r",
+            "user": {"id": "u"}
+        });
+        let t = tokens(&answer, "test").unwrap();
+        assert_eq!(t.access_ttl, Some(Duration::from_secs(900)));
+        assert_eq!(t.user_id, "u");
+        assert!(tokens(&json!({"accessToken": "x"}), "test").is_err());
+    }
+}

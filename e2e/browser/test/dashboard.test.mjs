@@ -1,0 +1,198 @@
+// The operations dashboard in a real browser (Debian's chromium via playwright-core) against a
+// real server and the city simulator with 20 drivers: an admin signs in with the keyboard, the
+// counts match the simulator's, a driver's dot moves after its ping, a requested trip appears
+// and changes status, a dropped connection shows as a reconnect, and a screenshot is saved to
+// target/dashboard.png for review.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { io } from 'socket.io-client';
+
+import { launch } from '../lib/browser.mjs';
+import { ROOT, Server, Simulator } from '../lib/processes.mjs';
+
+const SIM_DRIVERS = 20;
+/** The simulator uses driver1..20; the test drives driver21 itself. */
+const OWN_DRIVER = 'driver21@rodando.local';
+/** Near the middle of the simulated city (Havana), so any framing of the fleet holds it. */
+const HERE = { latitude: 23.105, longitude: -82.375 };
+const NORTH_EAST = { latitude: 23.11, longitude: -82.37 };
+const WAIT = 15_000;
+
+/** The dashboard's driver counts as displayed. */
+async function displayedCounts(page) {
+  return page.evaluate(() => {
+    const n = (id) => Number(document.getElementById(id).dataset.count);
+    return {
+      AVAILABLE: n('count-AVAILABLE'),
+      BUSY: n('count-BUSY'),
+      ON_TRIP: n('count-ON_TRIP'),
+      OFFLINE: n('count-OFFLINE'),
+      online: n('count-online'),
+    };
+  });
+}
+
+/** Polls until the displayed counts equal `expected()` (re-read each time); the last pair on failure. */
+async function countsBecome(page, expected, what) {
+  const deadline = Date.now() + WAIT;
+  let shown;
+  let wanted;
+  while (Date.now() < deadline) {
+    shown = await displayedCounts(page);
+    wanted = expected();
+    if (Object.entries(wanted).every(([k, v]) => shown[k] === v)) return shown;
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.fail(`${what}: the dashboard shows ${JSON.stringify(shown)}, expected ${JSON.stringify(wanted)}`);
+}
+
+/** What the simulator says about its drivers, in the dashboard's terms (it has no BUSY drivers). */
+function simulatorCounts(sim, extra = {}) {
+  const p = sim.latest;
+  return {
+    online: p.driversOnline + (extra.online ?? 0),
+    AVAILABLE: p.driversAvailable,
+    ON_TRIP: p.driversOnTrip,
+    BUSY: extra.BUSY ?? 0,
+  };
+}
+
+function connected(socket) {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('no hello within 5 s')), 5000);
+    socket.once('hello', (hello) => {
+      clearTimeout(timer);
+      ok(hello);
+    });
+    socket.once('connect_error', (e) => {
+      clearTimeout(timer);
+      fail(e);
+    });
+  });
+}
+
+async function ack(socket, event, payload) {
+  const reply = await socket.timeout(5000).emitWithAck(event, payload);
+  assert.equal(reply.ok, true, `${event}: ${JSON.stringify(reply)}`);
+  return reply.data;
+}
+
+/** Cleanups run last-registered first (node:test runs `after` hooks in registration order). */
+function cleanups(t) {
+  const stack = [];
+  t.after(async () => {
+    for (const cleanup of stack.reverse()) {
+      try {
+        await cleanup();
+      } catch (e) {
+        console.error(`cleanup failed: ${e.message}`);
+      }
+    }
+  });
+  return (cleanup) => stack.push(cleanup);
+}
+
+test('the dashboard shows the simulated city live', { timeout: 90_000 }, async (t) => {
+  const defer = cleanups(t);
+  // driver1..3 are demo users; 18 more make driver21.
+  const server = await Server.start({ SEED_DEMO_DRIVERS: '18' });
+  defer(() => server.stop());
+  const sim = Simulator.start(server.url, [
+    '--drivers', String(SIM_DRIVERS),
+    '--passengers', '0',
+    '--duration', '1h',
+    '--speed', '5',
+    '--accept', '1',
+    '--reject', '0',
+    '--think', '10s',
+    '--seed', '11',
+  ]);
+  defer(() => sim.stop());
+  await sim.until((p) => p.driversOnline === SIM_DRIVERS, 30_000, `${SIM_DRIVERS} drivers online`);
+
+  const browser = await launch();
+  defer(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+
+  // Sign in with the keyboard only.
+  await page.goto(`${server.url}/dashboard`);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'email', 'the e-mail field has focus');
+  await page.keyboard.type('admin@rodando.local');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('rodando123');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#connection[data-state="live"]', { timeout: WAIT });
+  assert.equal(await page.textContent('#who-name'), 'Ada Admin');
+  // The socket upgrades to WebSocket: the page's CSP lets it through.
+  await page.waitForFunction(() => document.getElementById('connection-detail').textContent.includes('websocket'), null, { timeout: WAIT });
+
+  // First paint and live counts match the simulator's.
+  await countsBecome(page, () => simulatorCounts(sim), 'fleet counts');
+  assert.equal(await page.locator('#dots circle').count(), SIM_DRIVERS);
+
+  // A driver of our own: its dot appears where it pings, and moves when it pings again.
+  const driverLogin = await server.login(OWN_DRIVER, 'driver_app');
+  const driver = io(`${server.url}/drivers`, { auth: { token: driverLogin.accessToken }, transports: ['websocket'], reconnection: false });
+  defer(() => driver.close());
+  await connected(driver);
+  await ack(driver, 'driver:status:update', { availabilityStatus: 'BUSY' });
+  await ack(driver, 'driver:location:ping', HERE);
+  const dot = `#dots circle[data-driver-id="${driverLogin.user.id}"]`;
+  await page.waitForSelector(`${dot}[data-status="BUSY"][data-lat="${HERE.latitude}"]`, { timeout: WAIT });
+  const before = await page.$eval(dot, (el) => ({ x: Number(el.getAttribute('cx')), y: Number(el.getAttribute('cy')) }));
+  await ack(driver, 'driver:location:ping', NORTH_EAST);
+  await page.waitForSelector(`${dot}[data-lat="${NORTH_EAST.latitude}"][data-lon="${NORTH_EAST.longitude}"]`, { timeout: WAIT });
+  const after = await page.$eval(dot, (el) => ({ x: Number(el.getAttribute('cx')), y: Number(el.getAttribute('cy')) }));
+  assert.ok(after.x > before.x + 1 && after.y < before.y - 1, `moved north-east on the map: ${JSON.stringify({ before, after })}`);
+  await countsBecome(page, () => simulatorCounts(sim, { online: 1, BUSY: 1 }), 'counts with our busy driver');
+
+  // A passenger's trip appears, is offered to a simulated driver who accepts it, and moves on.
+  const passenger = await server.login('passenger1@rodando.local', 'passenger_app');
+  const { status, body: trip } = await server.post(
+    '/api/trips',
+    { pickup: { ...HERE, address: 'Browser test pickup' }, dropoff: { latitude: 23.12, longitude: -82.36 }, paymentMethod: 'cash' },
+    passenger.accessToken,
+  );
+  assert.equal(status, 201, JSON.stringify(trip));
+  defer(() => server.post(`/api/trips/${trip.id}/cancel`, { reason: 'browser test over' }, passenger.accessToken));
+  const row = `#trip-rows tr[data-trip-id="${trip.id}"]`;
+  await page.waitForSelector(row, { timeout: WAIT });
+  const firstStatus = await page.getAttribute(row, 'data-status');
+  assert.ok(['pending', 'assigning'].includes(firstStatus), `first shown as ${firstStatus}`);
+  await page.waitForSelector(`${row}:is([data-status="arriving"], [data-status="in_progress"], [data-status="completed"])`, { timeout: 30_000 });
+  assert.notEqual(await page.textContent(`${row} td:nth-child(3)`), '—', 'the assigned driver is shown');
+  await sim.until((p) => p.driversOnTrip === 1, WAIT, 'a simulated driver on the trip');
+  await countsBecome(page, () => simulatorCounts(sim, { online: 1, BUSY: 1 }), 'counts with a driver on a trip');
+
+  // The trip list is keyboard-usable: Enter on a row shows its pickup and dropoff on the map.
+  await page.focus(row);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`${row}[aria-selected="true"]`, { timeout: WAIT });
+  assert.equal(await page.locator('#trip-marks circle').count(), 2);
+
+  const shots = resolve(ROOT, 'target');
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: resolve(shots, 'dashboard.png') });
+  if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: resolve(process.env.DASHBOARD_SCREENSHOT) });
+
+  // A dropped network shows as reconnecting, then live again with one reconnect counted.
+  assert.equal(await page.getAttribute('#connection', 'data-reconnects'), '0');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.waitForSelector('#connection:is([data-state="reconnecting"], [data-state="disconnected"])', { timeout: 60_000 });
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.waitForSelector('#connection[data-state="live"][data-reconnects="1"]', { timeout: WAIT });
+  assert.match(await page.textContent('#connection-detail'), /1 reconnect/);
+  await countsBecome(page, () => simulatorCounts(sim, { online: 1, BUSY: 1 }), 'counts after the reconnect');
+
+  assert.deepEqual(problems, []);
+});
