@@ -50,8 +50,8 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
-    /// `REDIS_URL`.
-    pub redis_url: Option<String>,
+    /// `REDIS_URL` and `REDIS_CHANNEL_PREFIX`; `None` runs a single node.
+    pub redis: Option<crate::realtime::RedisSettings>,
     /// `JWT_ACCESS_SECRET`.
     pub jwt_access_secret: SecretString,
     /// `JWT_REFRESH_SECRET`.
@@ -154,7 +154,10 @@ impl Config {
             port: parse(&var, "PORT", 3000, "an integer from 0 to 65535")?,
             database_url: var("DATABASE_URL").map(SecretString::from),
             database_max_connections: positive(&var, "DATABASE_MAX_CONNECTIONS", 20)?,
-            redis_url: var("REDIS_URL"),
+            redis: var("REDIS_URL").map(|url| crate::realtime::RedisSettings {
+                url: SecretString::from(url),
+                channel_prefix: var("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "rodando".to_owned()),
+            }),
             jwt_access_secret: access.into(),
             jwt_refresh_secret: refresh.into(),
             dev_secrets,
@@ -343,11 +346,24 @@ mod tests {
     }
 
     #[test]
+    fn redis_url_selects_shared_rooms_with_a_default_channel_prefix() {
+        let c = config(&[("REDIS_URL", "redis://127.0.0.1:6379")]).unwrap();
+        assert_eq!(c.redis.unwrap().channel_prefix, "rodando");
+        let c = config(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("REDIS_CHANNEL_PREFIX", "eu-west"),
+        ])
+        .unwrap();
+        assert_eq!(c.redis.unwrap().channel_prefix, "eu-west");
+    }
+
+    #[test]
     fn defaults_follow_the_protocol() {
         let c = config(&[]).unwrap();
         assert_eq!(c.port, 3000);
         assert!(c.dev_secrets);
         assert!(c.database_url.is_none());
+        assert!(c.redis.is_none(), "one node unless REDIS_URL is set");
         assert_eq!(c.jwt_access_ttl, Duration::from_secs(15 * 60));
         assert_eq!(c.jwt_refresh_ttl, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(c.cors_origins, CorsOrigins::Any);

@@ -7,9 +7,12 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod metrics;
+pub mod realtime;
 pub mod startup;
 pub mod stores;
 pub mod telemetry;
+pub mod timed;
 
 pub use config::Config;
 pub use startup::Application;

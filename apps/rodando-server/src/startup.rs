@@ -10,7 +10,7 @@ use axum::serve::ListenerExt;
 use rodando_adapter_argon2::Argon2Hasher;
 use rodando_adapter_http::HttpState;
 use rodando_adapter_jwt::{JwtConfig, JwtTokenService};
-use rodando_adapter_socketio::{ConnectionRegistry, Realtime, RealtimeConfig, SocketNotifier};
+use rodando_adapter_socketio::{ConnectionRegistry, Realtime, RealtimeConfig};
 use rodando_application::auth::AuthService;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
@@ -23,13 +23,14 @@ use rodando_application::trips::TripService;
 use rodando_application::users::UserAdmin;
 use rodando_ports::clock::Clock;
 use rodando_ports::notifier::Notifier;
-use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::config::{Config, CorsOrigins};
+use crate::realtime::SocketServer;
 use crate::stores::Stores;
 
 /// How often offers past their stored deadline are looked for. Deadlines live in the store,
@@ -38,6 +39,12 @@ pub const OFFER_SCAN_INTERVAL: Duration = Duration::from_millis(500);
 /// Offers expired per scan.
 pub const OFFER_SCAN_BATCH: usize = 500;
 
+/// How often histogram samples are folded into buckets between scrapes.
+pub const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Time allowed for inbound events being handled to finish and ack before sockets close.
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(5);
+
 /// Time allowed for sockets and requests to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -45,7 +52,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    io: SocketIo,
+    io: SocketServer,
+    realtime: Arc<Realtime>,
     stores: Stores,
     notifier: Arc<dyn Notifier>,
     shutdown: CancellationToken,
@@ -94,11 +102,14 @@ impl Application {
             rate_limit_burst: config.rate_limit_burst,
             ..RealtimeConfig::default()
         };
-        let (socket_layer, io) = rodando_adapter_socketio::builder(&realtime_config).build_layer();
-        let notifier: Arc<dyn Notifier> = Arc::new(SocketNotifier::new(
-            io.clone(),
-            realtime_config.admin_location_window,
-        ));
+        if config.redis.is_some() && stores.embedded {
+            tracing::warn!(
+                "REDIS_URL is set without DATABASE_URL: nodes share rooms but each has its own users and sessions"
+            );
+        }
+        let (io, socket_layer, redis_health) =
+            SocketServer::build(&realtime_config, config.redis.as_ref()).await?;
+        let notifier = io.notifier(realtime_config.admin_location_window);
 
         let auth = AuthService::new(
             stores.users.clone(),
@@ -140,8 +151,9 @@ impl Application {
             trips: trips.clone(),
             registry: ConnectionRegistry::new(),
             config: realtime_config,
+            in_flight: TaskTracker::new(),
         });
-        rodando_adapter_socketio::attach(&io, realtime);
+        io.attach(Arc::clone(&realtime)).await?;
 
         if stores.embedded && config.seed_demo {
             let admin = UserAdmin::new(stores.users.clone(), passwords.clone(), clock.clone());
@@ -179,15 +191,24 @@ impl Application {
             shutdown.child_token(),
         ));
 
+        let metrics = crate::metrics::handle();
+        let upkeep = tokio::spawn(crate::metrics::run_upkeep(
+            metrics.clone(),
+            METRICS_UPKEEP_INTERVAL,
+            shutdown.child_token(),
+        ));
+        let mut checks = vec![stores.health.clone()];
+        checks.extend(redis_health);
         let router = rodando_adapter_http::router(HttpState {
             auth,
             handshake,
             trips,
-            checks: vec![stores.health.clone()],
+            checks,
         })
-        .merge(rodando_dashboard::router())
-        .layer(socket_layer)
-        .layer(cors(&config.cors_origins)?);
+        .merge(rodando_dashboard::router());
+        let router = socket_layer
+            .wrap(router.merge(crate::metrics::router(metrics)))
+            .layer(cors(&config.cors_origins)?);
 
         let address = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&address)
@@ -197,10 +218,11 @@ impl Application {
             listener,
             router,
             io,
+            realtime,
             stores,
             notifier,
             shutdown,
-            background: vec![sweeper, expiry],
+            background: vec![sweeper, expiry, upkeep],
         })
     }
 
@@ -224,8 +246,9 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Serves until the shutdown token is cancelled, then stops accepting, closes every socket
-    /// (clients reconnect elsewhere), and returns within [`SHUTDOWN_GRACE`].
+    /// Serves until the shutdown token is cancelled, then stops accepting, lets the events in
+    /// flight finish and ack (at most [`IN_FLIGHT_GRACE`]), closes every socket (clients
+    /// reconnect elsewhere), and returns within [`SHUTDOWN_GRACE`].
     ///
     /// # Errors
     /// An I/O error of the listener.
@@ -234,26 +257,33 @@ impl Application {
             listener,
             router,
             io,
+            realtime,
             shutdown,
             background,
             ..
         } = self;
-        let stopping = shutdown.clone();
         // Small frames (connect ack, then hello) must not wait for Nagle + delayed ACK (~40 ms).
         let listener = listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        let server =
-            axum::serve(listener, router.into_make_service()).with_graceful_shutdown(async move {
-                stopping.cancelled().await;
-                tracing::info!("shutting down: closing sockets");
-                io.close().await;
-            });
+        // The listener stops accepting as soon as the shutdown starts.
+        let server = axum::serve(listener, router.into_make_service())
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let server = tokio::spawn(async move { server.await });
         shutdown.cancelled().await;
-        let outcome = match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        let stop_began = tokio::time::Instant::now();
+        tracing::info!("shutting down: finishing in-flight events");
+        if !realtime.drain(IN_FLIGHT_GRACE).await {
+            tracing::warn!("events still in flight after {IN_FLIGHT_GRACE:?}; closing anyway");
+        }
+        // Closing the transports (not a Socket.IO disconnect) makes clients reconnect, to
+        // another node behind the load balancer.
+        tracing::info!("shutting down: closing sockets");
+        io.close().await;
+        let left = SHUTDOWN_GRACE.saturating_sub(stop_began.elapsed());
+        let outcome = match tokio::time::timeout(left, server).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(std::io::Error::other(join)),
             Err(_) => {

@@ -12,6 +12,7 @@ use rodando_ports::users::UserRepository;
 use secrecy::ExposeSecret;
 
 use crate::Config;
+use crate::timed::Timed;
 
 /// Every repository the services need, behind its port.
 #[derive(Clone)]
@@ -33,7 +34,7 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Every port over one store that implements them all.
+    /// Every port over one store that implements them all, each call timed for `/metrics`.
     fn over<S>(store: Arc<S>, embedded: bool) -> Self
     where
         S: UserRepository
@@ -44,6 +45,7 @@ impl Stores {
             + HealthCheck
             + 'static,
     {
+        let store = Arc::new(Timed(store));
         Self {
             users: store.clone(),
             sessions: store.clone(),

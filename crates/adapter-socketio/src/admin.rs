@@ -3,6 +3,7 @@
 use rodando_application::Principal;
 use rodando_domain::trip::Actor;
 use rodando_wire::availability::AvailabilitySnapshot;
+use rodando_wire::events as names;
 use rodando_wire::trips::{parse_trip_ref, trip_json};
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
@@ -20,7 +21,7 @@ pub(crate) async fn route<A: Adapter>(
     payload: Option<&Value>,
 ) -> Result<Value, EventError> {
     match event {
-        "admin:drivers:snapshot" => {
+        names::ADMIN_DRIVERS_SNAPSHOT => {
             let drivers = realtime
                 .availability
                 .online_snapshot()
@@ -29,7 +30,7 @@ pub(crate) async fn route<A: Adapter>(
             let drivers: Vec<AvailabilitySnapshot> = drivers.iter().map(Into::into).collect();
             Ok(json!({ "drivers": drivers }))
         }
-        "admin:trip:watch" | "admin:trip:unwatch" => {
+        names::ADMIN_TRIP_WATCH | names::ADMIN_TRIP_UNWATCH => {
             let (trip_id, _) =
                 parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             let trip = realtime
@@ -37,7 +38,7 @@ pub(crate) async fn route<A: Adapter>(
                 .get(Actor::Admin(principal.user_id), trip_id)
                 .await
                 .map_err(|e| EventError::from_trip(principal, event, e))?;
-            let watching = event == "admin:trip:watch";
+            let watching = event == names::ADMIN_TRIP_WATCH;
             if watching {
                 socket.join(rooms::trip(trip_id));
             } else {

@@ -20,6 +20,11 @@ pub struct RealtimeConfig {
     pub rate_limit_burst: NonZeroU32,
     /// At most one `driver:location:update` per driver per this window reaches `admin:drivers`.
     pub admin_location_window: Duration,
+    /// Packets queued per connection before emits to it fail. Must stay well above what one
+    /// burst of events produces (each refused event costs an ack and an `exception`), or acks
+    /// are dropped; the queue is allocated as it fills, so a large bound costs idle sockets
+    /// nothing.
+    pub max_buffered_packets: usize,
 }
 
 impl Default for RealtimeConfig {
@@ -32,6 +37,7 @@ impl Default for RealtimeConfig {
             rate_limit_per_sec: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
             rate_limit_burst: NonZeroU32::new(40).unwrap_or(NonZeroU32::MIN),
             admin_location_window: Duration::from_millis(500),
+            max_buffered_packets: 1024,
         }
     }
 }

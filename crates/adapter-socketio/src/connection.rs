@@ -1,5 +1,6 @@
 //! An admitted socket: rooms, `hello`, handlers, and the disconnect log line.
 
+use rodando_wire::events as names;
 use std::sync::Arc;
 
 use rodando_application::Principal;
@@ -12,7 +13,7 @@ use socketioxide::socket::DisconnectReason;
 use time::OffsetDateTime;
 
 use crate::context::SocketContext;
-use crate::{Realtime, events, expiry, rooms};
+use crate::{Realtime, events, expiry, metrics, rooms};
 
 /// Called once the handshake admitted the socket.
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<Realtime>) {
@@ -23,12 +24,14 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     };
     let p = &ctx.principal;
     socket.join(rooms_of(p));
+    metrics::connected(p.namespace);
 
     socket.on_disconnect(|socket: SocketRef<A>, reason: DisconnectReason| async move {
         if let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() {
             ctx.slot.release();
             ctx.closed.cancel();
             let p = &ctx.principal;
+            metrics::disconnected(p.namespace);
             tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, %reason, "socket disconnected");
         }
     });
@@ -38,7 +41,10 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
               TryData(payload): TryData<Value>,
               ack: AckSender<A>| {
             let realtime = Arc::clone(&realtime);
-            async move { events::handle(socket, realtime, event, payload.ok(), ack).await }
+            let in_flight = realtime.in_flight.clone();
+            in_flight.track_future(async move {
+                events::handle(socket, realtime, event, payload.ok(), ack).await;
+            })
         },
     );
 
@@ -50,7 +56,8 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
         "sessionId": p.session_id.to_string(),
         "serverTime": timestamp::format(OffsetDateTime::now_utc()),
     });
-    if let Err(e) = socket.emit("hello", &hello) {
+    metrics::emitted(names::HELLO);
+    if let Err(e) = socket.emit(names::HELLO, &hello) {
         tracing::debug!(sid = %socket.id, error = %e, "could not send hello");
     }
     expiry::watch(socket.clone(), Arc::clone(&ctx));

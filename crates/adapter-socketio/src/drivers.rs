@@ -4,6 +4,7 @@ use rodando_application::Principal;
 use rodando_wire::availability::{
     AvailabilitySnapshot, parse_location_ping, parse_status_update, parse_trip_set,
 };
+use rodando_wire::events as names;
 use rodando_wire::trips::{parse_offer_answer, trip_json};
 use serde_json::Value;
 
@@ -20,22 +21,22 @@ pub(crate) async fn route(
     let service = &realtime.availability;
     let driver = principal.user_id;
     let outcome = match event {
-        "driver:status:update" => {
+        names::DRIVER_STATUS_UPDATE => {
             let status =
                 parse_status_update(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             service.update_status(driver, status).await
         }
-        "driver:location:ping" => {
+        names::DRIVER_LOCATION_PING => {
             let fix =
                 parse_location_ping(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             service.ping_location(driver, fix).await
         }
-        "driver:trip:set" => {
+        names::DRIVER_TRIP_SET => {
             let trip =
                 parse_trip_set(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             service.set_trip(driver, trip).await
         }
-        "driver:offer:accept" => {
+        names::DRIVER_OFFER_ACCEPT => {
             let (offer, _) =
                 parse_offer_answer(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             let trip = realtime
@@ -45,7 +46,7 @@ pub(crate) async fn route(
                 .map_err(|e| EventError::from_trip(principal, event, e))?;
             return Ok(trip_json(&trip));
         }
-        "driver:offer:reject" => {
+        names::DRIVER_OFFER_REJECT => {
             let (offer, reason) =
                 parse_offer_answer(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             let rejected = realtime

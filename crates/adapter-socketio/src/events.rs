@@ -1,6 +1,8 @@
 //! The single entry point of every inbound event: rate limit, route by namespace, reply.
 
+use rodando_wire::events as names;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rodando_domain::admission::Namespace;
 use serde_json::Value;
@@ -10,7 +12,7 @@ use tracing::Instrument;
 
 use crate::context::SocketContext;
 use crate::reply::{self, EventError};
-use crate::{Realtime, admin, drivers, expiry, passengers};
+use crate::{Realtime, admin, drivers, expiry, metrics, passengers};
 
 /// Handles one event from an admitted socket.
 pub(crate) async fn handle<A: Adapter>(
@@ -25,21 +27,32 @@ pub(crate) async fn handle<A: Adapter>(
         tracing::error!(sid = %socket.id, "event on a socket without context");
         return;
     };
+    let started = Instant::now();
     let p = &ctx.principal;
+    let label = metrics::inbound_label(p.namespace, &event);
+    let answered = |error: Option<&'static str>| {
+        metrics::answered(p.namespace, label, started.elapsed(), error);
+    };
     let span = tracing::debug_span!("event", event = %event.chars().take(100).collect::<String>(), user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path());
     if ctx.limiter.check().is_err() {
         tracing::debug!(parent: &span, "rate limited");
-        reply::send(&socket, ack, &event, Err(EventError::rate_limited()));
+        let limited = EventError::rate_limited();
+        answered(Some(limited.0.code));
+        reply::send(&socket, ack, &event, Err(limited));
         return;
     }
-    if event == "auth:refresh" {
+    if event == names::AUTH_REFRESH {
         // Answered as PROTOCOL §3 has it: {ok, accessTokenExpiresAt} (and the usual data).
         match expiry::refresh(&realtime, &ctx, payload.as_ref()).await {
             Ok(expires_at) => {
                 let at = rodando_wire::timestamp::format(expires_at);
                 let _ = ack.send(&serde_json::json!({"ok": true, "accessTokenExpiresAt": at, "data": {"accessTokenExpiresAt": at}}));
+                answered(None);
             }
-            Err(e) => reply::send(&socket, ack, &event, Err(e)),
+            Err(e) => {
+                answered(Some(e.0.code));
+                reply::send(&socket, ack, &event, Err(e));
+            }
         }
         return;
     }
@@ -53,5 +66,7 @@ pub(crate) async fn handle<A: Adapter>(
     }
     .instrument(span)
     .await;
+    let error = result.as_ref().err().map(|e| e.0.code);
     reply::send(&socket, ack, &event, result);
+    answered(error);
 }

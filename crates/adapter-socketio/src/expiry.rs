@@ -1,6 +1,7 @@
 //! Live token expiry (PROTOCOL §3): a socket outliving its access token is sent
 //! `auth:token_expired` and disconnected, unless `auth:refresh` gave it a newer token first.
 
+use rodando_wire::events as names;
 use std::sync::Arc;
 
 use rodando_application::Principal;
@@ -31,8 +32,9 @@ pub(crate) fn watch<A: Adapter>(socket: SocketRef<A>, ctx: Arc<SocketContext>) {
             }
             let p = &ctx.principal;
             tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, "access token expired: disconnecting");
+            crate::metrics::emitted(names::AUTH_TOKEN_EXPIRED);
             let _ = socket.emit(
-                "auth:token_expired",
+                names::AUTH_TOKEN_EXPIRED,
                 &json!({"sessionId": p.session_id.to_string()}),
             );
             let _ = socket.disconnect();
@@ -49,17 +51,11 @@ pub(crate) async fn refresh(
     payload: Option<&Value>,
 ) -> Result<OffsetDateTime, EventError> {
     let p: &Principal = &ctx.principal;
-    let token = payload
-        .and_then(|v| v.get("accessToken"))
-        .and_then(Value::as_str);
-    let Some(token) = token else {
-        let mut errors = rodando_domain::validation::FieldErrors::new();
-        errors.add("accessToken", "is required (a string)");
-        return Err(EventError::validation(&errors));
-    };
+    let token = rodando_wire::auth::parse_socket_refresh(crate::reply::readable(payload)?)
+        .map_err(|e| EventError::validation(&e))?;
     let fresh = realtime
         .handshake
-        .authenticate(Some(token), p.namespace)
+        .authenticate(Some(&token), p.namespace)
         .await
         .map_err(|refused| {
             EventError(rodando_wire::error::ErrorBody::new(

@@ -25,6 +25,7 @@ pub(crate) async fn authenticate<A: Adapter>(
         .authenticate(token.as_deref(), namespace)
         .await
         .inspect_err(|refused| {
+            crate::metrics::refused(namespace, refused.refusal.code());
             tracing::info!(ns = namespace.path(), sid = %socket.id, code = refused.refusal.code(), reason = %refused.reason, "connection refused");
         })
         .map_err(|refused| refused.refusal)?;
@@ -32,6 +33,7 @@ pub(crate) async fn authenticate<A: Adapter>(
         .registry
         .acquire(principal.user_id, realtime.config.max_connections_per_user)
         .inspect_err(|r| {
+            crate::metrics::refused(namespace, r.code());
             tracing::info!(ns = namespace.path(), sid = %socket.id, user_id = %principal.user_id, session_id = %principal.session_id, code = r.code(), "connection refused: per-user limit reached");
         })?;
     socket.extensions.insert(Arc::new(SocketContext::new(
@@ -65,6 +67,9 @@ fn token_from(auth: Option<&Value>, headers: &HeaderMap) -> Option<String> {
 
 fn strip_bearer(token: &str) -> &str {
     let t = token.trim();
+    if t.eq_ignore_ascii_case("bearer") {
+        return ""; // the scheme with no token is no token
+    }
     match t.get(..7) {
         Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => t[7..].trim(),
         _ => t,
@@ -105,6 +110,8 @@ mod tests {
         assert_eq!(token_from(Some(&json!({"token": 5})), &none), None);
         assert_eq!(token_from(None, &headers("Basic b")), None);
         assert_eq!(token_from(None, &headers("Bearer ")), None);
+        assert_eq!(token_from(Some(&json!({"token": "Bearer "})), &none), None);
+        assert_eq!(token_from(Some(&json!({"token": " bearer"})), &none), None);
         assert_eq!(token_from(Some(&json!("token")), &none), None);
     }
 }

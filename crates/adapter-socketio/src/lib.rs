@@ -17,6 +17,7 @@ mod drivers;
 mod events;
 mod expiry;
 mod handshake;
+pub mod metrics;
 mod notifier;
 mod passengers;
 mod registry;
@@ -33,6 +34,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{SocketIo, SocketIoBuilder};
 use socketioxide_core::adapter::DefinedAdapter;
+use tokio_util::task::TaskTracker;
 
 pub use config::RealtimeConfig;
 pub use notifier::SocketNotifier;
@@ -50,6 +52,20 @@ pub struct Realtime {
     pub registry: ConnectionRegistry,
     /// Limits and timings.
     pub config: RealtimeConfig,
+    /// Inbound events being handled, so a shutdown can let them finish and ack first.
+    pub in_flight: TaskTracker,
+}
+
+impl Realtime {
+    /// Waits (at most `limit`) until no inbound event is being handled; returns whether that
+    /// happened in time. Called on shutdown before the sockets are closed, so a command the
+    /// store already applied is acknowledged rather than left for the client to guess.
+    pub async fn drain(&self, limit: std::time::Duration) -> bool {
+        self.in_flight.close();
+        tokio::time::timeout(limit, self.in_flight.wait())
+            .await
+            .is_ok()
+    }
 }
 
 /// A socketioxide builder with the engine options of PROTOCOL §3.
@@ -59,6 +75,7 @@ pub fn builder(config: &RealtimeConfig) -> SocketIoBuilder {
         .ping_timeout(config.ping_timeout)
         .max_payload(config.max_payload_bytes)
         .ws_max_message_size(config.max_payload_bytes as usize)
+        .max_buffer_size(config.max_buffered_packets)
 }
 
 /// Registers the three namespaces with their handshake middleware and handlers. Returns what

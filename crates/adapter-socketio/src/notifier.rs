@@ -1,6 +1,7 @@
 //! The [`Notifier`] port over Socket.IO rooms. With a Redis adapter the same emits reach
 //! sockets on every node.
 
+use rodando_wire::events as names;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -20,7 +21,7 @@ use socketioxide::adapter::Adapter;
 use time::OffsetDateTime;
 
 use crate::coalesce::{self, Coalescer};
-use crate::rooms;
+use crate::{metrics, rooms};
 
 /// Emits domain changes to the rooms that must see them.
 pub struct SocketNotifier<A: Adapter> {
@@ -105,19 +106,24 @@ impl<A: Adapter> SocketNotifier<A> {
 fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, serde_json::Value) {
     let trip_id = audience.trip_id.to_string();
     match event {
-        TripEvent::Requested(t) => ("trip:requested", trips::requested_json(t)),
+        TripEvent::Requested(t) => (names::TRIP_REQUESTED, trips::requested_json(t)),
         TripEvent::AssigningStarted { at } => (
-            "trip:assigning_started",
+            names::TRIP_ASSIGNING_STARTED,
             json!({"tripId": trip_id, "at": timestamp::format(*at)}),
         ),
-        TripEvent::Offered { offer, trip } => {
-            ("trip:assignment:offered", trips::offered_json(offer, trip))
+        TripEvent::Offered { offer, trip } => (
+            names::TRIP_ASSIGNMENT_OFFERED,
+            trips::offered_json(offer, trip),
+        ),
+        TripEvent::OfferAccepted(o) => {
+            (names::TRIP_ASSIGNMENT_ACCEPTED, trips::offer_closed_json(o))
         }
-        TripEvent::OfferAccepted(o) => ("trip:assignment:accepted", trips::offer_closed_json(o)),
-        TripEvent::OfferRejected(o) => ("trip:assignment:rejected", trips::offer_closed_json(o)),
-        TripEvent::OfferExpired(o) => ("trip:assignment:expired", trips::offer_closed_json(o)),
+        TripEvent::OfferRejected(o) => {
+            (names::TRIP_ASSIGNMENT_REJECTED, trips::offer_closed_json(o))
+        }
+        TripEvent::OfferExpired(o) => (names::TRIP_ASSIGNMENT_EXPIRED, trips::offer_closed_json(o)),
         TripEvent::OfferWithdrawn(o) => (
-            "trip:cancelled",
+            names::TRIP_CANCELLED,
             json!({
                 "tripId": trip_id,
                 "cancelledBy": null,
@@ -126,11 +132,11 @@ fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, ser
             }),
         ),
         TripEvent::NoDriversFound { reason } => (
-            "trip:no_drivers_found",
+            names::TRIP_NO_DRIVERS_FOUND,
             json!({"tripId": trip_id, "reason": reason}),
         ),
         TripEvent::DriverAssigned { trip, driver_name } => (
-            "trip:driver_assigned",
+            names::TRIP_DRIVER_ASSIGNED,
             trips::driver_assigned_json(
                 trip,
                 trip.driver_id.unwrap_or(trip.passenger_id),
@@ -142,16 +148,32 @@ fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, ser
             eta_sec,
             driver_position,
         } => (
-            "trip:arriving_started",
+            names::TRIP_ARRIVING_STARTED,
             trips::arriving_json(audience.trip_id, *driver_id, *eta_sec, *driver_position),
         ),
         TripEvent::DriverArrived(t) => (
-            "trip:driver_arrived_pickup",
+            names::TRIP_DRIVER_ARRIVED_PICKUP,
             trips::driver_step_json(t, t.arrived_pickup_at),
         ),
-        TripEvent::Started(t) => ("trip:started", trips::driver_step_json(t, t.started_at)),
-        TripEvent::Completed(t) => ("trip:completed", trips::completed_json(t)),
-        TripEvent::Cancelled(t) => ("trip:cancelled", trips::cancelled_json(t)),
+        TripEvent::Started(t) => (
+            names::TRIP_STARTED,
+            trips::driver_step_json(t, t.started_at),
+        ),
+        TripEvent::Completed(t) => (names::TRIP_COMPLETED, trips::completed_json(t)),
+        TripEvent::Cancelled(t) => (names::TRIP_CANCELLED, trips::cancelled_json(t)),
+    }
+}
+
+/// The dispatch step an event records, for the dispatch outcome counter.
+fn dispatch_outcome(event: &TripEvent) -> Option<&'static str> {
+    match event {
+        TripEvent::Offered { .. } => Some("offered"),
+        TripEvent::OfferAccepted(_) => Some("accepted"),
+        TripEvent::OfferRejected(_) => Some("rejected"),
+        TripEvent::OfferExpired(_) => Some("expired"),
+        TripEvent::NoDriversFound { .. } => Some("no_drivers_found"),
+        TripEvent::Cancelled(_) => Some("cancelled"),
+        _ => None,
     }
 }
 
@@ -166,6 +188,7 @@ async fn emit_to_rooms<A: Adapter, T: Serialize + ?Sized>(
     let Some(ns) = io.of(namespace.path()) else {
         return Ok(());
     };
+    metrics::emitted(event);
     ns.to(rooms)
         .emit(event, data)
         .await
@@ -189,7 +212,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         snapshot: &DriverAvailability,
     ) -> Result<(), Unexpected> {
         let data = AvailabilitySnapshot::from(snapshot);
-        self.to_driver_and_admins(snapshot, "driver:availability:update", &data)
+        self.to_driver_and_admins(snapshot, names::DRIVER_AVAILABILITY_UPDATE, &data)
             .await
     }
 
@@ -201,7 +224,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         self.emit(
             Namespace::Drivers,
             rooms::driver(snapshot.driver_id),
-            "driver:location:update",
+            names::DRIVER_LOCATION_UPDATE,
             &update,
         )
         .await?;
@@ -218,7 +241,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
                         &io,
                         Namespace::Admin,
                         room,
-                        "driver:location:update",
+                        names::DRIVER_LOCATION_UPDATE,
                         &update,
                     )
                     .await
@@ -233,7 +256,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
 
     async fn driver_trip_changed(&self, snapshot: &DriverAvailability) -> Result<(), Unexpected> {
         let data = TripUpdate::from(snapshot);
-        self.to_driver_and_admins(snapshot, "driver:trip:update", &data)
+        self.to_driver_and_admins(snapshot, names::DRIVER_TRIP_UPDATE, &data)
             .await
     }
 
@@ -243,7 +266,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         reason: RevokeReason,
     ) -> Result<(), Unexpected> {
         let data = json!({"sessionId": session.to_string(), "reason": reason.as_str()});
-        self.emit_to_session(session, "auth:session_revoked", &data)
+        self.emit_to_session(session, names::AUTH_SESSION_REVOKED, &data)
             .await?;
         for ns in Namespace::ALL {
             if let Some(ops) = self.io.of(ns.path()) {
@@ -265,7 +288,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
             "sessionId": session.to_string(),
             "accessTokenExpiresAt": timestamp::format(access_expires_at),
         });
-        self.emit_to_session(session, "auth:session_refreshed", &data)
+        self.emit_to_session(session, names::AUTH_SESSION_REFRESHED, &data)
             .await
     }
 
@@ -274,6 +297,9 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         audience: TripAudience,
         event: &TripEvent,
     ) -> Result<(), Unexpected> {
+        if let Some(outcome) = dispatch_outcome(event) {
+            metrics::dispatch(outcome);
+        }
         let (name, data) = trip_payload(audience, event);
         let trip_room = rooms::trip(audience.trip_id);
         if let TripEvent::Offered { .. } | TripEvent::OfferWithdrawn(_) = event {
@@ -338,6 +364,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
             "data": notification.data,
             "createdAt": timestamp::format(notification.created_at),
         });
-        self.emit_to_session(session, "notification", &data).await
+        self.emit_to_session(session, names::NOTIFICATION, &data)
+            .await
     }
 }

@@ -3,6 +3,7 @@
 
 use rodando_application::Principal;
 use rodando_domain::trip::Actor;
+use rodando_wire::events as names;
 use rodando_wire::trips::{parse_trip_ref, parse_trip_request, trip_json};
 use serde_json::Value;
 
@@ -18,12 +19,12 @@ pub(crate) async fn route(
 ) -> Result<Value, EventError> {
     let trips = &realtime.trips;
     let trip = match event {
-        "trip:request" => {
+        names::TRIP_REQUEST => {
             let request =
                 parse_trip_request(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             trips.request(principal.user_id, request, None).await
         }
-        "trip:cancel" => {
+        names::TRIP_CANCEL => {
             let (trip, reason) =
                 parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             trips

@@ -7,6 +7,7 @@ use rodando_application::trips::TripCommandError;
 use rodando_domain::offer::OfferError;
 use rodando_domain::validation::FieldErrors;
 use rodando_wire::error::ErrorBody;
+use rodando_wire::events as names;
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
@@ -136,7 +137,8 @@ pub(crate) fn send<A: Adapter>(
                 "message": error.message,
                 "details": error.details,
             });
-            if let Err(e) = socket.emit("exception", &exception) {
+            crate::metrics::emitted(names::EXCEPTION);
+            if let Err(e) = socket.emit(names::EXCEPTION, &exception) {
                 tracing::debug!(sid = %socket.id, error = %e, "could not send exception");
             }
             ack.send(&json!({"ok": false, "error": error}))

@@ -16,13 +16,35 @@ pub const WAIT: Duration = Duration::from_secs(3);
 /// How long a test watches for something that must not happen.
 pub const QUIET: Duration = Duration::from_millis(300);
 
-/// A running server and what tests need to talk to it.
+/// A running in-process server and what tests need to talk to it.
 pub struct TestApp {
-    pub base: String,
+    api: Api,
     pub stores: Stores,
     pub app_notifier: Arc<dyn rodando_ports::notifier::Notifier>,
-    http: reqwest::Client,
     shutdown: CancellationToken,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+/// HTTP and Socket.IO access to a server at `base`, wherever it runs.
+pub struct Api {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: String) -> Self {
+        Self {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -72,12 +94,18 @@ impl TestApp {
         let app_notifier = app.notifier();
         tokio::spawn(app.run_until_stopped());
         TestApp {
-            base,
+            api: Api::new(base),
             stores,
             app_notifier,
-            http: reqwest::Client::new(),
             shutdown,
         }
+    }
+}
+
+impl TestApp {
+    /// Starts the graceful shutdown, as SIGTERM does.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
     }
 }
 
@@ -97,7 +125,7 @@ fn audience_of(email: &str) -> &'static str {
     }
 }
 
-impl TestApp {
+impl Api {
     /// Sends a request and reads `(status, JSON body or null)`.
     async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
         let response = request.send().await.expect("request sent");
@@ -140,6 +168,12 @@ impl TestApp {
             request = request.header("Idempotency-Key", key);
         }
         self.send(request).await
+    }
+
+    /// The status of `GET path`, or `None` while nothing answers.
+    pub async fn status_of(&self, path: &str) -> Option<u16> {
+        let response = self.http.get(self.url(path)).send().await.ok()?;
+        Some(response.status().as_u16())
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

@@ -3,10 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
 
 mod availability;
+mod cluster;
 mod handshake;
 mod helpers;
+mod metrics;
 mod postgres;
+mod process;
 mod rest_auth;
+mod scratch;
 mod sessions;
 mod shutdown;
 mod trips;

@@ -8,46 +8,9 @@ use rodando_server::cli::{CreateUser, UserTypeArg};
 use rodando_server::stores::Stores;
 use rodando_server::{Application, Config, admin};
 use serde_json::json;
-use sqlx::{Connection, Executor, PgConnection};
 
 use crate::helpers::{TestApp, WAIT};
-
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// A database of its own for one test, dropped at the end.
-struct Scratch {
-    server: String,
-    name: String,
-}
-
-impl Scratch {
-    async fn create() -> Self {
-        let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-        let name = format!("rodando_it_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&server).await.unwrap_or_else(|e| {
-            panic!("these tests need PostgreSQL with PostGIS at {server} ({e}): start it, or run scripts/install-postgis.sh")
-        });
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        Self { server, name }
-    }
-
-    fn url(&self) -> String {
-        match self.server.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{}", self.name),
-            None => panic!("DATABASE_URL {} names no database", self.server),
-        }
-    }
-
-    async fn drop_it(self) {
-        if let Ok(mut conn) = PgConnection::connect(&self.server).await {
-            let _ = conn
-                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-                .await;
-        }
-    }
-}
+use crate::scratch::Scratch;
 
 fn config(url: &str) -> Config {
     let vars = HashMap::from([

@@ -1,71 +1,34 @@
 //! The real binary stops gracefully on SIGTERM (PROTOCOL §9): sockets are closed (clients may
-//! reconnect elsewhere) and the process exits cleanly within the grace period.
+//! reconnect elsewhere) and the process exits cleanly within the grace period; an event being
+//! handled when the stop begins is still acknowledged.
 
-use std::process::Stdio;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rodando_sio_client::{ClientOptions, Disconnect, connect};
+use async_trait::async_trait;
+use rodando_adapter_memory::MemoryStore;
+use rodando_application::clock::SystemClock;
+use rodando_domain::availability::DriverAvailability;
+use rodando_domain::geo::GeoPoint;
+use rodando_domain::ids::DriverId;
+use rodando_ports::Unexpected;
+use rodando_ports::availability::{AvailabilityRepository, CasError, NearbyDriver, Versioned};
+use rodando_server::stores::Stores;
+use rodando_server::{Application, Config};
+use rodando_sio_client::Disconnect;
 use serde_json::json;
-use tokio::process::Command;
+use time::OffsetDateTime;
 
-/// A free TCP port on loopback.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+use crate::helpers::TestApp;
+use crate::process::ServerProcess;
 
 #[tokio::test]
 async fn sigterm_closes_the_sockets_and_exits_cleanly_within_ten_seconds() {
-    let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rodando-server"))
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut login = None;
-    for _ in 0..100 {
-        let attempt = http
-            .post(format!("{base}/api/auth/login"))
-            .json(&json!({"email": "driver1@rodando.local", "password": "rodando123", "appAudience": "driver_app"}))
-            .send()
-            .await;
-        if let Ok(response) = attempt {
-            login = Some(
-                response
-                    .json::<serde_json::Value>()
-                    .await
-                    .expect("login body"),
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let login = login.expect("the server answered within 10 s");
-    let options = ClientOptions {
-        auth: Some(json!({"token": login["accessToken"]})),
-        ..ClientOptions::default()
-    };
-    let mut socket = connect(&base, "/drivers", options).await.expect("admitted");
-    socket
-        .expect_event("hello", Duration::from_secs(3))
-        .await
-        .unwrap();
+    let mut server = ServerProcess::start(&[]).await;
+    let (mut socket, _) = server.connected("driver1@rodando.local", "/drivers").await;
 
-    let pid = server.id().expect("a running server has a pid");
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
+    server.terminate();
     let asked = Instant::now();
 
     let reason = socket
@@ -76,10 +39,110 @@ async fn sigterm_closes_the_sockets_and_exits_cleanly_within_ten_seconds() {
         matches!(reason, Disconnect::ByServer | Disconnect::EngineClosed),
         "{reason:?}"
     );
-    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
-        .await
-        .expect("exits within the 10 s grace period")
-        .expect("exit status");
+    let status = server.wait(Duration::from_secs(10)).await;
     assert!(status.success(), "{status}");
     assert!(asked.elapsed() < Duration::from_secs(10));
+    assert!(
+        server.status_of("/health").await.is_none(),
+        "nothing is accepted after the stop"
+    );
+}
+
+/// An availability store whose loads take a while, so an event is surely in flight when the
+/// shutdown starts.
+struct SlowLoads(Arc<MemoryStore>);
+
+const SLOW: Duration = Duration::from_millis(400);
+
+#[async_trait]
+impl AvailabilityRepository for SlowLoads {
+    async fn load_or_create(
+        &self,
+        driver: DriverId,
+        now: OffsetDateTime,
+    ) -> Result<Versioned, Unexpected> {
+        tokio::time::sleep(SLOW).await;
+        self.0.load_or_create(driver, now).await
+    }
+
+    async fn find(&self, driver: DriverId) -> Result<Option<Versioned>, Unexpected> {
+        self.0.find(driver).await
+    }
+
+    async fn compare_and_set(
+        &self,
+        expected_version: u64,
+        next: &DriverAvailability,
+    ) -> Result<u64, CasError> {
+        self.0.compare_and_set(expected_version, next).await
+    }
+
+    async fn list_stale(
+        &self,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+        limit: usize,
+    ) -> Result<Vec<Versioned>, Unexpected> {
+        self.0.list_stale(now, ttl, limit).await
+    }
+
+    async fn nearest_available(
+        &self,
+        origin: GeoPoint,
+        radius_m: f64,
+        limit: usize,
+        now: OffsetDateTime,
+        freshness: time::Duration,
+        exclude: &[DriverId],
+    ) -> Result<Vec<NearbyDriver>, Unexpected> {
+        self.0
+            .nearest_available(origin, radius_m, limit, now, freshness, exclude)
+            .await
+    }
+
+    async fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected> {
+        self.0.list_online().await
+    }
+}
+
+#[tokio::test]
+async fn an_event_in_flight_when_the_shutdown_starts_is_still_acknowledged() {
+    let memory = Arc::new(MemoryStore::new());
+    let mut stores = Stores::memory(Arc::clone(&memory));
+    stores.availability = Arc::new(SlowLoads(Arc::clone(&memory)));
+    let vars = HashMap::from([("HOST", "127.0.0.1"), ("PORT", "0")]);
+    let config = Config::from_lookup(|k| vars.get(k).map(|v| (*v).to_owned())).unwrap();
+    let app = Application::build_with(config, stores.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let app = TestApp::running(app, stores);
+    let (mut driver, login) = app.connected("driver1@rodando.local", "/drivers").await;
+
+    let ping = json!({"latitude": 23.13, "longitude": -82.36});
+    let stop_meanwhile = async {
+        tokio::time::sleep(SLOW / 4).await;
+        app.stop();
+    };
+    let (reply, ()) = tokio::join!(
+        driver.emit_with_ack("driver:location:ping", ping, Duration::from_secs(5)),
+        stop_meanwhile
+    );
+    let reply = reply.expect("the ack of the event in flight arrives");
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(reply["data"]["driverId"], login.user_id.as_str());
+    let reason = driver
+        .wait_disconnect(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(
+        matches!(reason, Disconnect::ByServer | Disconnect::EngineClosed),
+        "{reason:?}"
+    );
+    let driver_id = DriverId::parse(&login.user_id).unwrap();
+    let stored = memory
+        .find(driver_id)
+        .await
+        .unwrap()
+        .expect("the ping was stored");
+    assert!(stored.state.last_location.is_some());
 }

@@ -4,12 +4,12 @@
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
-use crate::helpers::{Login, QUIET, TestApp, WAIT, spawn_app, spawn_app_with};
+use crate::helpers::{Api, Login, QUIET, WAIT, spawn_app, spawn_app_with};
 
 /// Near Parque Central, Havana.
-const PICKUP: (f64, f64) = (23.1367, -82.3594);
+pub(crate) const PICKUP: (f64, f64) = (23.1367, -82.3594);
 
-async fn ack(socket: &SioClient, event: &str, payload: Value) -> Value {
+pub(crate) async fn ack(socket: &SioClient, event: &str, payload: Value) -> Value {
     socket
         .emit_with_ack(event, payload, WAIT)
         .await
@@ -17,7 +17,7 @@ async fn ack(socket: &SioClient, event: &str, payload: Value) -> Value {
 }
 
 /// A driver online at `distance_deg` degrees of latitude north of the pickup.
-async fn driver_at(app: &TestApp, email: &str, distance_deg: f64) -> (SioClient, Login) {
+pub(crate) async fn driver_at(app: &Api, email: &str, distance_deg: f64) -> (SioClient, Login) {
     let (socket, login) = app.connected(email, "/drivers").await;
     assert_eq!(
         ack(
@@ -33,7 +33,7 @@ async fn driver_at(app: &TestApp, email: &str, distance_deg: f64) -> (SioClient,
     (socket, login)
 }
 
-fn trip_request() -> Value {
+pub(crate) fn trip_request() -> Value {
     json!({
         "pickup": {"latitude": PICKUP.0, "longitude": PICKUP.1, "address": "Parque Central"},
         "dropoff": {"latitude": 23.1330, "longitude": -82.3830},

@@ -1,0 +1,204 @@
+//! Two server processes sharing one PostgreSQL and one Redis behave as one (PROTOCOL §1
+//! `REDIS_URL`, §4, §9): broadcasts, session kicks and trip events reach sockets on the other
+//! node.
+
+use std::collections::HashMap;
+
+use rodando_server::{Config, admin};
+use rodando_sio_client::Disconnect;
+use serde_json::json;
+
+use crate::helpers::{QUIET, WAIT};
+use crate::process::ServerProcess;
+use crate::scratch::Scratch;
+use crate::trips::{ack, driver_at, trip_request};
+
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Two nodes over one fresh database, seeded with the demo users, and one Redis channel prefix
+/// of their own (so parallel tests sharing the Redis server do not hear each other).
+struct Cluster {
+    a: ServerProcess,
+    b: ServerProcess,
+    db: Scratch,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+        let address = redis
+            .trim_start_matches("redis://")
+            .split(['/', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if let Err(e) = tokio::net::TcpStream::connect(&address).await {
+            panic!(
+                "the multi-node tests need Redis at {redis} ({e}): start it (apt-get install redis-server; redis-server --daemonize yes) or set REDIS_URL"
+            );
+        }
+        let db = Scratch::create().await;
+        let url = db.url();
+        let vars = HashMap::from([("DATABASE_URL", url.clone())]);
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        admin::seed_demo(&config).await.unwrap();
+        let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
+        let env = [
+            ("DATABASE_URL", url.as_str()),
+            ("REDIS_URL", redis.as_str()),
+            ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
+        ];
+        let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
+        Self { a, b, db }
+    }
+
+    async fn stop(self) {
+        drop(self.a);
+        drop(self.b);
+        self.db.drop_it().await;
+    }
+}
+
+#[tokio::test]
+async fn a_ping_on_node_a_reaches_an_admin_on_node_b() {
+    let cluster = Cluster::start().await;
+    let (mut admin, _) = cluster.b.connected("admin@rodando.local", "/admin").await;
+    let (driver, login) = cluster
+        .a
+        .connected("driver1@rodando.local", "/drivers")
+        .await;
+
+    let online = ack(
+        &driver,
+        "driver:status:update",
+        json!({"availabilityStatus": "AVAILABLE"}),
+    )
+    .await;
+    assert_eq!(online["ok"], true, "{online}");
+    let status = admin
+        .expect_event("driver:availability:update", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(status["driverId"], login.user_id.as_str());
+    assert_eq!(status["availabilityStatus"], "AVAILABLE");
+
+    let ping = ack(
+        &driver,
+        "driver:location:ping",
+        json!({"latitude": 23.1301, "longitude": -82.3602}),
+    )
+    .await;
+    assert_eq!(ping["ok"], true, "{ping}");
+    let update = admin
+        .expect_event("driver:location:update", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(update["driverId"], login.user_id.as_str());
+    assert_eq!(
+        update["lastLocation"]["coordinates"],
+        json!([-82.3602, 23.1301])
+    );
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_logout_on_node_b_disconnects_the_session_socket_on_node_a() {
+    let cluster = Cluster::start().await;
+    let (mut kicked, login) = cluster
+        .a
+        .connected("driver1@rodando.local", "/drivers")
+        .await;
+    let (mut other_session, _) = cluster
+        .a
+        .connected("driver1@rodando.local", "/drivers")
+        .await;
+
+    let (status, body) = cluster
+        .b
+        .post_with_bearer("/api/auth/logout", &login.access)
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    let revoked = kicked
+        .expect_event("auth:session_revoked", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked,
+        json!({"sessionId": login.session_id, "reason": "logout"})
+    );
+    assert_eq!(
+        kicked.wait_disconnect(WAIT).await.unwrap(),
+        Disconnect::ByServer
+    );
+    assert!(
+        other_session.wait_disconnect(QUIET).await.is_err(),
+        "another session of the same driver stays connected"
+    );
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_trip_event_raised_on_node_a_reaches_the_passenger_on_node_b() {
+    let cluster = Cluster::start().await;
+    let (mut driver, driver_login) = driver_at(&cluster.a, "driver1@rodando.local", 0.003).await;
+    let (mut passenger, _) = cluster
+        .b
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    let passenger_login = cluster.a.login("passenger1@rodando.local").await;
+
+    // Requested over REST on node A: the passenger's socket on node B hears every step.
+    let (status, trip) = cluster
+        .a
+        .post_json_with("/api/trips", &passenger_login.access, None, trip_request())
+        .await;
+    assert_eq!(status, 201, "{trip}");
+    let trip_id = trip["id"].as_str().unwrap().to_owned();
+    let requested = passenger
+        .expect_event("trip:requested", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(requested["tripId"], trip_id.as_str());
+
+    let offer = driver
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    let accepted = ack(
+        &driver,
+        "driver:offer:accept",
+        json!({"assignmentId": offer["assignmentId"]}),
+    )
+    .await;
+    assert_eq!(accepted["ok"], true, "{accepted}");
+    let assigned = passenger
+        .expect_event("trip:driver_assigned", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(assigned["tripId"], trip_id.as_str());
+    assert_eq!(assigned["driverId"], driver_login.user_id.as_str());
+
+    // The passenger's socket on node B joined trip:{id} through Redis: later events reach it
+    // through that room as well, once each.
+    let (status, _) = cluster
+        .a
+        .post_with_bearer(
+            &format!("/api/trips/{trip_id}/arrived"),
+            &driver_login.access,
+        )
+        .await;
+    assert_eq!(status, 200);
+    passenger
+        .expect_event("trip:driver_arrived_pickup", WAIT)
+        .await
+        .unwrap();
+    assert!(
+        passenger
+            .expect_no_event("trip:driver_arrived_pickup", QUIET)
+            .await
+            .is_ok(),
+        "each event arrives once"
+    );
+    cluster.stop().await;
+}

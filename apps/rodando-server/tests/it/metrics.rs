@@ -1,0 +1,187 @@
+//! `GET /metrics` (PROTOCOL §2) counts what really happened: sockets by namespace, refused
+//! handshakes by code, events in by name, emits out, ack and store latency, dispatch outcomes.
+//! The recorder is process-wide, so every assertion compares before and after.
+
+use rodando_sio_client::ClientOptions;
+use serde_json::json;
+
+use crate::helpers::{Api, TestApp, WAIT, refusal, spawn_app};
+use crate::trips::{ack, driver_at, trip_request};
+
+/// The value of the sample `name{labels…}` carrying every one of `labels`; 0 when absent.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter(|(series, _)| {
+            series
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('{'))
+        })
+        .filter(|(series, _)| {
+            labels
+                .iter()
+                .all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|(_, value)| value.parse::<f64>().ok())
+        .sum()
+}
+
+async fn scrape(api: &Api) -> String {
+    let response = reqwest::get(format!("{}/metrics", api.base)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_sockets_refusals_events_emits_and_latencies() {
+    let app: TestApp = spawn_app().await;
+    let before = scrape(&app).await;
+
+    let (driver, _) = app.connected("driver1@rodando.local", "/drivers").await;
+    assert_eq!(
+        refusal(app.connect_with("/drivers", ClientOptions::default()).await),
+        "missing_token"
+    );
+    let ping = json!({"latitude": 23.13, "longitude": -82.36});
+    assert_eq!(ack(&driver, "driver:location:ping", ping).await["ok"], true);
+    let bad = ack(&driver, "driver:location:ping", json!({"latitude": "x"})).await;
+    assert_eq!(bad["error"]["code"], "validation_failed");
+    let unknown = ack(&driver, &"no:such:event".repeat(50), json!({})).await;
+    assert_eq!(unknown["error"]["code"], "unknown_event");
+
+    let after = scrape(&app).await;
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        sample(&after, name, labels) - sample(&before, name, labels)
+    };
+    assert_eq!(
+        delta("rodando_socket_connections", &[("namespace", "/drivers")]),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        delta(
+            "rodando_handshakes_total",
+            &[("namespace", "/drivers"), ("outcome", "missing_token")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "rodando_handshakes_total",
+            &[("namespace", "/drivers"), ("outcome", "admitted")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "rodando_events_in_total",
+            &[("namespace", "/drivers"), ("event", "driver:location:ping")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        delta("rodando_events_in_total", &[("event", "unknown")]),
+        1.0,
+        "a client's own event name never becomes a label"
+    );
+    assert!(!after.contains("no:such:event"));
+    assert_eq!(
+        delta(
+            "rodando_event_errors_total",
+            &[
+                ("event", "driver:location:ping"),
+                ("code", "validation_failed")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "rodando_ack_duration_seconds_count",
+            &[("event", "driver:location:ping")]
+        ),
+        2.0
+    );
+    assert!(
+        delta(
+            "rodando_ack_duration_seconds_bucket",
+            &[("event", "driver:location:ping"), ("le", "+Inf")]
+        ) >= 2.0
+    );
+    assert!(delta("rodando_emits_total", &[("event", "hello")]) >= 1.0);
+    assert!(
+        delta(
+            "rodando_emits_total",
+            &[("event", "driver:location:update")]
+        ) >= 1.0
+    );
+    assert!(delta("rodando_emits_total", &[("event", "exception")]) >= 2.0);
+    assert!(
+        delta(
+            "rodando_store_duration_seconds_count",
+            &[("operation", "availability.compare_and_set")]
+        ) >= 1.0
+    );
+
+    drop(driver);
+    let mut gone = false;
+    for _ in 0..30 {
+        let now = scrape(&app).await;
+        if sample(
+            &now,
+            "rodando_socket_connections",
+            &[("namespace", "/drivers")],
+        ) == sample(
+            &before,
+            "rodando_socket_connections",
+            &[("namespace", "/drivers")],
+        ) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(WAIT / 30).await;
+    }
+    assert!(gone, "a closed socket leaves the connection gauge");
+}
+
+#[tokio::test]
+async fn metrics_count_dispatch_outcomes() {
+    let app = spawn_app().await;
+    let before = scrape(&app).await;
+    let (mut driver, _) = driver_at(&app, "driver1@rodando.local", 0.003).await;
+    let (passenger, _) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    assert_eq!(
+        ack(&passenger, "trip:request", trip_request()).await["ok"],
+        true
+    );
+    let offer = driver
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    let accepted = ack(
+        &driver,
+        "driver:offer:accept",
+        json!({"assignmentId": offer["assignmentId"]}),
+    )
+    .await;
+    assert_eq!(accepted["ok"], true, "{accepted}");
+
+    let after = scrape(&app).await;
+    for outcome in ["offered", "accepted"] {
+        let labels = [("outcome", outcome)];
+        assert_eq!(
+            sample(&after, "rodando_dispatch_outcomes_total", &labels)
+                - sample(&before, "rodando_dispatch_outcomes_total", &labels),
+            1.0,
+            "{outcome}: {after}"
+        );
+    }
+}

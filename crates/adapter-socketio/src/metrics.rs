@@ -1,0 +1,99 @@
+//! What the transport counts for `GET /metrics` (PROTOCOL §2), through the `metrics` facade.
+//! The app installs a Prometheus recorder; without one (unit tests) these calls do nothing.
+//!
+//! Every label value is a `&'static str` from a closed set (namespaces, refusal codes, the
+//! event names of `rodando_wire::events`, error codes), never a client's string, so a client
+//! cannot grow the series without bound.
+
+use std::time::Duration;
+
+use rodando_domain::admission::Namespace;
+use rodando_wire::events as names;
+
+/// Sockets open on this node, by namespace.
+pub const SOCKETS: &str = "rodando_socket_connections";
+/// Handshakes by namespace and outcome (`admitted` or the refusal code).
+pub const HANDSHAKES: &str = "rodando_handshakes_total";
+/// Inbound events by namespace and name (`unknown` for names outside the contract).
+pub const EVENTS_IN: &str = "rodando_events_in_total";
+/// Inbound events answered with an error, by code.
+pub const EVENT_ERRORS: &str = "rodando_event_errors_total";
+/// Time from an inbound event's arrival to its ack, by event.
+pub const ACK_SECONDS: &str = "rodando_ack_duration_seconds";
+/// Emits out by event name: one per emit call (a broadcast to a room counts once).
+pub const EMITS_OUT: &str = "rodando_emits_total";
+/// Dispatch outcomes: offered, accepted, rejected, expired, no_drivers_found, cancelled.
+pub const DISPATCH: &str = "rodando_dispatch_outcomes_total";
+
+/// A socket entered `namespace`.
+pub(crate) fn connected(namespace: Namespace) {
+    metrics::gauge!(SOCKETS, "namespace" => namespace.path()).increment(1.0);
+    metrics::counter!(HANDSHAKES, "namespace" => namespace.path(), "outcome" => "admitted")
+        .increment(1);
+}
+
+/// A socket of `namespace` left.
+pub(crate) fn disconnected(namespace: Namespace) {
+    metrics::gauge!(SOCKETS, "namespace" => namespace.path()).decrement(1.0);
+}
+
+/// A handshake was refused with `code`.
+pub(crate) fn refused(namespace: Namespace, code: &'static str) {
+    metrics::counter!(HANDSHAKES, "namespace" => namespace.path(), "outcome" => code).increment(1);
+}
+
+/// The label of an inbound event name: the contract's own constant, or `unknown`.
+pub(crate) fn inbound_label(namespace: Namespace, event: &str) -> &'static str {
+    names::of(namespace)
+        .inbound
+        .iter()
+        .copied()
+        .find(|known| *known == event)
+        .unwrap_or("unknown")
+}
+
+/// An inbound event was answered after `elapsed`, with `error` when it failed.
+pub(crate) fn answered(
+    namespace: Namespace,
+    event: &'static str,
+    elapsed: Duration,
+    error: Option<&'static str>,
+) {
+    metrics::counter!(EVENTS_IN, "namespace" => namespace.path(), "event" => event).increment(1);
+    metrics::histogram!(ACK_SECONDS, "event" => event).record(elapsed.as_secs_f64());
+    if let Some(code) = error {
+        metrics::counter!(EVENT_ERRORS, "event" => event, "code" => code).increment(1);
+    }
+}
+
+/// One emit of `event` left this node.
+pub(crate) fn emitted(event: &'static str) {
+    metrics::counter!(EMITS_OUT, "event" => event).increment(1);
+}
+
+/// A dispatch step happened.
+pub(crate) fn dispatch(outcome: &'static str) {
+    metrics::counter!(DISPATCH, "outcome" => outcome).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_contracts_names_become_labels() {
+        assert_eq!(
+            inbound_label(Namespace::Drivers, "driver:location:ping"),
+            names::DRIVER_LOCATION_PING
+        );
+        assert_eq!(
+            inbound_label(Namespace::Passengers, "driver:location:ping"),
+            "unknown",
+            "another namespace's event is unknown here"
+        );
+        assert_eq!(
+            inbound_label(Namespace::Admin, &"x".repeat(10_000)),
+            "unknown"
+        );
+    }
+}
