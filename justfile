@@ -9,13 +9,19 @@ default:
 run:
     cargo run -p rodando-server
 
-# Every test: Rust (unit, property, integration over real sockets, PostgreSQL) and the Node e2e suite.
-test: db test-rust e2e browser
+# Every test: Rust (unit, property, integration over real sockets, PostgreSQL, two nodes over
+# Redis), the Node e2e suite and the dashboard in a headless browser.
+test: db redis test-rust e2e browser
 
 # PostGIS for the running PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test);
 # installs the Debian package for the server's major version only when it is missing.
 db:
     bash scripts/install-postgis.sh
+
+# Redis for the multi-node tests (REDIS_URL, default 127.0.0.1:6379): started (installed with
+# apt when missing) only when nothing answers.
+redis:
+    bash scripts/start-redis.sh
 
 # Rust tests of the whole workspace (cargo-nextest when installed, else cargo test).
 test-rust:
