@@ -82,4 +82,4 @@ demo drivers="50" speed="3" duration="2h":
     trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
     echo "Dashboard: http://localhost:$port/dashboard  (admin@rodando.local / rodando123)"
     target/debug/rodando-sim --url "http://127.0.0.1:$port" --wait-for-server 60s \
-        --drivers {{drivers}} --passengers 2 --speed {{speed}} --duration {{duration}} || true
+        --drivers {{drivers}} --passengers 2 --trip-km 1-3 --speed {{speed}} --duration {{duration}} || true

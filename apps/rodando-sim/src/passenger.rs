@@ -32,8 +32,10 @@ pub enum Ending {
     Completed,
     /// `trip:no_drivers_found`.
     NoDriver,
-    /// `trip:cancelled`, or cancelled by the passenger.
+    /// `trip:cancelled`, or cancelled by the passenger as stuck.
     Cancelled,
+    /// Still under way when the run ended; cancelled then, to leave the server clean.
+    Unfinished,
 }
 
 /// The ending a trip event means, for events of the trip `trip_id`.
@@ -175,6 +177,7 @@ impl Passenger {
             Ending::Completed => stats.trips_completed.incr(),
             Ending::NoDriver => stats.trips_no_driver.incr(),
             Ending::Cancelled => stats.trips_cancelled.incr(),
+            Ending::Unfinished => stats.trips_unfinished.incr(),
         }
         Ok(())
     }
@@ -192,7 +195,8 @@ impl Passenger {
             let event = tokio::select! {
                 biased;
                 () = crate::stop::stopped(stop) => {
-                    return self.cancel(client, trip_id, "simulation ended").await;
+                    let ending = self.cancel(client, trip_id, "simulation ended").await?;
+                    return Ok(if ending == Ending::Cancelled { Ending::Unfinished } else { ending });
                 }
                 event = client.next_event(wait) => event,
             };

@@ -19,8 +19,10 @@ pub struct TripCounts {
     pub completed: u64,
     /// Trips that found no driver.
     pub no_driver: u64,
-    /// Trips cancelled by the simulated passengers (stuck, or open at the end).
+    /// Trips cancelled during the run (a stuck trip is cancelled by its passenger).
     pub cancelled: u64,
+    /// Trips still under way at the end of the run (cancelled then).
+    pub unfinished_at_end: u64,
     /// Requests not made: every passenger already had a trip.
     pub skipped_no_free_passenger: u64,
 }
@@ -51,6 +53,7 @@ impl TripCounts {
             completed: stats.trips_completed.get(),
             no_driver: stats.trips_no_driver.get(),
             cancelled: stats.trips_cancelled.get(),
+            unfinished_at_end: stats.trips_unfinished.get(),
             skipped_no_free_passenger: stats.requests_skipped.get(),
         }
     }
@@ -284,12 +287,12 @@ impl Report {
         let t = &self.trips;
         let _ = writeln!(
             out,
-            "  trips      {} requested · {} assigned · {} completed · {} no driver · {} cancelled · {} not requested (no free passenger)",
-            t.requested,
-            t.assigned,
-            t.completed,
-            t.no_driver,
-            t.cancelled,
+            "  trips      {} requested · {} assigned · {} completed · {} no driver · {} cancelled · {} under way at the end (then cancelled)",
+            t.requested, t.assigned, t.completed, t.no_driver, t.cancelled, t.unfinished_at_end,
+        );
+        let _ = writeln!(
+            out,
+            "             {} not requested (every passenger had a trip)",
             t.skipped_no_free_passenger
         );
         let o = &self.offers;

@@ -29,8 +29,10 @@ pub struct Stats {
     pub trips_completed: Counter,
     /// Trips that ended with `trip:no_drivers_found`.
     pub trips_no_driver: Counter,
-    /// Trips cancelled (by the simulated passenger: stuck, or at the end of the run).
+    /// Trips cancelled (by the server's side, or by the simulated passenger as stuck).
     pub trips_cancelled: Counter,
+    /// Trips still under way when the run ended (cancelled then).
+    pub trips_unfinished: Counter,
     /// Requests not made because every passenger already had a trip.
     pub requests_skipped: Counter,
     /// Offers received by drivers.

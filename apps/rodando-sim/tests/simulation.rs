@@ -127,10 +127,11 @@ async fn drivers_and_passengers_complete_trips_and_leave_the_server_clean() {
     assert!(trips.assigned >= trips.completed, "{trips:?}");
     assert_eq!(
         trips.requested,
-        trips.completed + trips.no_driver + trips.cancelled,
+        trips.completed + trips.no_driver + trips.cancelled + trips.unfinished_at_end,
         "every requested trip ended one way or another: {trips:?}"
     );
     assert_eq!(trips.no_driver, 0, "every offer was accepted: {trips:?}");
+    assert_eq!(trips.cancelled, 0, "no trip got stuck: {trips:?}");
     assert_eq!(report.offers.accepted, trips.assigned);
     assert_eq!(report.offers.rejected + report.offers.ignored, 0);
     assert_eq!(

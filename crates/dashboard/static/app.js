@@ -474,6 +474,7 @@ function renderTrips() {
     badge.className = `status ${status}`;
     badge.textContent = STATUS_LABELS[status] ?? status;
     row.cells[2].textContent = trip.driverName ?? (trip.driverId ? trip.driverId.slice(-8) : '—');
+    row.cells[2].title = row.cells[2].textContent;
     row.cells[3].textContent = clock(trip.requestedAt);
     row.cells[4].textContent = fare(trip);
     const estimate = trip.fareTotal === null || trip.fareTotal === undefined;
