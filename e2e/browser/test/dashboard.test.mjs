@@ -196,3 +196,35 @@ test('the dashboard shows the simulated city live', { timeout: 90_000 }, async (
 
   assert.deepEqual(problems, []);
 });
+
+test('the dashboard and the simulator outlive short-lived access tokens', { timeout: 90_000 }, async (t) => {
+  const defer = cleanups(t);
+  // Every access token lives 15 s: both clients must refresh (REST) and hand the new token to
+  // their live sockets (`auth:refresh`), or the server disconnects them (PROTOCOL §3).
+  const server = await Server.start({ JWT_ACCESS_TTL: '15s' });
+  defer(() => server.stop());
+  const sim = Simulator.start(server.url, ['--drivers', '3', '--passengers', '0', '--duration', '1h', '--speed', '5', '--seed', '5']);
+  defer(() => sim.stop());
+  await sim.until((p) => p.driversOnline === 3, 30_000, '3 drivers online');
+
+  const browser = await launch();
+  defer(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${server.url}/dashboard`);
+  await page.fill('#email', 'admin@rodando.local');
+  await page.fill('#password', 'rodando123');
+  await page.press('#password', 'Enter');
+  await page.waitForSelector('#connection[data-state="live"]', { timeout: WAIT });
+
+  // Well past two token lifetimes.
+  await new Promise((ok) => setTimeout(ok, 35_000));
+  assert.equal(await page.getAttribute('#connection', 'data-state'), 'live');
+  assert.equal(await page.getAttribute('#connection', 'data-reconnects'), '0', 'the dashboard kept its socket');
+  assert.equal(sim.latest.errors, 0, sim.output);
+  assert.equal(sim.latest.driversOnline, 3);
+  await countsBecome(page, () => simulatorCounts(sim), 'fleet counts after the tokens rotated');
+
+  const exit = await sim.stop('SIGTERM');
+  assert.equal(exit.code, 0, `the simulator wound down cleanly:\n${sim.output}`);
+  assert.match(sim.report, /errors {5}0\n/);
+});
