@@ -66,7 +66,8 @@ browser:
     cargo build -p rodando-server -p rodando-sim
     cd e2e/browser && npm ci --no-audit --no-fund --loglevel=error && npm test
 
-# See it live: the server (embedded store, `drivers` demo drivers) and the city simulator together;
+# See it live: the server (embedded store, `drivers` demo drivers, one passenger per four drivers)
+# and the city simulator together;
 # open http://localhost:3000/dashboard and sign in as admin@rodando.local / rodando123.
 # Ctrl-C ends the simulation (open trips are cancelled, drivers go offline), then the server.
 demo drivers="50" speed="3" duration="2h":
@@ -75,11 +76,13 @@ demo drivers="50" speed="3" duration="2h":
     cargo build -p rodando-server -p rodando-sim
     port="${PORT:-3000}"
     extra=$(( {{drivers}} > 3 ? {{drivers}} - 3 : 0 ))
+    passengers=$(( {{drivers}} / 4 > 2 ? {{drivers}} / 4 : 2 ))  # one per four drivers
     # Its own session: Ctrl-C reaches the simulator, which winds down while the server still runs.
-    env -u DATABASE_URL -u REDIS_URL SEED_DEMO_DRIVERS="$extra" PORT="$port" RUST_LOG="${RUST_LOG:-warn}" \
+    env -u DATABASE_URL -u REDIS_URL SEED_DEMO_DRIVERS="$extra" SEED_DEMO_PASSENGERS="$(( passengers - 2 ))" \
+        PORT="$port" RUST_LOG="${RUST_LOG:-warn}" \
         setsid target/debug/rodando-server &
     server=$!
     trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
     echo "Dashboard: http://localhost:$port/dashboard  (admin@rodando.local / rodando123)"
     target/debug/rodando-sim --url "http://127.0.0.1:$port" --wait-for-server 60s \
-        --drivers {{drivers}} --passengers 2 --trip-km 1-3 --speed {{speed}} --duration {{duration}} || true
+        --drivers {{drivers}} --passengers "$passengers" --trip-km 1-3 --speed {{speed}} --duration {{duration}} || true

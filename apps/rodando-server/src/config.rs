@@ -93,6 +93,8 @@ pub struct Config {
     /// `SEED_DEMO_DRIVERS` (default 0): extra demo drivers `driver4@…` onwards, for
     /// simulations and load tests.
     pub seed_demo_drivers: usize,
+    /// `SEED_DEMO_PASSENGERS` (default 0): extra demo passengers `passenger3@…` onwards.
+    pub seed_demo_passengers: usize,
 }
 
 impl Config {
@@ -194,6 +196,7 @@ impl Config {
                 }
             },
             seed_demo_drivers: parse(&var, "SEED_DEMO_DRIVERS", 0, "a count of drivers")?,
+            seed_demo_passengers: parse(&var, "SEED_DEMO_PASSENGERS", 0, "a count of passengers")?,
             seed_demo: match var("SEED_DEMO").as_deref() {
                 None | Some("true" | "1" | "yes") => true,
                 Some("false" | "0" | "no") => false,

@@ -15,12 +15,13 @@ use rodando_application::auth::AuthService;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
 use rodando_application::demo::{
-    DEMO_PASSWORD, DEMO_USERS, seed_demo_users, seed_extra_demo_drivers,
+    DEMO_PASSWORD, DEMO_USERS, first_extra_number, seed_demo_users, seed_extra_demo_users,
 };
 use rodando_application::handshake::HandshakeService;
 use rodando_application::presence::{PresenceSweeper, SweepConfig};
 use rodando_application::trips::TripService;
 use rodando_application::users::UserAdmin;
+use rodando_domain::user::UserType;
 use rodando_ports::clock::Clock;
 use rodando_ports::notifier::Notifier;
 use tokio::net::TcpListener;
@@ -158,15 +159,23 @@ impl Application {
         if stores.embedded && config.seed_demo {
             let admin = UserAdmin::new(stores.users.clone(), passwords.clone(), clock.clone());
             let created = seed_demo_users(&admin).await?;
-            let extra = seed_extra_demo_drivers(
-                stores.users.as_ref(),
-                passwords.as_ref(),
-                clock.as_ref(),
-                config.seed_demo_drivers,
-            )
-            .await?;
+            let mut extra = Vec::new();
+            for (user_type, count) in [
+                (UserType::Driver, config.seed_demo_drivers),
+                (UserType::Passenger, config.seed_demo_passengers),
+            ] {
+                let added = seed_extra_demo_users(
+                    stores.users.as_ref(),
+                    passwords.as_ref(),
+                    clock.as_ref(),
+                    user_type,
+                    count,
+                )
+                .await?;
+                extra.push((user_type, added));
+            }
             if created > 0 {
-                print_demo_users(extra);
+                print_demo_users(&extra);
             }
         }
 
@@ -316,16 +325,20 @@ fn cors(origins: &CorsOrigins) -> anyhow::Result<CorsLayer> {
         .allow_headers(AllowHeaders::mirror_request()))
 }
 
-fn print_demo_users(extra_drivers: usize) {
+fn print_demo_users(extra: &[(UserType, usize)]) {
     println!("\nDemo users (password \"{DEMO_PASSWORD}\"):");
     for (email, _, name, user_type) in DEMO_USERS {
         println!("  {:<10} {email:<28} {name}", user_type.as_str());
     }
-    if extra_drivers > 0 {
-        println!(
-            "  driver     driver4@rodando.local … driver{}@rodando.local",
-            extra_drivers + 3
-        );
+    for &(user_type, count) in extra {
+        if count > 0 {
+            let first = first_extra_number(user_type);
+            let kind = user_type.as_str();
+            println!(
+                "  {kind:<10} {kind}{first}@rodando.local … {kind}{}@rodando.local",
+                first + count - 1
+            );
+        }
     }
     println!();
 }

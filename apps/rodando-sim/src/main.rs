@@ -14,7 +14,8 @@ use rodando_sim::report::Progress;
 /// Socket.IO contract, with a live summary and a final report.
 ///
 /// Users: by default it logs in as existing users — the embedded store's demo users
-/// (driver1..3, passenger1..2; start the server with SEED_DEMO_DRIVERS=N for drivers 4..N+3).
+/// (driver1..3, passenger1..2; start the server with SEED_DEMO_DRIVERS=N for drivers 4..N+3 and
+/// SEED_DEMO_PASSENGERS=M for passengers 3..M+2).
 /// With --create-users (server on PostgreSQL, DATABASE_URL set here too) the users that cannot
 /// log in are created first with `rodando-server users create`.
 ///

@@ -126,7 +126,8 @@ async fn log_in_one(
             let Users::Create { server_bin } = users else {
                 return Err(format!(
                     "{e}: the server has no such user. With the embedded store, start it with \
-                     SEED_DEMO_DRIVERS=N for drivers 4..N+3; against PostgreSQL, pass --create-users"
+                     SEED_DEMO_DRIVERS=N for drivers 4..N+3 and SEED_DEMO_PASSENGERS=M for passengers \
+                     3..M+2; against PostgreSQL, pass --create-users"
                 ));
             };
             create(server_bin, role, n, address, password).await?;

@@ -91,37 +91,43 @@ pub async fn seed_demo_users(admin: &UserAdmin) -> Result<usize, InsertUserError
     Ok(created)
 }
 
-/// Adds `count` more demo drivers, `driver4@rodando.local` onwards (for simulations and load
-/// tests that need many distinct drivers). They share one hash of [`DEMO_PASSWORD`], computed
-/// once: hashing thousands of demo passwords one by one would take minutes. Returns how many
-/// were created.
+/// Creates `count` extra demo users of `user_type` numbered after the fixed ones
+/// (`driver4@rodando.local`…, `passenger3@rodando.local`…), for simulations and load tests
+/// that need many distinct drivers or passengers. They share one hash of [`DEMO_PASSWORD`],
+/// computed once: hashing thousands of demo passwords one by one would take minutes. Admins
+/// are not multiplied (returns 0). Returns how many were created.
 ///
 /// # Errors
 /// [`InsertUserError::Unexpected`] when hashing or the store fails (duplicates are skipped).
-pub async fn seed_extra_demo_drivers(
+pub async fn seed_extra_demo_users(
     users: &dyn UserRepository,
     hasher: &dyn PasswordHasher,
     clock: &dyn Clock,
+    user_type: UserType,
     count: usize,
 ) -> Result<usize, InsertUserError> {
+    let (prefix, title) = match user_type {
+        UserType::Driver => ("driver", "Driver"),
+        UserType::Passenger => ("passenger", "Passenger"),
+        UserType::Admin => return Ok(0),
+    };
+    if count == 0 {
+        return Ok(0);
+    }
     let password = NewPassword::parse(DEMO_PASSWORD)
         .unwrap_or_else(|_| unreachable!("demo password is valid"));
     let hash = hasher.hash(&password)?;
-    let first = DEMO_USERS
-        .iter()
-        .filter(|u| u.3 == UserType::Driver)
-        .count()
-        + 1;
+    let first = first_extra_number(user_type);
     let mut created = 0;
     for n in first..first + count {
         let user = User {
             id: UserId::from_uuid(Uuid::now_v7()),
-            email: Email::parse(&format!("driver{n}@rodando.local"))
+            email: Email::parse(&format!("{prefix}{n}@rodando.local"))
                 .unwrap_or_else(|_| unreachable!("generated e-mail is valid")),
             phone: None,
-            name: PersonName::parse(&format!("Demo Driver {n}"))
+            name: PersonName::parse(&format!("Demo {title} {n}"))
                 .unwrap_or_else(|_| unreachable!("generated name is valid")),
-            user_type: UserType::Driver,
+            user_type,
             status: UserStatus::Active,
             password_hash: hash.clone(),
             created_at: clock.now(),
@@ -133,4 +139,9 @@ pub async fn seed_extra_demo_drivers(
         }
     }
     Ok(created)
+}
+
+/// The number of the first extra demo user of `user_type`: one after the fixed demo users.
+pub fn first_extra_number(user_type: UserType) -> usize {
+    DEMO_USERS.iter().filter(|u| u.3 == user_type).count() + 1
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_and_ready_answer() {
@@ -190,5 +190,36 @@ async fn logout_needs_a_bearer_token_and_ends_the_session() {
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("session_revoked"))
+    );
+}
+
+#[tokio::test]
+async fn extra_demo_drivers_and_passengers_are_numbered_after_the_fixed_ones() {
+    let app = spawn_app_with(&[("SEED_DEMO_DRIVERS", "2"), ("SEED_DEMO_PASSENGERS", "3")]).await;
+    let login = |email: &'static str, audience: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/auth/login",
+                json!({"email": email, "password": "rodando123", "appAudience": audience}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(login("driver4@rodando.local", "driver_app").await, 200);
+    assert_eq!(login("driver5@rodando.local", "driver_app").await, 200);
+    assert_eq!(login("driver6@rodando.local", "driver_app").await, 401);
+    assert_eq!(
+        login("passenger3@rodando.local", "passenger_app").await,
+        200
+    );
+    assert_eq!(
+        login("passenger5@rodando.local", "passenger_app").await,
+        200
+    );
+    assert_eq!(
+        login("passenger6@rodando.local", "passenger_app").await,
+        401
     );
 }
