@@ -14,7 +14,7 @@
 # through a token file), under a minute with QUICK=1.
 #
 # Knobs (env): QUICK=1, SCENARIOS ("c a b"), IDENTITIES (distinct driver users, 5000),
-# DRIVERS (5000), ADMINS (10), RATE (1), WARMUP (5), DURATION (20), STEPS ("1,2,4,8"),
+# DRIVERS (5000), ADMINS (10), RATE (1), WARMUP (5), DURATION (20), STEPS ("0.2,0.4,0.6,0.8,1,1.5,2"),
 # STEP_WARMUP (2), STEP_DURATION (8), P99_BOUND_MS (20), SOCKETS (50000), IDLE_RATE (0.05),
 # CAPACITY_DURATION (15), SERVERS ("rust node"), RUST_PORT (3917), NODE_PORT (3918).
 set -euo pipefail
@@ -32,7 +32,7 @@ admins="${ADMINS:-10}"
 rate="${RATE:-1}"
 warmup="${WARMUP:-5}"
 duration="${DURATION:-20}"
-steps="${STEPS:-1,2,4,8}"
+steps="${STEPS:-0.2,0.4,0.6,0.8,1,1.5,2}"
 step_warmup="${STEP_WARMUP:-2}"
 step_duration="${STEP_DURATION:-8}"
 p99_bound="${P99_BOUND_MS:-20}"
