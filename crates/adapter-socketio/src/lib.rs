@@ -76,6 +76,7 @@ pub fn builder(config: &RealtimeConfig) -> SocketIoBuilder {
         .max_payload(config.max_payload_bytes)
         .ws_max_message_size(config.max_payload_bytes as usize)
         .max_buffer_size(config.max_buffered_packets)
+        .ws_read_buffer_size(config.ws_read_buffer_bytes)
 }
 
 /// Registers the three namespaces with their handshake middleware and handlers. Returns what
