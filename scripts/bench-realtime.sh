@@ -16,7 +16,9 @@
 # Knobs (env): QUICK=1, SCENARIOS ("c a b"), IDENTITIES (distinct driver users, 5000),
 # DRIVERS (5000), ADMINS (10), RATE (1), WARMUP (5), DURATION (20), STEPS ("0.2,0.4,0.6,0.8,1,1.5,2"),
 # STEP_WARMUP (2), STEP_DURATION (8), P99_BOUND_MS (20), SOCKETS (50000), IDLE_RATE (0.05),
-# CAPACITY_DURATION (15), SERVERS ("rust node"), RUST_PORT (3917), NODE_PORT (3918).
+# CAPACITY_DURATION (15), SERVERS ("rust node"), RUST_PORT (3917), NODE_PORT (3918),
+# NICE (unset; e.g. -5 on a shared machine: servers and load generator get a larger CPU share
+# than concurrent builds, which makes the latency figures less noisy; needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +44,8 @@ capacity_duration="${CAPACITY_DURATION:-15}"
 rust_port="${RUST_PORT:-3917}"
 node_port="${NODE_PORT:-3918}"
 out=target/bench
+prio=()
+[[ -n "${NICE:-}" ]] && prio=(nice -n "$NICE")
 mkdir -p "$out"
 rm -f "$out"/rust-?.json "$out"/node-?.json "$out"/rust-tokens.json "$out"/summary.md
 notes=()
@@ -100,12 +104,12 @@ start_server() { # name port
         # GLIBC_TUNABLES: a fixed mmap threshold makes glibc return the 19 MiB argon2 buffers of
         # the logins to the OS, so the RSS baseline before the sockets is not 500 MiB of freed
         # arenas that later allocations silently reuse (which would hide per-socket growth).
-        env "${common_env[@]}" PORT="$port" SEED_DEMO_DRIVERS="$identities" \
+        "${prio[@]}" env "${common_env[@]}" PORT="$port" SEED_DEMO_DRIVERS="$identities" \
             GLIBC_TUNABLES=glibc.malloc.mmap_threshold=262144 \
             target/release/rodando-server >"$out/rust-server.log" 2>&1 &
         ;;
     node)
-        env "${common_env[@]}" PORT="$port" node bench/node-baseline/server.mjs >"$out/node-server.log" 2>&1 &
+        "${prio[@]}" env "${common_env[@]}" PORT="$port" node bench/node-baseline/server.mjs >"$out/node-server.log" 2>&1 &
         ;;
     esac
     server_pid=$!
@@ -126,7 +130,7 @@ loadgen() { # name port scenario label args...
     [[ $name == node ]] && tokens=(--secret "$access_secret" --driver-users "$identities")
     echo "bench: [$name $scenario] load $(uptime | sed 's/.*load average: //')" >&2
     echo "load average before $name-$scenario: $(uptime | sed 's/.*load average: //')" >>"$out/load.txt"
-    target/release/rodando-loadgen --url "http://127.0.0.1:$port" --admins "$admins" \
+    "${prio[@]}" target/release/rodando-loadgen --url "http://127.0.0.1:$port" --admins "$admins" \
         --server-pid "$server_pid" --label "$name $label" --json "$out/$name-$scenario.json" \
         "${tokens[@]}" "$@" | tee "$out/$name-$scenario.txt"
 }
