@@ -15,8 +15,8 @@
 #
 # Knobs (env): QUICK=1, SCENARIOS ("c a b"), IDENTITIES (distinct driver users, 5000),
 # DRIVERS (5000), ADMINS (10), RATE (1), WARMUP (5), DURATION (20), STEPS ("0.2,0.4,0.6,0.8,1,1.5,2"),
-# STEP_WARMUP (2), STEP_DURATION (8), P99_BOUND_MS (20), SOCKETS (50000), IDLE_RATE (0.05),
-# CAPACITY_DURATION (15), SERVERS ("rust node"), RUST_PORT (3917), NODE_PORT (3918),
+# STEP_WARMUP (3), STEP_DURATION (8), P99_BOUND_MS (20), SOCKETS (50000), IDLE_RATE (0.05),
+# CAPACITY_DURATION (15), SERVERS ("rust node"), SETTLE (5 s between scenarios), RUST_PORT (3917), NODE_PORT (3918),
 # NICE (unset; e.g. -5 on a shared machine: servers and load generator get a larger CPU share
 # than concurrent builds, which makes the latency figures less noisy; needs root).
 set -euo pipefail
@@ -35,7 +35,7 @@ rate="${RATE:-1}"
 warmup="${WARMUP:-5}"
 duration="${DURATION:-20}"
 steps="${STEPS:-0.2,0.4,0.6,0.8,1,1.5,2}"
-step_warmup="${STEP_WARMUP:-2}"
+step_warmup="${STEP_WARMUP:-3}"
 step_duration="${STEP_DURATION:-8}"
 p99_bound="${P99_BOUND_MS:-20}"
 sockets="${SOCKETS:-50000}"
@@ -70,8 +70,10 @@ if ((hard < want_fds)); then
     sockets=$capped
 fi
 sockets_per_identity=$(((sockets - admins + identities - 1) / identities))
+# Twice what one scenario needs: the previous scenario's sockets may still be closing on the
+# server when the next one connects.
 max_per_user=$((sockets_per_identity > admins ? sockets_per_identity : admins))
-max_per_user=$((max_per_user + 5))
+max_per_user=$((2 * max_per_user + 5))
 # One source address has ~28k ephemeral ports towards one server address.
 last_source=$((sockets / 20000 + 1))
 source_ips="127.0.0.1-127.0.0.$last_source"
@@ -163,6 +165,8 @@ for name in $servers; do
             exit 2
             ;;
         esac
+        # Let the server finish closing the previous scenario's sockets.
+        sleep "${SETTLE:-5}"
     done
     stop_server
 done

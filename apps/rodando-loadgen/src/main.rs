@@ -649,6 +649,7 @@ async fn run(args: &Args, plan: &Plan, tokens: Tokens) -> Result<ExitCode, Strin
             ack_timeout,
             server_pid: pid,
             seed: n as u64,
+            announce: n == 0,
         };
         let (next, result) = step::run(fleet, config).await;
         fleet = next;

@@ -227,12 +227,14 @@ pub struct DriverOutcome {
     pub errors: Errors,
 }
 
-/// Goes AVAILABLE, then pings its position every `period` (the first ping after a random part
-/// of a period) until the phase is [`Phase::Stop`].
+/// Goes AVAILABLE (when `announce`: the first step only, so later steps start without a burst
+/// of status updates), then pings its position every `period` (the first ping after a random
+/// part of a period) until the phase is [`Phase::Stop`].
 pub async fn drive(
     opened: Opened,
     seed: u64,
     period: Duration,
+    announce: bool,
     shared: Arc<Shared>,
     phase: watch::Receiver<Phase>,
 ) -> DriverOutcome {
@@ -247,17 +249,19 @@ pub async fn drive(
     let mut room_events = 0;
     let mut errors = Errors::new();
 
-    match client
-        .emit_with_ack(
-            "driver:status:update",
-            json!({ "availabilityStatus": "AVAILABLE" }),
-            shared.ack_timeout,
-        )
-        .await
-    {
-        Ok(ack) if ack["ok"] == true => {}
-        Ok(ack) => count(&mut errors, format!("status_error:{}", error_code(&ack))),
-        Err(e) => count(&mut errors, format!("status_{}", client_error_kind(&e))),
+    if announce {
+        match client
+            .emit_with_ack(
+                "driver:status:update",
+                json!({ "availabilityStatus": "AVAILABLE" }),
+                shared.ack_timeout,
+            )
+            .await
+        {
+            Ok(ack) if ack["ok"] == true => {}
+            Ok(ack) => count(&mut errors, format!("status_error:{}", error_code(&ack))),
+            Err(e) => count(&mut errors, format!("status_{}", client_error_kind(&e))),
+        }
     }
 
     let mut rng = Rng::new(seed);

@@ -38,6 +38,8 @@ pub struct StepConfig {
     pub server_pid: Option<u32>,
     /// Seeds the drivers' walks and jitter (differs per step).
     pub seed: u64,
+    /// Whether drivers first go AVAILABLE (the first step).
+    pub announce: bool,
 }
 
 /// What one step measured.
@@ -91,6 +93,7 @@ pub async fn run(fleet: Fleet, config: StepConfig) -> (Fleet, StepResult) {
             opened,
             config.seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
             period,
+            config.announce,
             Arc::clone(&shared),
             driver_rx.clone(),
         ));
