@@ -176,8 +176,8 @@ impl Driver {
         }
     }
 
-    /// Goes AVAILABLE, then drives until `stop` turns true, then goes OFFLINE (when not on a
-    /// trip) and closes the socket.
+    /// Goes AVAILABLE, then drives until `stop` turns true, then goes OFFLINE and closes the
+    /// socket.
     ///
     /// # Errors
     /// A refused status change or a lost connection, with the reason.
@@ -204,7 +204,10 @@ impl Driver {
         if self.job != Job::Cruising {
             stats.drivers_on_trip.down();
         }
-        if outcome.is_ok() && self.job == Job::Cruising {
+        // Even when this driver still believes it is on a trip: the wind-down cancelled every
+        // open trip before stopping the drivers, and the cancellation may not have reached this
+        // task yet. The server refuses OFFLINE only while the driver really holds a trip.
+        if outcome.is_ok() {
             let _ = self
                 .ack(
                     &client,

@@ -4,6 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
 use crate::helpers::Api;
@@ -27,8 +28,22 @@ pub fn free_port() -> u16 {
 
 impl ServerProcess {
     /// Starts the binary on a free port with `env` on top of a clean environment for the
-    /// variables the server reads, and waits until `GET /ready` answers 200.
+    /// variables the server reads, and waits until `GET /ready` answers 200. The port was free
+    /// a moment before: when another process took it meanwhile, starts again on another one.
     pub async fn start(env: &[(&str, &str)]) -> Self {
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Self::try_start(env).await {
+                Ok(server) => return server,
+                Err(output) if output.contains("cannot listen") => last_error = output,
+                Err(output) => panic!("the server exited during start:\n{output}"),
+            }
+        }
+        panic!("no free port after 3 attempts:\n{last_error}");
+    }
+
+    /// One start; the server's stderr when it exits before it is ready.
+    async fn try_start(env: &[(&str, &str)]) -> Result<Self, String> {
         let port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_rodando-server"));
         command
@@ -38,11 +53,7 @@ impl ServerProcess {
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         for (k, v) in env {
             command.env(k, v);
@@ -55,7 +66,11 @@ impl ServerProcess {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("the server exited during start ({status}); rerun with TEST_LOG=1");
+                let mut output = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = stderr.read_to_string(&mut output).await;
+                }
+                return Err(format!("{status}: {output}"));
             }
             assert!(
                 started.elapsed() < START_TIMEOUT,
@@ -63,7 +78,22 @@ impl ServerProcess {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Self { api, child }
+        // Keep draining stderr so a chatty server never blocks on a full pipe.
+        if let Some(mut stderr) = child.stderr.take() {
+            let echo = std::env::var_os("TEST_LOG").is_some();
+            tokio::spawn(async move {
+                let mut buffer = vec![0_u8; 8192];
+                while let Ok(n) = stderr.read(&mut buffer).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if echo {
+                        eprint!("{}", String::from_utf8_lossy(&buffer[..n]));
+                    }
+                }
+            });
+        }
+        Ok(Self { api, child })
     }
 
     /// Sends SIGTERM.
