@@ -61,8 +61,10 @@ fuzz cases="100000" seconds="600":
     FUZZ_CASES={{cases}} FUZZ_SECONDS={{seconds}} cargo test --release -p rodando-wire --test fuzz_dto -- --nocapture --test-threads=2
 
 # The dashboard in a real browser: playwright-core drives Debian's chromium against a fresh server
-# and the city simulator (20 drivers); screenshot in target/dashboard.png.
+# and the city simulator (20 drivers); screenshot in target/dashboard.png. Installs Debian's
+# chromium when it is missing.
 browser:
+    bash scripts/install-chromium.sh
     cargo build -p rodando-server -p rodando-sim
     cd e2e/browser && npm ci --no-audit --no-fund --loglevel=error && npm test
 
