@@ -82,7 +82,8 @@ pub struct Config {
     pub rate_limit_burst: NonZeroU32,
     /// `MAX_CONNECTIONS_PER_USER`.
     pub max_connections_per_user: usize,
-    /// `DISPATCH_RADIUS_M`, `DISPATCH_OFFER_TTL_SEC`, `DISPATCH_MAX_OFFERS`.
+    /// `DISPATCH_RADIUS_M`, `DISPATCH_OFFER_TTL_SEC`, `DISPATCH_MAX_OFFERS`,
+    /// `DISPATCH_TIMEOUT_SEC`.
     pub dispatch: rodando_domain::dispatch::DispatchPolicy,
     /// `FARE_BASE`, `FARE_PER_KM`, `FARE_PER_MIN`, `FARE_MINIMUM`, `FARE_CURRENCY`.
     pub fares: rodando_domain::fare::FareConfig,
@@ -183,6 +184,11 @@ impl Config {
                     20_i64,
                 )?),
                 max_offers: positive(&var, "DISPATCH_MAX_OFFERS", 5)?,
+                assign_timeout: time::Duration::seconds(positive(
+                    &var,
+                    "DISPATCH_TIMEOUT_SEC",
+                    120_i64,
+                )?),
             },
             fares: fares(&var)?,
             log_format: match var("LOG_FORMAT").as_deref() {
@@ -402,6 +408,11 @@ mod tests {
             (vec![("RODANDO_ENV", "production")], "JWT_ACCESS_SECRET"),
             (vec![("RODANDO_ENV", "staging")], "RODANDO_ENV"),
             (vec![("DISPATCH_MAX_OFFERS", "0")], "DISPATCH_MAX_OFFERS"),
+            (vec![("DISPATCH_TIMEOUT_SEC", "0")], "DISPATCH_TIMEOUT_SEC"),
+            (
+                vec![("DISPATCH_TIMEOUT_SEC", "soon")],
+                "DISPATCH_TIMEOUT_SEC",
+            ),
             (vec![("DISPATCH_RADIUS_M", "-5")], "DISPATCH_RADIUS_M"),
             (vec![("FARE_CURRENCY", "pesos")], "FARE_CURRENCY"),
             (vec![("FARE_BASE", "NaN")], "FARE_BASE"),

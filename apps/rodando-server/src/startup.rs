@@ -34,10 +34,10 @@ use crate::config::{Config, CorsOrigins};
 use crate::realtime::SocketServer;
 use crate::stores::Stores;
 
-/// How often offers past their stored deadline are looked for. Deadlines live in the store,
-/// so an offer made before a restart still expires.
+/// How often the dispatch scheduler looks for offers past their stored deadline and for trips
+/// nobody is acting on. Both live in the store, so what a dead node left behind is found.
 pub const OFFER_SCAN_INTERVAL: Duration = Duration::from_millis(500);
-/// Offers expired per scan.
+/// Offers expired, and unattended trips moved on, per scan.
 pub const OFFER_SCAN_BATCH: usize = 500;
 
 /// How often histogram samples are folded into buckets between scrapes.
@@ -120,12 +120,6 @@ impl Application {
             notifier.clone(),
             clock.clone(),
         );
-        let availability = AvailabilityService::new(
-            stores.availability.clone(),
-            stores.trip_standing.clone(),
-            notifier.clone(),
-            clock.clone(),
-        );
         let presence_ttl: time::Duration = config
             .presence_ttl
             .try_into()
@@ -140,6 +134,13 @@ impl Application {
             config.fares,
             presence_ttl,
         );
+        let availability = AvailabilityService::new(
+            stores.availability.clone(),
+            stores.trip_standing.clone(),
+            notifier.clone(),
+            clock.clone(),
+        )
+        .releasing_offers_with(trips.clone());
         let handshake = HandshakeService::new(
             stores.users.clone(),
             stores.sessions.clone(),
@@ -194,7 +195,7 @@ impl Application {
             },
         );
         let sweeper = tokio::spawn(sweeper.run(shutdown.child_token()));
-        let expiry = tokio::spawn(trips.clone().run_expiry(
+        let scheduler = tokio::spawn(trips.clone().run_scheduler(
             OFFER_SCAN_INTERVAL,
             OFFER_SCAN_BATCH,
             shutdown.child_token(),
@@ -231,7 +232,7 @@ impl Application {
             stores,
             notifier,
             shutdown,
-            background: vec![sweeper, expiry, upkeep],
+            background: vec![sweeper, scheduler, upkeep],
         })
     }
 

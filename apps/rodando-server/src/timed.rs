@@ -21,7 +21,7 @@ use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
     CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    TripStandingLookup,
+    TripStandingLookup, UnattendedTrip,
 };
 use rodando_ports::users::{InsertUserError, UserRepository};
 use time::{Duration, OffsetDateTime};
@@ -219,6 +219,24 @@ impl<S: TripRepository> TripRepository for Timed<S> {
 
     async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected> {
         timed("trips.offers_for_trip", self.0.offers_for_trip(trip)).await
+    }
+
+    async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected> {
+        timed("trips.open_offer_of", self.0.open_offer_of(driver)).await
+    }
+
+    async fn unattended(
+        &self,
+        now: OffsetDateTime,
+        quiet: time::Duration,
+        timeout: time::Duration,
+        limit: usize,
+    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
+        timed(
+            "trips.unattended",
+            self.0.unattended(now, quiet, timeout, limit),
+        )
+        .await
     }
 
     async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {

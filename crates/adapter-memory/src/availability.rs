@@ -34,6 +34,11 @@ impl AvailabilityTable {
         })
     }
 
+    /// The driver's row, if it was ever stored.
+    pub(crate) fn row(&self, driver: DriverId) -> Option<&Versioned> {
+        self.rows.get(&driver)
+    }
+
     /// The guarded write behind [`AvailabilityRepository::compare_and_set`]; also used by the
     /// dispatch table's atomic writes, with this table's lock held.
     pub(crate) fn compare_and_set(

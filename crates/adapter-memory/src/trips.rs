@@ -11,14 +11,14 @@ use async_trait::async_trait;
 use rodando_domain::availability::TripStanding;
 use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
 use rodando_domain::offer::{Offer, OfferStatus};
-use rodando_domain::trip::Trip;
+use rodando_domain::trip::{Trip, TripStatus};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
     CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    TripStandingLookup,
+    TripStandingLookup, UnattendedTrip,
 };
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::MemoryStore;
 use crate::lock::lock;
@@ -49,6 +49,13 @@ impl DispatchTable {
             }
         }
         if let Some(o) = &write.new_offer {
+            let status_after = match &write.trip {
+                Some(t) if t.next.id == o.trip_id => Some(t.next.status),
+                _ => self.trips.get(&o.trip_id).map(|t| t.status),
+            };
+            if status_after != Some(TripStatus::Assigning) {
+                return Err(DispatchConflict::TripChanged);
+            }
             if self.open_by_trip.contains_key(&o.trip_id) {
                 return Err(DispatchConflict::TripHasOpenOffer);
             }
@@ -57,6 +64,16 @@ impl DispatchTable {
             }
         }
         Ok(())
+    }
+
+    /// When the trip last moved for dispatch: requested, or its latest offer closed.
+    fn quiet_since(&self, trip: &Trip) -> OffsetDateTime {
+        self.offers_by_trip
+            .get(&trip.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.offers.get(id)?.closed_at)
+            .fold(trip.requested_at, OffsetDateTime::max)
     }
 
     fn put_trip(&mut self, trip: &Trip) {
@@ -171,6 +188,41 @@ impl TripRepository for MemoryStore {
             .collect())
     }
 
+    async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected> {
+        let t = lock(&self.dispatch);
+        Ok(t.open_by_driver
+            .get(&driver)
+            .and_then(|id| t.offers.get(id))
+            .cloned())
+    }
+
+    async fn unattended(
+        &self,
+        now: OffsetDateTime,
+        quiet: Duration,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
+        let t = lock(&self.dispatch);
+        let mut found: Vec<UnattendedTrip> = t
+            .trips
+            .values()
+            .filter(|trip| matches!(trip.status, TripStatus::Pending | TripStatus::Assigning))
+            .filter_map(|trip| {
+                let timed_out = trip.requested_at <= now - timeout;
+                let idle =
+                    !t.open_by_trip.contains_key(&trip.id) && t.quiet_since(trip) <= now - quiet;
+                (timed_out || idle).then(|| UnattendedTrip {
+                    trip: trip.clone(),
+                    timed_out,
+                })
+            })
+            .collect();
+        found.sort_by_key(|u| (u.trip.requested_at, u.trip.id));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
         Ok(lock(&self.dispatch)
             .open_by_driver
@@ -209,6 +261,14 @@ impl TripRepository for MemoryStore {
                     CasError::TripHeldByAnother => DispatchConflict::TripHeldByAnother,
                     CasError::Unexpected(e) => DispatchConflict::Unexpected(e),
                 })?;
+        }
+        if let Some(o) = &write.new_offer {
+            let matchable = availability
+                .row(o.driver_id)
+                .is_some_and(|row| row.state.is_available_for_trips && row.state.is_connected);
+            if !matchable {
+                return Err(DispatchConflict::DriverNotMatchable);
+            }
         }
         // Every guard held: write everything.
         if let Some(change) = &write.availability {

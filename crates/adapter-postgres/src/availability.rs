@@ -32,7 +32,7 @@ const ONE_HOLDER_PER_TRIP: &str = "drivers_availability_current_trip_id_key";
 /// Far enough in the past to stand for "any time" when `now - ttl` underflows.
 const EARLIEST: OffsetDateTime = datetime!(0001-01-01 0:00 UTC);
 
-/// Creates the row from `$1..=$12` unless it exists, and returns the row either way. The second
+/// Creates the row from `$1..=$13` unless it exists, and returns the row either way. The second
 /// branch reads the statement's snapshot: when a concurrent first call committed the row after
 /// it was taken, neither branch returns it and the caller reads again.
 const LOAD_OR_CREATE: &str = concat!(
@@ -54,13 +54,13 @@ const FIND: &str = concat!(
     " FROM drivers_availability WHERE driver_id = $1"
 );
 
-/// Writes `$1..=$12` if the version is still `$13`.
+/// Writes `$1..=$13` if the version is still `$14`.
 const COMPARE_AND_SET: &str = concat!(
     "UPDATE drivers_availability SET (",
     availability_targets!(),
     ") = (",
     availability_values!(),
-    "), version = version + 1 WHERE driver_id = $1 AND version = $13 RETURNING version"
+    "), version = version + 1 WHERE driver_id = $1 AND version = $14 RETURNING version"
 );
 
 /// [`DriverAvailability::is_stale`]: online, no trip, presence unknown or at least `ttl` old
@@ -103,7 +103,7 @@ macro_rules! nearest_available_sql {
                               false) AS distance_m, \
                   last_location <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography AS knn \
            FROM drivers_availability \
-           WHERE is_online AND is_available_for_trips \
+           WHERE is_online AND is_available_for_trips AND is_connected \
              AND availability_reason IS NULL AND current_trip_id IS NULL \
              AND last_presence_timestamp > $4 AND last_location_timestamp > $4 \
              AND driver_id <> ALL($5) \

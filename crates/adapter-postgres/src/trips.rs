@@ -5,8 +5,9 @@
 //! per passenger, one open offer per trip and one per driver. A [`DispatchWrite`] is one
 //! transaction of guarded statements, run in the order the port (and the memory store) checks
 //! its guards — trip (`WHERE status = expected`), offer (`WHERE status = 'offered'`), new offer
-//! (the two unique indexes), availability (compare-and-set on `version`) — then the withdrawal
-//! of the trip's open offers. The first guard that fails rolls everything back. Row locks make
+//! (its trip locked while `assigning`, then the two unique indexes), availability
+//! (compare-and-set on `version`), the new offer's driver (locked while matchable) — then the
+//! withdrawal of the trip's open offers. The first guard that fails rolls everything back. Row locks make
 //! concurrent writers wait and then re-evaluate their guard against the committed row, so of
 //! fifty simultaneous accepts exactly one wins.
 
@@ -21,7 +22,7 @@ use rodando_ports::Unexpected;
 use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
     CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    TripStandingLookup,
+    TripStandingLookup, UnattendedTrip,
 };
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -87,6 +88,36 @@ const OFFERS_FOR_TRIP: &str = concat!(
     " FROM trip_offers WHERE trip_id = $1 ORDER BY offered_at, id"
 );
 
+const OPEN_OFFER_OF: &str = concat!(
+    "SELECT ",
+    offer_columns!(),
+    " FROM trip_offers WHERE driver_id = $1 AND status = 'offered'"
+);
+
+/// [`TripRepository::unattended`]: waiting trips (`$1` is `now - quiet`, `$2` `now - timeout`,
+/// `$3` the limit) with no open offer and nothing closed since `$1`, or requested by `$2`.
+const UNATTENDED: &str = concat!(
+    "SELECT ",
+    trip_columns!(),
+    ", requested_at <= $2 AS timed_out FROM trips t \
+     WHERE status IN ('pending', 'assigning') \
+       AND (requested_at <= $2 \
+            OR (requested_at <= $1 \
+                AND NOT EXISTS (SELECT 1 FROM trip_offers o WHERE o.trip_id = t.id \
+                                AND (o.status = 'offered' OR o.closed_at > $1)))) \
+     ORDER BY requested_at, id LIMIT $3"
+);
+
+/// Locks trip `$1` (until commit) if it is `assigning`: a new offer's guard. A concurrent cancel
+/// waits for this write and then withdraws the offer it made.
+const LOCK_ASSIGNING_TRIP: &str =
+    "SELECT 1 FROM trips WHERE id = $1 AND status = 'assigning' FOR UPDATE";
+
+/// Locks driver `$1`'s availability (until commit) if it can be offered a trip: a new offer's
+/// guard. A concurrent write of another trip or status waits for this one.
+const LOCK_MATCHABLE_DRIVER: &str = "SELECT 1 FROM drivers_availability \
+     WHERE driver_id = $1 AND is_available_for_trips AND is_connected FOR SHARE";
+
 const DRIVERS_WITH_OPEN_OFFERS: &str =
     "SELECT driver_id FROM trip_offers WHERE status = 'offered' ORDER BY driver_id";
 
@@ -138,6 +169,14 @@ struct KeyedTripRow {
     #[sqlx(flatten)]
     trip: TripRow,
     idempotency_fingerprint: Option<String>,
+}
+
+/// A trip row with whether it is past the assignment timeout.
+#[derive(sqlx::FromRow)]
+struct UnattendedRow {
+    #[sqlx(flatten)]
+    trip: TripRow,
+    timed_out: bool,
 }
 
 fn offers(rows: Vec<OfferRow>) -> Result<Vec<Offer>, Unexpected> {
@@ -208,6 +247,14 @@ async fn apply_on(
         }
     }
     if let Some(o) = &write.new_offer {
+        let assigning = sqlx::query(LOCK_ASSIGNING_TRIP)
+            .bind(o.trip_id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(failed("checking the trip of a new offer"))?;
+        if assigning.is_none() {
+            return Err(DispatchConflict::TripChanged);
+        }
         let inserted = bind_offer!(sqlx::query(INSERT_OFFER), o)
             .execute(&mut *conn)
             .await;
@@ -230,6 +277,16 @@ async fn apply_on(
                 CasError::TripHeldByAnother => DispatchConflict::TripHeldByAnother,
                 CasError::Unexpected(e) => DispatchConflict::Unexpected(e),
             })?;
+    }
+    if let Some(o) = &write.new_offer {
+        let matchable = sqlx::query(LOCK_MATCHABLE_DRIVER)
+            .bind(o.driver_id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(failed("checking the driver of a new offer"))?;
+        if matchable.is_none() {
+            return Err(DispatchConflict::DriverNotMatchable);
+        }
     }
     let trip = write
         .trip
@@ -323,6 +380,40 @@ impl TripRepository for PgStore {
             .await
             .map_err(failed("listing a trip's offers"))?;
         offers(rows)
+    }
+
+    async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected> {
+        sqlx::query_as::<_, OfferRow>(OPEN_OFFER_OF)
+            .bind(driver.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed("reading a driver's open offer"))?
+            .map(Offer::try_from)
+            .transpose()
+    }
+
+    async fn unattended(
+        &self,
+        now: OffsetDateTime,
+        quiet: time::Duration,
+        timeout: time::Duration,
+        limit_n: usize,
+    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
+        let rows = sqlx::query_as::<_, UnattendedRow>(UNATTENDED)
+            .bind(now - quiet)
+            .bind(now - timeout)
+            .bind(limit(limit_n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("listing unattended trips"))?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(UnattendedTrip {
+                    trip: Trip::try_from(row.trip)?,
+                    timed_out: row.timed_out,
+                })
+            })
+            .collect()
     }
 
     async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {

@@ -327,16 +327,18 @@ async fn the_nearest_query_walks_the_gist_index_and_agrees_with_haversine() {
         .execute(store.pool())
         .await
         .unwrap();
-        // A third available, the others paused; positions over a 90 km x 45 km box.
+        // A third available, the others paused; one in seven without a socket (not matchable);
+        // positions over a 90 km x 45 km box.
         sqlx::query(
             "INSERT INTO drivers_availability (driver_id, is_online, is_available_for_trips, \
                availability_reason, last_location, last_location_timestamp, \
-               last_online_timestamp, last_presence_timestamp, updated_at, version) \
+               last_online_timestamp, last_presence_timestamp, updated_at, version, \
+               is_connected) \
              SELECT id, true, n % 3 = 0, \
                     CASE WHEN n % 3 = 0 THEN NULL ELSE 'UNAVAILABLE'::availability_reason END, \
                     ST_SetSRID(ST_MakePoint(-82.8 + random() * 0.9, 22.9 + random() * 0.4), \
                                4326)::geography, \
-                    $1, $1, $1, $1, 0 \
+                    $1, $1, $1, $1, 0, n % 7 <> 0 \
              FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) AS u",
         )
         .bind(NOW)
@@ -371,7 +373,7 @@ async fn the_nearest_query_walks_the_gist_index_and_agrees_with_haversine() {
 
         let mut everyone: Vec<(f64, DriverId)> = sqlx::query(
             "SELECT driver_id, ST_Y(last_location::geometry), ST_X(last_location::geometry) \
-             FROM drivers_availability WHERE is_available_for_trips",
+             FROM drivers_availability WHERE is_available_for_trips AND is_connected",
         )
         .fetch_all(store.pool())
         .await

@@ -13,7 +13,7 @@ use socketioxide::socket::DisconnectReason;
 use time::OffsetDateTime;
 
 use crate::context::SocketContext;
-use crate::{Realtime, events, expiry, metrics, rooms};
+use crate::{Realtime, events, expiry, metrics, presence, rooms};
 
 /// Called once the handshake admitted the socket.
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<Realtime>) {
@@ -25,14 +25,21 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     let p = &ctx.principal;
     socket.join(rooms_of(p));
     metrics::connected(p.namespace);
+    if p.namespace == Namespace::Drivers {
+        presence::driver_connected(&realtime, p.user_id);
+    }
 
-    socket.on_disconnect(|socket: SocketRef<A>, reason: DisconnectReason| async move {
+    let on_close = Arc::clone(&realtime);
+    socket.on_disconnect(move |socket: SocketRef<A>, reason: DisconnectReason| async move {
         if let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() {
             ctx.slot.release();
             ctx.closed.cancel();
             let p = &ctx.principal;
             metrics::disconnected(p.namespace);
             tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, %reason, "socket disconnected");
+            if p.namespace == Namespace::Drivers {
+                presence::driver_disconnected(&on_close, socket.clone(), p.user_id);
+            }
         }
     });
     socket.on_fallback(

@@ -20,6 +20,7 @@ mod handshake;
 pub mod metrics;
 mod notifier;
 mod passengers;
+mod presence;
 mod registry;
 mod reply;
 mod rooms;

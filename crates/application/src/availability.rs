@@ -7,15 +7,19 @@
 use std::sync::Arc;
 
 use rodando_domain::availability::{
-    Change, DriverAvailability, LocationFix, RuleViolation, StatusCommand, TripStanding,
+    AvailabilityStatus, Change, DriverAvailability, LocationFix, RuleViolation, StatusCommand,
+    TripStanding,
 };
 use rodando_domain::ids::{DriverId, TripId};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::{AvailabilityRepository, CasError};
 use rodando_ports::clock::Clock;
+use rodando_ports::connections::DriverConnections;
 use rodando_ports::notifier::Notifier;
 use rodando_ports::trips::TripStandingLookup;
 use time::OffsetDateTime;
+
+use crate::trips::TripService;
 
 /// Attempts before a command that keeps losing compare-and-set races gives up. Each loss means
 /// another write for the same driver landed, so this is only reached under pathological load.
@@ -50,6 +54,9 @@ pub struct AvailabilityService {
     trips: Arc<dyn TripStandingLookup>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
+    /// Releases the open offer of a driver who goes OFFLINE or BUSY (see
+    /// [`AvailabilityService::releasing_offers_with`]).
+    offers: Option<TripService>,
 }
 
 impl AvailabilityService {
@@ -65,7 +72,17 @@ impl AvailabilityService {
             trips,
             notifier,
             clock,
+            offers: None,
         }
+    }
+
+    /// A driver who goes OFFLINE or BUSY while holding an open offer releases it at once
+    /// through `trips` (closed as rejected, `driver_offline` / `driver_busy`; the trip moves to
+    /// the next candidate) instead of leaving the passenger to wait out its deadline.
+    #[must_use]
+    pub fn releasing_offers_with(mut self, trips: TripService) -> Self {
+        self.offers = Some(trips);
+        self
     }
 
     /// `driver:status:update`.
@@ -77,7 +94,81 @@ impl AvailabilityService {
         driver: DriverId,
         status: StatusCommand,
     ) -> Result<DriverAvailability, AvailabilityError> {
-        self.execute(driver, Command::Status(status)).await
+        let next = self.execute(driver, Command::Status(status)).await?;
+        let reason = match next.status() {
+            AvailabilityStatus::Offline => Some("driver_offline"),
+            AvailabilityStatus::Busy if next.current_trip_id.is_none() => Some("driver_busy"),
+            _ => None,
+        };
+        if let (Some(reason), Some(trips)) = (reason, &self.offers)
+            && let Err(e) = trips.release_open_offer(driver, reason).await
+        {
+            // The offer then runs out its deadline, as before; the status change stands.
+            tracing::warn!(driver_id = %driver, error = %e, "open offer not released");
+        }
+        Ok(next)
+    }
+
+    /// A socket of the driver was admitted (after it joined its rooms, so a concurrent
+    /// [`AvailabilityService::driver_disconnected`] on another node sees it): the driver can
+    /// hear offers again. Not news to clients.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails or the row stays contended.
+    pub async fn driver_connected(&self, driver: DriverId) -> Result<(), Unexpected> {
+        self.set_connected(driver, true, None).await
+    }
+
+    /// A socket of the driver closed. When `connections` says no other socket of the driver
+    /// is left on any node, the driver stops being matchable (it stays online until the
+    /// presence TTL; an open offer stays open until its deadline). Races with a reconnect are
+    /// settled by the compare-and-set: a connect written after the check fails this write,
+    /// which then checks again.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails or `connections` cannot tell.
+    pub async fn driver_disconnected(
+        &self,
+        driver: DriverId,
+        connections: &dyn DriverConnections,
+    ) -> Result<(), Unexpected> {
+        self.set_connected(driver, false, Some(connections)).await
+    }
+
+    async fn set_connected(
+        &self,
+        driver: DriverId,
+        connected: bool,
+        connections: Option<&dyn DriverConnections>,
+    ) -> Result<(), Unexpected> {
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let current = self.repo.load_or_create(driver, now).await?;
+            if current.state.is_connected == connected {
+                return Ok(());
+            }
+            if let Some(connections) = connections
+                && connections.is_connected(driver).await?
+            {
+                return Ok(());
+            }
+            let next = if connected {
+                current.state.connect(now)
+            } else {
+                current.state.disconnect(now)
+            };
+            match self.repo.compare_and_set(current.version, &next).await {
+                Ok(_) => return Ok(()),
+                Err(CasError::Stale) => continue,
+                Err(CasError::TripHeldByAnother) => {
+                    return Err(Unexpected::msg("connection change moved a trip"));
+                }
+                Err(CasError::Unexpected(e)) => return Err(e),
+            }
+        }
+        Err(Unexpected::msg(format!(
+            "driver {driver}: availability row still contended after {MAX_ATTEMPTS} attempts"
+        )))
     }
 
     /// `driver:location:ping`.

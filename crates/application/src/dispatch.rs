@@ -4,7 +4,7 @@
 use std::time::Duration as StdDuration;
 
 use rodando_domain::availability::TripStanding;
-use rodando_domain::dispatch::{Candidate, NextStep};
+use rodando_domain::dispatch::{Candidate, NextStep, TIMEOUT};
 use rodando_domain::fare::eta_sec;
 use rodando_domain::ids::{DriverId, OfferId, TripId};
 use rodando_domain::offer::{Offer, OfferError};
@@ -20,10 +20,21 @@ use crate::trips::{MAX_ATTEMPTS, TripCommandError, TripService, conflict};
 /// Candidates fetched per dispatch step: enough to skip a few that race us.
 const CANDIDATES_PER_STEP: usize = 8;
 
-/// Dispatch steps lost to concurrent writers before leaving the trip to the next pass. Every
+/// Dispatch steps lost to concurrent writers before leaving the trip to the scheduler. Every
 /// loss means another trip took a driver, so candidates run out long before this under any
 /// real contention.
 const MAX_DISPATCH_ATTEMPTS: usize = 64;
+
+/// How long a waiting trip may sit with no open offer and nothing happening before the
+/// scheduler dispatches it again: long enough that the node handling it normally (an offer
+/// just closed, a request just made) has acted, short enough that a passenger barely notices a
+/// node that died or a store that failed mid-dispatch.
+pub const UNATTENDED_AFTER: time::Duration = time::Duration::seconds(3);
+
+/// Retries of a dispatch that failed on a store error, before leaving it to the scheduler: the
+/// first after 100 ms, doubling (about 3 s in all, when [`UNATTENDED_AFTER`] takes over).
+const DISPATCH_RETRIES: u32 = 5;
+const FIRST_RETRY_DELAY: StdDuration = StdDuration::from_millis(100);
 
 impl TripService {
     /// Makes the next offer of a trip that has none open, or gives up on it. Safe to call any
@@ -39,11 +50,17 @@ impl TripService {
             if !matches!(trip.status, TripStatus::Pending | TripStatus::Assigning) {
                 return Ok(());
             }
+            let now = self.clock.now();
+            if self.policy.timed_out(trip.requested_at, now) {
+                return match self.give_up(&trip, TIMEOUT).await {
+                    Err(DispatchConflict::Unexpected(e)) => Err(e),
+                    _ => Ok(()),
+                };
+            }
             let offers = self.trips.offers_for_trip(trip_id).await?;
             if offers.iter().any(Offer::is_open) {
                 return Ok(());
             }
-            let now = self.clock.now();
             let mut exclude: Vec<DriverId> = offers.iter().map(|o| o.driver_id).collect();
             exclude.extend(self.trips.drivers_with_open_offers().await?);
             let nearby = self
@@ -76,8 +93,93 @@ impl TripService {
                 Err(_) => continue,
             }
         }
-        tracing::warn!(trip_id = %trip_id, "dispatch kept losing races; the expiry scanner will retry");
+        tracing::warn!(trip_id = %trip_id, "dispatch kept losing races; the scheduler will retry");
         Ok(())
+    }
+
+    /// [`TripService::dispatch`] now; when a store fails, again in the background with backoff
+    /// (100 ms, doubling), and after that the scheduler's next pass. Never only logged.
+    pub(crate) async fn dispatch_or_retry(&self, trip_id: TripId) {
+        let Err(e) = self.dispatch(trip_id).await else {
+            return;
+        };
+        tracing::warn!(trip_id = %trip_id, error = %e, "dispatch failed; retrying");
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut delay = FIRST_RETRY_DELAY;
+            for attempt in 1..=DISPATCH_RETRIES {
+                tokio::time::sleep(delay).await;
+                match service.dispatch(trip_id).await {
+                    Ok(()) => return,
+                    Err(e) if attempt == DISPATCH_RETRIES => {
+                        tracing::error!(trip_id = %trip_id, error = %e, "dispatch still failing; left to the scheduler");
+                    }
+                    Err(e) => {
+                        tracing::warn!(trip_id = %trip_id, attempt, error = %e, "dispatch retry failed");
+                    }
+                }
+                delay *= 2;
+            }
+        });
+    }
+
+    /// The scheduler's second duty: every waiting trip nobody is acting on (no open offer for
+    /// [`UNATTENDED_AFTER`], after a store error, lost races or a node that died between two
+    /// offers) is dispatched again, and every trip past `DISPATCH_TIMEOUT_SEC` ends
+    /// `no_drivers_found` (`timeout`). Guarded writes let exactly one node act on each trip.
+    /// Returns how many trips were looked at.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails to list them (a failed dispatch of one trip is
+    /// logged and left to the next pass).
+    pub async fn attend_unattended(&self, batch: usize) -> Result<usize, Unexpected> {
+        let now = self.clock.now();
+        let waiting = self
+            .trips
+            .unattended(now, UNATTENDED_AFTER, self.policy.assign_timeout, batch)
+            .await?;
+        for unattended in &waiting {
+            let trip = &unattended.trip;
+            if unattended.timed_out {
+                tracing::info!(trip_id = %trip.id, "trip timed out waiting for a driver");
+            } else {
+                tracing::info!(trip_id = %trip.id, "trip had no open offer; dispatching again");
+            }
+            // `dispatch` gives up on a timed-out trip itself.
+            if let Err(e) = self.dispatch(trip.id).await {
+                tracing::error!(trip_id = %trip.id, error = ?e, "scheduled dispatch failed");
+            }
+        }
+        Ok(waiting.len())
+    }
+
+    /// A driver who went OFFLINE or BUSY cannot answer its open offer: it is closed at once as
+    /// rejected with `reason`, and the trip moves to the next candidate. Returns the closed
+    /// offer, if there was one.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when a store fails.
+    pub async fn release_open_offer(
+        &self,
+        driver: DriverId,
+        reason: &str,
+    ) -> Result<Option<Offer>, Unexpected> {
+        let Some(offer) = self.trips.open_offer_of(driver).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let Ok(rejected) = offer.reject(driver, Some(reason.to_owned()), now) else {
+            return Ok(None);
+        };
+        match self.close_offer(rejected.clone()).await {
+            Ok(()) => {}
+            Err(TripCommandError::Unexpected(e)) => return Err(e),
+            Err(_) => return Ok(None), // answered, expired or withdrawn meanwhile
+        }
+        tracing::info!(trip_id = %offer.trip_id, driver_id = %driver, reason, "open offer released");
+        self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected)
+            .await;
+        Ok(Some(rejected))
     }
 
     async fn offer(&self, trip: &Trip, candidate: Candidate) -> Result<(), DispatchConflict> {
@@ -135,7 +237,8 @@ impl TripService {
         let next = trip
             .give_up(reason, now)
             .map_err(|_| DispatchConflict::TripChanged)?;
-        self.trips
+        let withdrawn = self
+            .trips
             .apply(&DispatchWrite {
                 trip: Some(TripTransition {
                     expected: trip.status,
@@ -153,6 +256,7 @@ impl TripService {
             },
         )
         .await;
+        self.tell_withdrawn(&next, withdrawn).await;
         Ok(())
     }
 
@@ -297,13 +401,16 @@ impl TripService {
                 Err(_) => {} // answered or withdrawn meanwhile
             }
         }
-        // Trips whose dispatch failed earlier (none open, still assigning) are not found here;
-        // they are retried when their passenger or an admin acts, or by the next expiry.
+        // Trips whose dispatch failed (none open, still waiting) are found by
+        // `attend_unattended`, the scheduler's other duty.
         Ok(expired)
     }
 
-    /// Runs [`TripService::expire_due_offers`] every `interval` until `shutdown`.
-    pub async fn run_expiry(
+    /// The dispatch scheduler of this node: every `interval` until `shutdown`, expires due
+    /// offers ([`TripService::expire_due_offers`]) and moves on every trip nobody is acting on
+    /// ([`TripService::attend_unattended`]). Every node runs one; guarded writes make exactly
+    /// one act on each offer and trip.
+    pub async fn run_scheduler(
         self,
         interval: StdDuration,
         batch: usize,
@@ -318,10 +425,13 @@ impl TripService {
                     if let Err(e) = self.expire_due_offers(batch).await {
                         tracing::error!(error = ?e, "offer expiry pass failed");
                     }
+                    if let Err(e) = self.attend_unattended(batch).await {
+                        tracing::error!(error = ?e, "unattended trips pass failed");
+                    }
                 }
             }
         }
-        tracing::debug!("offer expiry scanner stopped");
+        tracing::debug!("dispatch scheduler stopped");
     }
 
     async fn own_offer(
@@ -367,8 +477,6 @@ impl TripService {
                 tracing::warn!(trip_id = %offer.trip_id, error = %e, "closed offer not announced")
             }
         }
-        if let Err(e) = self.dispatch(offer.trip_id).await {
-            tracing::error!(trip_id = %offer.trip_id, error = ?e, "dispatch after a closed offer failed");
-        }
+        self.dispatch_or_retry(offer.trip_id).await;
     }
 }

@@ -171,10 +171,7 @@ impl TripService {
         tracing::info!(trip_id = %trip.id, passenger_id = %passenger, "trip requested");
         self.announce(&stored, TripEvent::Requested(stored.clone()))
             .await;
-        if let Err(e) = self.dispatch(stored.id).await {
-            // The trip is stored; the expiry scanner's next pass dispatches it again.
-            tracing::error!(trip_id = %stored.id, error = ?e, "dispatch failed");
-        }
+        self.dispatch_or_retry(stored.id).await;
         Ok(self.trips.find(stored.id).await?.unwrap_or(stored))
     }
 
@@ -400,6 +397,7 @@ pub(crate) fn conflict(e: DispatchConflict) -> TripCommandError {
         DispatchConflict::TripChanged
         | DispatchConflict::TripHasOpenOffer
         | DispatchConflict::DriverHasOpenOffer
-        | DispatchConflict::DriverChanged => TripCommandError::Changed,
+        | DispatchConflict::DriverChanged
+        | DispatchConflict::DriverNotMatchable => TripCommandError::Changed,
     }
 }

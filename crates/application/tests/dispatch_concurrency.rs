@@ -61,6 +61,7 @@ fn id(n: u128) -> Uuid {
 
 async fn driver_online(w: &World, n: u128) -> DriverId {
     let d = DriverId::from_uuid(id(0xd0_0000 + n));
+    w.availability.driver_connected(d).await.unwrap();
     w.availability
         .update_status(d, StatusCommand::Available)
         .await

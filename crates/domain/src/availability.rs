@@ -122,6 +122,10 @@ pub struct AvailabilityRecord {
     pub last_online_at: Option<OffsetDateTime>,
     /// Last sign of life (ping or any driver event).
     pub last_presence_at: Option<OffsetDateTime>,
+    /// Holds at least one socket, on any node: only then can it hear an offer. Unlike
+    /// `is_online` (a status the driver chose, kept through short disconnects until the presence
+    /// TTL), this follows the transport.
+    pub is_connected: bool,
     /// Last change of any field.
     pub updated_at: OffsetDateTime,
 }
@@ -251,6 +255,7 @@ impl DriverAvailability {
             current_vehicle_id: None,
             last_online_at: None,
             last_presence_at: None,
+            is_connected: false,
             updated_at: now,
         })
     }
@@ -431,6 +436,22 @@ impl DriverAvailability {
         })
     }
 
+    /// A socket of the driver was admitted: it can hear offers again. Status and presence are
+    /// untouched (a reconnect within the presence TTL needs no status change).
+    pub fn connect(&self, now: OffsetDateTime) -> Self {
+        let mut next = self.0.clone();
+        next.is_connected = true;
+        self.evolve(next, now)
+    }
+
+    /// The driver's last socket, on every node, closed: it cannot hear an offer, so it is not
+    /// matchable, but it stays online (and keeps any trip or open offer) until the presence TTL.
+    pub fn disconnect(&self, now: OffsetDateTime) -> Self {
+        let mut next = self.0.clone();
+        next.is_connected = false;
+        self.evolve(next, now)
+    }
+
     /// Whether the presence sweeper should take this driver offline: online, holding no trip,
     /// and silent for at least `ttl`.
     pub fn is_stale(&self, now: OffsetDateTime, ttl: Duration) -> bool {
@@ -448,10 +469,11 @@ impl DriverAvailability {
         })
     }
 
-    /// Whether dispatch may offer this driver a trip: available (hence online, no trip) with a
-    /// presence and a position fresher than `ttl`.
+    /// Whether dispatch may offer this driver a trip: available (hence online, no trip),
+    /// connected, with a presence and a position fresher than `ttl`.
     pub fn is_matchable(&self, now: OffsetDateTime, ttl: Duration) -> bool {
         self.is_available_for_trips
+            && self.is_connected
             && self.last_presence_at.is_some_and(|t| now - t < ttl)
             && self.last_location.is_some_and(|p| now - p.at < ttl)
     }

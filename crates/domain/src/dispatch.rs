@@ -4,7 +4,8 @@ use time::Duration;
 
 use crate::ids::DriverId;
 
-/// Matching settings (`DISPATCH_RADIUS_M`, `DISPATCH_OFFER_TTL_SEC`, `DISPATCH_MAX_OFFERS`).
+/// Matching settings (`DISPATCH_RADIUS_M`, `DISPATCH_OFFER_TTL_SEC`, `DISPATCH_MAX_OFFERS`,
+/// `DISPATCH_TIMEOUT_SEC`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DispatchPolicy {
     /// Search radius around the pickup.
@@ -13,7 +14,13 @@ pub struct DispatchPolicy {
     pub offer_ttl: Duration,
     /// Offers per trip before giving up.
     pub max_offers: u32,
+    /// Time from the request within which a driver must have accepted; past it the trip ends
+    /// `no_drivers_found` with reason `timeout`, whatever is under way.
+    pub assign_timeout: Duration,
 }
+
+/// Why dispatch stopped looking for a driver after `assign_timeout`.
+pub const TIMEOUT: &str = "timeout";
 
 impl Default for DispatchPolicy {
     fn default() -> Self {
@@ -21,6 +28,7 @@ impl Default for DispatchPolicy {
             radius_m: 5000.0,
             offer_ttl: Duration::seconds(20),
             max_offers: 5,
+            assign_timeout: Duration::seconds(120),
         }
     }
 }
@@ -44,6 +52,11 @@ pub enum NextStep {
 }
 
 impl DispatchPolicy {
+    /// Whether a trip requested at `requested_at` is past its assignment deadline at `now`.
+    pub fn timed_out(&self, requested_at: time::OffsetDateTime, now: time::OffsetDateTime) -> bool {
+        now - requested_at >= self.assign_timeout
+    }
+
     /// Nearest first, no shuffling; ties broken by driver id so the choice is deterministic.
     /// `offers_made` counts offers already made for the trip.
     pub fn next_step(&self, offers_made: u32, candidates: &[Candidate]) -> NextStep {
@@ -99,5 +112,13 @@ mod tests {
             p.next_step(5, &[c(1, 1.0)]),
             NextStep::GiveUp("max_offers_reached")
         );
+    }
+
+    #[test]
+    fn a_trip_times_out_exactly_at_the_assignment_deadline() {
+        let p = DispatchPolicy::default();
+        let t0 = time::macros::datetime!(2026-01-01 0:00 UTC);
+        assert!(!p.timed_out(t0, t0 + Duration::seconds(119)));
+        assert!(p.timed_out(t0, t0 + Duration::seconds(120)));
     }
 }

@@ -286,11 +286,34 @@ fn restore_refuses_impossible_records() {
 #[test]
 fn matchable_needs_fresh_presence_and_position() {
     let ttl = Duration::seconds(120);
-    let d = available(T0);
+    let d = available(T0).connect(T0);
     assert!(!d.is_matchable(T0, ttl), "no position yet");
     let d = d.record_location(&fix(23.1, -82.4, None), T0);
     assert!(d.is_matchable(T0 + Duration::seconds(60), ttl));
     assert!(!d.is_matchable(T0 + ttl, ttl));
+}
+
+#[test]
+fn a_driver_without_a_socket_is_online_but_not_matchable() {
+    let ttl = Duration::seconds(120);
+    let d = available(T0).record_location(&fix(23.1, -82.4, None), T0);
+    assert!(!d.is_matchable(T0, ttl), "never connected");
+    let connected = d.connect(T0);
+    assert!(connected.is_matchable(T0, ttl));
+    let gone = connected.disconnect(T0 + Duration::seconds(1));
+    assert!(!gone.is_matchable(T0 + Duration::seconds(1), ttl));
+    assert_eq!(gone.status(), AvailabilityStatus::Available, "status kept");
+    assert_eq!(gone.change_to(&connected), Change::default(), "not news");
+    let back = gone.connect(T0 + Duration::seconds(5));
+    assert!(
+        back.is_matchable(T0 + Duration::seconds(5), ttl),
+        "no status change needed"
+    );
+    assert_eq!(
+        connected.connect(T0),
+        connected,
+        "connecting twice changes nothing"
+    );
 }
 
 #[derive(Debug, Clone)]

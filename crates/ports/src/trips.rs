@@ -71,7 +71,10 @@ pub struct AvailabilityChange {
 pub struct DispatchWrite {
     /// A guarded trip change.
     pub trip: Option<TripTransition>,
-    /// A new open offer (one open offer per trip and per driver).
+    /// A new open offer (one open offer per trip and per driver). Guarded in the same write:
+    /// the trip must be `assigning` (after this write's `trip` change, if any) and the driver
+    /// still available for trips and connected, so a cancel or another trip taken between the
+    /// candidate read and this write leaves no offer behind.
     pub new_offer: Option<Offer>,
     /// A change to an offer that must still be open (accept, reject, expire).
     pub offer: Option<Offer>,
@@ -102,9 +105,21 @@ pub enum DispatchConflict {
     /// Another driver holds the trip.
     #[error("another driver holds the trip")]
     TripHeldByAnother,
+    /// The driver of a new offer is no longer available for trips, or not connected.
+    #[error("the driver can no longer be offered a trip")]
+    DriverNotMatchable,
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] Unexpected),
+}
+
+/// A trip dispatch must act on (see [`TripRepository::unattended`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnattendedTrip {
+    /// The trip, `pending` or `assigning`.
+    pub trip: Trip,
+    /// Requested at least the assignment timeout ago: give up rather than offer again.
+    pub timed_out: bool,
 }
 
 /// Trips and offers.
@@ -147,6 +162,27 @@ pub trait TripRepository: Send + Sync {
     /// # Errors
     /// [`Unexpected`] when the store fails.
     async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected>;
+
+    /// The driver's open offer, if any (at most one).
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected>;
+
+    /// Up to `limit` trips still waiting for a driver that nobody is acting on, oldest request
+    /// first: `pending` or `assigning` with no open offer, and quiet (no request, no offer
+    /// closed) since `now - quiet`; and every waiting trip requested at or before
+    /// `now - timeout`, open offer or not, flagged [`UnattendedTrip::timed_out`].
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn unattended(
+        &self,
+        now: OffsetDateTime,
+        quiet: time::Duration,
+        timeout: time::Duration,
+        limit: usize,
+    ) -> Result<Vec<UnattendedTrip>, Unexpected>;
 
     /// Drivers holding an open offer of any trip (never offered a second one at once).
     ///

@@ -359,6 +359,7 @@ pub async fn availability_round_trips_every_field(ports: Ports) {
         current_vehicle_id: Some(VehicleId::from_uuid(Uuid::new_v4())),
         last_online_at: Some(T0 - Duration::hours(2) + Duration::microseconds(999_999)),
         last_presence_at: Some(T0 + Duration::microseconds(2)),
+        is_connected: true,
         updated_at: T0 + Duration::microseconds(3),
     });
     ok(ports.availability.load_or_create(driver, T0).await);
@@ -381,6 +382,7 @@ pub async fn availability_round_trips_every_field(ports: Ports) {
         availability_reason: Some(AvailabilityReason::Unavailable),
         current_trip_id: None,
         last_presence_at: Some(T0 - Duration::days(1)),
+        is_connected: false,
         ..full.into_record()
     });
     ok(ports.availability.compare_and_set(1, &paused).await);

@@ -149,13 +149,14 @@ pub async fn apply(
     }
 }
 
-/// `driver:status:update` as a rule for [`apply`].
+/// `driver:status:update` as a rule for [`apply`], sent over a socket (so the driver is also
+/// connected, as the socket adapter records on admission).
 pub fn status(
     command: StatusCommand,
     now: OffsetDateTime,
 ) -> impl FnOnce(&DriverAvailability) -> DriverAvailability {
     move |s| match s.set_status(command, TripStanding::External, now) {
-        Ok(next) => next,
+        Ok(next) => next.connect(now),
         Err(e) => panic!("{command:?} refused: {e}"),
     }
 }
@@ -170,6 +171,12 @@ pub async fn available_driver_at(
     apply(ports, driver, now, status(StatusCommand::Available, now)).await;
     apply(ports, driver, now, |s| s.record_location(&fix(place), now)).await;
     driver
+}
+
+/// A driver dispatch may offer a trip to: available, connected, located at the Capitolio at
+/// `T0`.
+pub async fn free_driver(ports: &Ports) -> DriverId {
+    available_driver_at(ports, havana::CAPITOLIO, T0).await
 }
 
 /// Whether the port's answer is a compare-and-set conflict of the expected kind.

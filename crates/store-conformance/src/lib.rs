@@ -24,6 +24,7 @@
 
 pub mod availability;
 pub mod fixtures;
+pub mod guards;
 pub mod nearest;
 pub mod sessions;
 pub mod trips;
@@ -155,6 +156,12 @@ macro_rules! conformance_suite {
                 of_concurrent_offers_for_one_trip_exactly_one_is_made,
                 the_standing_of_a_trip_follows_its_driver_and_status,
             }
+            guards {
+                a_new_offer_is_refused_once_its_trip_is_no_longer_assigning,
+                a_new_offer_is_refused_once_its_driver_is_no_longer_matchable,
+                open_offer_of_is_the_drivers_open_offer_only,
+                unattended_lists_quiet_waiting_trips_and_timed_out_ones,
+            }
         );
     };
     (@modules $harness:path; $($module:ident { $($case:ident),* $(,)? })*) => {
@@ -186,6 +193,7 @@ mod tests {
             ("availability", include_str!("availability.rs")),
             ("nearest", include_str!("nearest.rs")),
             ("trips", include_str!("trips.rs")),
+            ("guards", include_str!("guards.rs")),
         ] {
             for line in source.lines() {
                 if let Some(rest) = line.strip_prefix("pub async fn ") {

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::Ports;
 use crate::fixtures::{
-    T0, apply, at, available_driver_at, fix, havana, new_driver, new_passenger, ok, point,
+    T0, apply, at, available_driver_at, fix, free_driver, havana, new_passenger, ok, point,
 };
 
 /// A way a trip ends early (cancelled, abandoned).
@@ -30,7 +30,7 @@ type Ending = fn(&Trip) -> Result<Trip, TripError>;
 const TTL: Duration = Duration::seconds(20);
 
 /// A pending trip of `passenger` requested at `now`, from Parque Central to Hotel Nacional.
-fn requested(passenger: UserId, now: OffsetDateTime) -> Trip {
+pub(crate) fn requested(passenger: UserId, now: OffsetDateTime) -> Trip {
     Trip::request(
         TripId::from_uuid(Uuid::new_v4()),
         passenger,
@@ -52,14 +52,14 @@ fn currency(code: &str) -> Currency {
 }
 
 /// A new passenger's trip, stored.
-async fn stored_trip(ports: &Ports) -> Trip {
+pub(crate) async fn stored_trip(ports: &Ports) -> Trip {
     let passenger = new_passenger(ports).await;
     let trip = requested(passenger, T0);
     ok(ports.trips.create(&trip, None).await)
 }
 
 /// An open offer of `trip` to `driver`, made `seconds` after `T0`.
-fn offer(trip: &Trip, driver: DriverId, seconds: i64) -> Offer {
+pub(crate) fn offer(trip: &Trip, driver: DriverId, seconds: i64) -> Offer {
     Offer::new(
         OfferId::from_uuid(Uuid::new_v4()),
         trip.id,
@@ -71,7 +71,7 @@ fn offer(trip: &Trip, driver: DriverId, seconds: i64) -> Offer {
 }
 
 /// A trip change guarded by its current status.
-fn transition(current: &Trip, next: Trip) -> Option<TripTransition> {
+pub(crate) fn transition(current: &Trip, next: Trip) -> Option<TripTransition> {
     Some(TripTransition {
         expected: current.status,
         next,
@@ -80,7 +80,12 @@ fn transition(current: &Trip, next: Trip) -> Option<TripTransition> {
 
 /// Dispatch's first step: the pending trip becomes assigning and is offered to `driver`.
 /// Returns the trip and the offer as stored.
-async fn offered(ports: &Ports, trip: &Trip, driver: DriverId, seconds: i64) -> (Trip, Offer) {
+pub(crate) async fn offered(
+    ports: &Ports,
+    trip: &Trip,
+    driver: DriverId,
+    seconds: i64,
+) -> (Trip, Offer) {
     let next = ok(trip.start_assigning());
     let offer = offer(trip, driver, seconds);
     write(
@@ -96,7 +101,7 @@ async fn offered(ports: &Ports, trip: &Trip, driver: DriverId, seconds: i64) -> 
 }
 
 /// Stores `offer`, closed by the caller, in a write of its own.
-async fn close(ports: &Ports, offer: Offer) -> Offer {
+pub(crate) async fn close(ports: &Ports, offer: Offer) -> Offer {
     write(
         ports,
         DispatchWrite {
@@ -109,7 +114,7 @@ async fn close(ports: &Ports, offer: Offer) -> Offer {
 }
 
 /// A write that must succeed; returns the withdrawn offers.
-async fn write(ports: &Ports, write: DispatchWrite) -> Vec<Offer> {
+pub(crate) async fn write(ports: &Ports, write: DispatchWrite) -> Vec<Offer> {
     match ports.trips.apply(&write).await {
         Ok(withdrawn) => withdrawn,
         Err(e) => panic!("dispatch write failed: {e:?}"),
@@ -117,14 +122,14 @@ async fn write(ports: &Ports, write: DispatchWrite) -> Vec<Offer> {
 }
 
 /// A write that must fail; returns why.
-async fn refused(ports: &Ports, write: DispatchWrite) -> DispatchConflict {
+pub(crate) async fn refused(ports: &Ports, write: DispatchWrite) -> DispatchConflict {
     match ports.trips.apply(&write).await {
         Ok(withdrawn) => panic!("dispatch write succeeded (withdrew {withdrawn:?})"),
         Err(e) => e,
     }
 }
 
-async fn trip_of(ports: &Ports, id: TripId) -> Trip {
+pub(crate) async fn trip_of(ports: &Ports, id: TripId) -> Trip {
     match ok(ports.trips.find(id).await) {
         Some(t) => t,
         None => panic!("trip {id} is gone"),
@@ -187,7 +192,7 @@ fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
 /// cancelled and abandoned trips with who and why.
 pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
     let passenger = new_passenger(&ports).await;
-    let driver = new_driver(&ports).await;
+    let driver = free_driver(&ports).await;
     let us = Duration::microseconds;
     let trip = Trip::request(
         TripId::from_uuid(Uuid::new_v4()),
@@ -299,7 +304,7 @@ pub async fn unknown_trips_and_offers_are_not_found(ports: Ports) {
 /// does not count; other passengers are not affected.
 pub async fn a_passenger_has_at_most_one_active_trip(ports: Ports) {
     let passenger = new_passenger(&ports).await;
-    let driver = new_driver(&ports).await;
+    let driver = free_driver(&ports).await;
     let first = ok(ports.trips.create(&requested(passenger, T0), None).await);
 
     let assigning = ok(first.start_assigning());
@@ -569,7 +574,7 @@ pub async fn a_trip_in_another_status_fails_the_write_and_nothing_is_written(por
 /// and the trip change in the same write is not stored.
 pub async fn an_offer_no_longer_open_fails_the_write_and_nothing_is_written(ports: Ports) {
     let trip = stored_trip(&ports).await;
-    let driver = new_driver(&ports).await;
+    let driver = free_driver(&ports).await;
     let (assigning, open) = offered(&ports, &trip, driver, 1).await;
     let rejected = close(
         &ports,
@@ -614,7 +619,7 @@ pub async fn an_offer_no_longer_open_fails_the_write_and_nothing_is_written(port
 /// once the first is closed, the next one can be made.
 pub async fn a_trip_has_at_most_one_open_offer(ports: Ports) {
     let trip = stored_trip(&ports).await;
-    let (first_driver, second_driver) = (new_driver(&ports).await, new_driver(&ports).await);
+    let (first_driver, second_driver) = (free_driver(&ports).await, free_driver(&ports).await);
     let (assigning, first) = offered(&ports, &trip, first_driver, 1).await;
 
     let second = offer(&assigning, second_driver, 2);
@@ -660,7 +665,7 @@ pub async fn a_trip_has_at_most_one_open_offer(ports: Ports) {
 /// `DriverHasOpenOffer` and nothing of the write is stored; once it is closed, the driver can be
 /// offered the other trip.
 pub async fn a_driver_has_at_most_one_open_offer(ports: Ports) {
-    let driver = new_driver(&ports).await;
+    let driver = free_driver(&ports).await;
     let (first_trip, second_trip) = (stored_trip(&ports).await, stored_trip(&ports).await);
     let (_, first) = offered(&ports, &first_trip, driver, 1).await;
 
@@ -693,7 +698,7 @@ pub async fn a_driver_has_at_most_one_open_offer(ports: Ports) {
 /// A new offer for a trip with an open offer, to a driver with an open offer, is refused for the
 /// trip: the port checks the trip's rule first.
 pub async fn an_offer_breaking_both_rules_is_refused_for_the_trip_first(ports: Ports) {
-    let driver = new_driver(&ports).await;
+    let driver = free_driver(&ports).await;
     let trip = stored_trip(&ports).await;
     let (assigning, _) = offered(&ports, &trip, driver, 1).await;
 
@@ -811,7 +816,7 @@ pub async fn an_accept_writes_the_offer_the_trip_and_the_driver_together(ports: 
 pub async fn ending_a_trip_withdraws_its_open_offer_and_returns_it(ports: Ports) {
     let trip = stored_trip(&ports).await;
     let other_trip = stored_trip(&ports).await;
-    let (driver, other_driver) = (new_driver(&ports).await, new_driver(&ports).await);
+    let (driver, other_driver) = (free_driver(&ports).await, free_driver(&ports).await);
     let (assigning, open) = offered(&ports, &trip, driver, 1).await;
     let (_, other_open) = offered(&ports, &other_trip, other_driver, 1).await;
     let cancelled = ok(assigning.cancel(
@@ -863,9 +868,9 @@ pub async fn offers_for_trip_lists_every_offer_oldest_first(ports: Ports) {
     let trip = stored_trip(&ports).await;
     let other_trip = stored_trip(&ports).await;
     let drivers = [
-        new_driver(&ports).await,
-        new_driver(&ports).await,
-        new_driver(&ports).await,
+        free_driver(&ports).await,
+        free_driver(&ports).await,
+        free_driver(&ports).await,
     ];
     let (assigning, first) = offered(&ports, &trip, drivers[0], 1).await;
     let first = close(&ports, ok(first.reject(drivers[0], None, at(2)))).await;
@@ -904,7 +909,7 @@ pub async fn due_offers_are_the_open_ones_past_their_deadline_earliest_first(por
     let mut made = Vec::new();
     for (seconds, closed) in plan {
         let trip = stored_trip(&ports).await;
-        let driver = new_driver(&ports).await;
+        let driver = free_driver(&ports).await;
         let (_, open) = offered(&ports, &trip, driver, seconds).await;
         if closed {
             close(&ports, ok(open.reject(driver, None, at(seconds + 1)))).await;
@@ -935,11 +940,11 @@ pub async fn due_offers_are_the_open_ones_past_their_deadline_earliest_first(por
 pub async fn drivers_with_open_offers_lists_each_driver_holding_one(ports: Ports) {
     let mut holding = Vec::new();
     for i in 0..3 {
-        let driver = new_driver(&ports).await;
+        let driver = free_driver(&ports).await;
         offered(&ports, &stored_trip(&ports).await, driver, i).await;
         holding.push(driver);
     }
-    let answered = new_driver(&ports).await;
+    let answered = free_driver(&ports).await;
     let (_, open) = offered(&ports, &stored_trip(&ports).await, answered, 0).await;
     close(&ports, ok(open.reject(answered, None, at(1)))).await;
 
@@ -987,11 +992,20 @@ pub async fn of_fifty_concurrent_accepts_of_one_offer_exactly_one_wins(ports: Po
 /// Twenty simultaneous offers of one trip to twenty drivers: exactly one is made, the others
 /// are `TripHasOpenOffer`.
 pub async fn of_concurrent_offers_for_one_trip_exactly_one_is_made(ports: Ports) {
-    let trip = stored_trip(&ports).await;
+    let pending = stored_trip(&ports).await;
+    let trip = ok(pending.start_assigning());
+    write(
+        &ports,
+        DispatchWrite {
+            trip: transition(&pending, trip.clone()),
+            ..DispatchWrite::default()
+        },
+    )
+    .await;
     let mut racers = JoinSet::new();
     for i in 0..20 {
         let ports = ports.clone();
-        let driver = new_driver(&ports).await;
+        let driver = free_driver(&ports).await;
         let proposal = offer(&trip, driver, i);
         racers.spawn(async move {
             let write = DispatchWrite {

@@ -30,10 +30,10 @@ pub(super) struct SpatialIndex {
     tree: RTree<Entry>,
 }
 
-/// Where `state` sits in the index: drivers that are available and have a position. Freshness
-/// changes with time alone, so it is checked at query time, not here.
+/// Where `state` sits in the index: drivers that are available, connected and have a position.
+/// Freshness changes with time alone, so it is checked at query time, not here.
 pub(super) fn indexed_at(state: &DriverAvailability) -> Option<[f64; 2]> {
-    if !state.is_available_for_trips {
+    if !state.is_available_for_trips || !state.is_connected {
         return None;
     }
     let point = state.last_location?.point;

@@ -20,17 +20,17 @@ macro_rules! availability_columns {
          availability_reason::text AS availability_reason, \
          ST_Y(last_location::geometry) AS latitude, ST_X(last_location::geometry) AS longitude, \
          last_location_timestamp, current_trip_id, current_vehicle_id, last_online_timestamp, \
-         last_presence_timestamp, updated_at, version"
+         last_presence_timestamp, is_connected, updated_at, version"
     };
 }
 pub(crate) use availability_columns;
 
-/// The values of a state, as `$1..=$12` of [`bind_state`] expect them in SQL.
+/// The values of a state, as `$1..=$13` of [`bind_state`] expect them in SQL.
 macro_rules! availability_values {
     () => {
         "$1, $2, $3, $4::availability_reason, \
          ST_SetSRID(ST_MakePoint($5, $6), 4326)::geography, \
-         $7, $8, $9, $10, $11, $12"
+         $7, $8, $9, $10, $11, $12, $13"
     };
 }
 pub(crate) use availability_values;
@@ -40,12 +40,12 @@ macro_rules! availability_targets {
     () => {
         "driver_id, is_online, is_available_for_trips, availability_reason, last_location, \
          last_location_timestamp, current_trip_id, current_vehicle_id, last_online_timestamp, \
-         last_presence_timestamp, updated_at"
+         last_presence_timestamp, updated_at, is_connected"
     };
 }
 pub(crate) use availability_targets;
 
-/// Binds `$1..=$12` of [`availability_values`] from a state, on any sqlx query type.
+/// Binds `$1..=$13` of [`availability_values`] from a state, on any sqlx query type.
 macro_rules! bind_state {
     ($query:expr, $state:expr) => {{
         let state: &rodando_domain::availability::AvailabilityRecord = $state;
@@ -67,6 +67,7 @@ macro_rules! bind_state {
             .bind(state.last_online_at)
             .bind(state.last_presence_at)
             .bind(state.updated_at)
+            .bind(state.is_connected)
     }};
 }
 pub(crate) use bind_state;
@@ -85,6 +86,7 @@ pub(crate) struct AvailabilityRow {
     current_vehicle_id: Option<Uuid>,
     last_online_timestamp: Option<OffsetDateTime>,
     last_presence_timestamp: Option<OffsetDateTime>,
+    is_connected: bool,
     updated_at: OffsetDateTime,
     version: i64,
 }
@@ -117,6 +119,7 @@ impl TryFrom<AvailabilityRow> for Versioned {
             current_vehicle_id: row.current_vehicle_id.map(VehicleId::from_uuid),
             last_online_at: row.last_online_timestamp,
             last_presence_at: row.last_presence_timestamp,
+            is_connected: row.is_connected,
             updated_at: row.updated_at,
         };
         let state = DriverAvailability::restore(record).map_err(|e| bad(&e.to_string()))?;

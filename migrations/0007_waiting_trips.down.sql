@@ -1,0 +1,1 @@
+DROP INDEX trips_waiting_idx;
