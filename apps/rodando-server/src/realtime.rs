@@ -4,32 +4,39 @@
 //!
 //! The socket handlers are generic over the adapter; this module is the one place that names
 //! the two concrete adapters, so the rest of the wiring works with either.
+//!
+//! With Redis, socketioxide-redis runs over our own driver (`rodando-adapter-redis`) rather than
+//! its bundled one, which never reconnected: after a Redis restart every emit failed, even to
+//! this node's own sockets. Ours queues publishes (local delivery never waits on Redis),
+//! reconnects and resubscribes, and probes the pub/sub round trip for `/ready`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use redis::{IntoConnectionInfo, ProtocolVersion};
+use rodando_adapter_redis::{ClusterHealth, ResilientDriver};
 use rodando_adapter_socketio::{Realtime, RealtimeConfig, SocketNotifier};
-use rodando_ports::Unexpected;
 use rodando_ports::health::HealthCheck;
 use rodando_ports::notifier::Notifier;
 use secrecy::{ExposeSecret, SecretString};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Emitter;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use tokio::sync::watch;
 
-/// How long the start waits for Redis (connect, subscribe) before giving up with an error.
+/// How long the start waits for Redis (connect, subscribe, first probe round trip) before
+/// giving up with an error.
 const REDIS_START_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long `/ready` waits for Redis to answer `PING`.
-const REDIS_PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a request to the other nodes (e.g. a cross-node disconnect) may wait for answers.
 const REDIS_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The rooms adapter of a multi-node deployment.
+pub type ClusterAdapter = CustomRedisAdapter<Emitter, ResilientDriver>;
 
 /// Where the nodes of one deployment meet.
 #[derive(Debug, Clone)]
@@ -46,7 +53,12 @@ pub enum SocketServer {
     /// One node: rooms live in this process.
     Single(SocketIo),
     /// Many nodes: rooms are shared through Redis pub/sub.
-    Cluster(SocketIo<RedisAdapter<Emitter>>),
+    Cluster {
+        /// The server.
+        io: SocketIo<ClusterAdapter>,
+        /// Whether messages reach the other nodes (the probe's view).
+        health: ClusterHealth,
+    },
 }
 
 /// The tower layer that serves Socket.IO on the app's router.
@@ -54,7 +66,7 @@ pub enum SocketLayer {
     /// See [`SocketServer::Single`].
     Single(SocketIoLayer),
     /// See [`SocketServer::Cluster`].
-    Cluster(SocketIoLayer<RedisAdapter<Emitter>>),
+    Cluster(SocketIoLayer<ClusterAdapter>),
 }
 
 impl SocketLayer {
@@ -94,8 +106,9 @@ async fn detach_request_head(mut request: Request) -> Request {
 }
 
 impl SocketServer {
-    /// Builds the server; with `redis`, connects to it first so a wrong URL fails the start
-    /// with a one-line reason instead of failing the first broadcast.
+    /// Builds the server; with `redis`, connects to it first and waits for the first pub/sub
+    /// round trip, so a wrong URL fails the start with a one-line reason instead of failing the
+    /// first broadcast. The health check returned with Redis is that round trip's.
     ///
     /// # Errors
     /// Redis is configured but cannot be reached.
@@ -109,30 +122,49 @@ impl SocketServer {
             return Ok((Self::Single(io), SocketLayer::Single(layer), None));
         };
         let client = redis_client(&redis.url)?;
+        let settings = rodando_adapter_redis::Settings::new(redis.channel_prefix.clone());
+        let start = async {
+            let (driver, health) = rodando_adapter_redis::connect(client, settings)
+                .await
+                .context("REDIS_URL: cannot connect to Redis")?;
+            health.wait_healthy().await;
+            anyhow::Ok((driver, health))
+        };
+        let (driver, health) = tokio::time::timeout(REDIS_START_TIMEOUT, start)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("REDIS_URL: Redis did not answer within {REDIS_START_TIMEOUT:?}")
+            })??;
         let adapter_config = RedisAdapterConfig::new()
             .with_prefix(redis.channel_prefix.clone())
             .with_request_timeout(REDIS_REQUEST_TIMEOUT);
-        let ctr = tokio::time::timeout(
-            REDIS_START_TIMEOUT,
-            RedisAdapterCtr::new_with_redis_config(&client, adapter_config),
-        )
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!("REDIS_URL: Redis did not answer within {REDIS_START_TIMEOUT:?}")
-        })?
-        .context("REDIS_URL: cannot connect to Redis")?;
-        let (layer, io) = builder
-            .with_adapter::<RedisAdapter<Emitter>>(ctr)
-            .build_layer();
-        let health: Arc<dyn HealthCheck> = Arc::new(RedisHealth { client });
-        Ok((Self::Cluster(io), SocketLayer::Cluster(layer), Some(health)))
+        let ctr = RedisAdapterCtr::new_with_driver(driver, adapter_config);
+        let (layer, io) = builder.with_adapter::<ClusterAdapter>(ctr).build_layer();
+        let check: Arc<dyn HealthCheck> = Arc::new(health.clone());
+        Ok((
+            Self::Cluster { io, health },
+            SocketLayer::Cluster(layer),
+            Some(check),
+        ))
+    }
+
+    /// With Redis, whether cluster delivery works: `true` while messages reach the other nodes,
+    /// changing when they stop and when they reach them again (for example to re-check what a
+    /// node may have missed meanwhile). `None` for a single node.
+    pub fn cluster_health(&self) -> Option<watch::Receiver<bool>> {
+        match self {
+            Self::Single(_) => None,
+            Self::Cluster { health, .. } => Some(health.watch()),
+        }
     }
 
     /// The [`Notifier`] port over this server.
     pub fn notifier(&self, admin_location_window: Duration) -> Arc<dyn Notifier> {
         match self {
             Self::Single(io) => Arc::new(SocketNotifier::new(io.clone(), admin_location_window)),
-            Self::Cluster(io) => Arc::new(SocketNotifier::new(io.clone(), admin_location_window)),
+            Self::Cluster { io, .. } => {
+                Arc::new(SocketNotifier::new(io.clone(), admin_location_window))
+            }
         }
     }
 
@@ -146,7 +178,7 @@ impl SocketServer {
             Self::Single(io) => {
                 rodando_adapter_socketio::attach(io, realtime);
             }
-            Self::Cluster(io) => {
+            Self::Cluster { io, .. } => {
                 for init in rodando_adapter_socketio::attach(io, realtime) {
                     tokio::time::timeout(REDIS_START_TIMEOUT, init)
                         .await
@@ -162,7 +194,7 @@ impl SocketServer {
     pub async fn close(&self) {
         match self {
             Self::Single(io) => io.close().await,
-            Self::Cluster(io) => io.close().await,
+            Self::Cluster { io, .. } => io.close().await,
         }
     }
 }
@@ -179,30 +211,6 @@ fn redis_client(url: &SecretString) -> anyhow::Result<redis::Client> {
         .clone()
         .set_protocol(ProtocolVersion::RESP3);
     redis::Client::open(info.set_redis_settings(settings)).context("REDIS_URL")
-}
-
-/// `/ready` asks Redis for `PING`.
-struct RedisHealth {
-    client: redis::Client,
-}
-
-#[async_trait]
-impl HealthCheck for RedisHealth {
-    fn name(&self) -> &'static str {
-        "redis"
-    }
-
-    async fn check(&self) -> Result<(), Unexpected> {
-        let ping = async {
-            let mut conn = self.client.get_multiplexed_async_connection().await?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await
-        };
-        match tokio::time::timeout(REDIS_PING_TIMEOUT, ping).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(Unexpected::msg(format!("redis: {e}"))),
-            Err(_) => Err(Unexpected::msg("redis: no answer within 2 s")),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod helpers;
 mod metrics;
 mod postgres;
 mod process;
+mod redis_faults;
 mod rest_auth;
 mod scratch;
 mod sessions;
