@@ -13,10 +13,12 @@ mod coalesce;
 mod config;
 mod connection;
 mod context;
+mod delivery;
 mod drivers;
 mod events;
 mod expiry;
 mod handshake;
+mod kick;
 pub mod metrics;
 mod notifier;
 mod passengers;
@@ -38,6 +40,7 @@ use socketioxide_core::adapter::DefinedAdapter;
 use tokio_util::task::TaskTracker;
 
 pub use config::RealtimeConfig;
+pub use kick::revalidate_local_sessions;
 pub use notifier::SocketNotifier;
 pub use registry::ConnectionRegistry;
 

@@ -24,6 +24,11 @@ pub const ACK_SECONDS: &str = "rodando_ack_duration_seconds";
 pub const EMITS_OUT: &str = "rodando_emits_total";
 /// Dispatch outcomes: offered, accepted, rejected, expired, no_drivers_found, cancelled.
 pub const DISPATCH: &str = "rodando_dispatch_outcomes_total";
+/// Outbound emits (and disconnects) that did not get through, by reason: `full` (a socket's
+/// packet buffer is full: a stalled client), `closed` (the socket was closing), `adapter` (the
+/// rooms adapter, e.g. Redis, failed), `encode` (the payload could not be encoded). One per
+/// socket for the first two, one per operation for the others.
+pub const EMIT_FAILURES: &str = "rodando_emit_failures_total";
 
 /// A socket entered `namespace`.
 pub(crate) fn connected(namespace: Namespace) {
@@ -69,6 +74,11 @@ pub(crate) fn answered(
 /// One emit of `event` left this node.
 pub(crate) fn emitted(event: &'static str) {
     metrics::counter!(EMITS_OUT, "event" => event).increment(1);
+}
+
+/// An outbound operation failed for `reason` (see [`EMIT_FAILURES`]), `count` times.
+pub(crate) fn emit_failed(reason: &'static str, count: u64) {
+    metrics::counter!(EMIT_FAILURES, "reason" => reason).increment(count);
 }
 
 /// A dispatch step happened.

@@ -1,5 +1,13 @@
 //! The [`Notifier`] port over Socket.IO rooms. With a Redis adapter the same emits reach
 //! sockets on every node.
+//!
+//! Every notification runs all of its steps (emits, joins, leaves, disconnects) whatever
+//! happens to one of them. A socket that cannot be reached (full buffer, closing) is no
+//! failure of the notification: it is counted and logged ([`crate::delivery`]) and the others
+//! still get the event. An adapter failure (e.g. Redis) is counted and logged too, the
+//! remaining steps still run, and the first such failure is returned at the end: the use cases
+//! only log it ("stored but not pushed") and never undo or retry the stored change, so the
+//! error informs without ever costing another target its event.
 
 use rodando_wire::events as names;
 use std::sync::Arc;
@@ -21,7 +29,26 @@ use socketioxide::adapter::Adapter;
 use time::OffsetDateTime;
 
 use crate::coalesce::{self, Coalescer};
-use crate::{metrics, rooms};
+use crate::delivery::{self, Failure};
+use crate::{kick, metrics, rooms};
+
+/// The steps of one notification: all run; the first failure is reported at the end.
+#[derive(Default)]
+struct Steps(Option<Unexpected>);
+
+impl Steps {
+    fn record(&mut self, step: Result<(), Unexpected>) {
+        if let Err(e) = step
+            && self.0.is_none()
+        {
+            self.0 = Some(e);
+        }
+    }
+
+    fn finish(self) -> Result<(), Unexpected> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
 
 /// Emits domain changes to the rooms that must see them.
 pub struct SocketNotifier<A: Adapter> {
@@ -55,10 +82,11 @@ impl<A: Adapter> SocketNotifier<A> {
         event: &'static str,
         data: &T,
     ) -> Result<(), Unexpected> {
+        let mut steps = Steps::default();
         for ns in Namespace::ALL {
-            self.emit(ns, rooms::session(session), event, data).await?;
+            steps.record(self.emit(ns, rooms::session(session), event, data).await);
         }
-        Ok(())
+        steps.finish()
     }
 
     async fn to_driver_and_admins<T: Serialize + ?Sized + Sync>(
@@ -67,20 +95,26 @@ impl<A: Adapter> SocketNotifier<A> {
         event: &'static str,
         data: &T,
     ) -> Result<(), Unexpected> {
-        self.emit(
-            Namespace::Drivers,
-            rooms::driver(snapshot.driver_id),
-            event,
-            data,
-        )
-        .await?;
-        self.emit(
-            Namespace::Admin,
-            rooms::ADMIN_DRIVERS.to_owned(),
-            event,
-            data,
-        )
-        .await
+        let mut steps = Steps::default();
+        steps.record(
+            self.emit(
+                Namespace::Drivers,
+                rooms::driver(snapshot.driver_id),
+                event,
+                data,
+            )
+            .await,
+        );
+        steps.record(
+            self.emit(
+                Namespace::Admin,
+                rooms::ADMIN_DRIVERS.to_owned(),
+                event,
+                data,
+            )
+            .await,
+        );
+        steps.finish()
     }
 }
 
@@ -96,7 +130,18 @@ impl<A: Adapter> SocketNotifier<A> {
             ops.to(members)
                 .join(room.to_owned())
                 .await
-                .map_err(|e| Unexpected::msg(format!("socket.io join failed: {e}")))?;
+                .map_err(|e| delivery::failed(Failure::Adapter, namespace, "join", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Every socket in `room` (in `namespace`) leaves it, on whatever node it lives.
+    async fn leave(&self, namespace: Namespace, room: &str) -> Result<(), Unexpected> {
+        if let Some(ops) = self.io.of(namespace.path()) {
+            ops.to(room.to_owned())
+                .leave(room.to_owned())
+                .await
+                .map_err(|e| delivery::failed(Failure::Adapter, namespace, "leave", &e))?;
         }
         Ok(())
     }
@@ -177,7 +222,9 @@ fn dispatch_outcome(event: &TripEvent) -> Option<&'static str> {
     }
 }
 
-/// One emit to several rooms of a namespace: a socket in more than one gets it once.
+/// One emit to several rooms of a namespace: a socket in more than one gets it once. Sockets
+/// that cannot take it do not keep it from the others and are not an error (see
+/// [`delivery::absorb_emit`]); an adapter failure is.
 async fn emit_to_rooms<A: Adapter, T: Serialize + ?Sized>(
     io: &SocketIo<A>,
     namespace: Namespace,
@@ -189,10 +236,8 @@ async fn emit_to_rooms<A: Adapter, T: Serialize + ?Sized>(
         return Ok(());
     };
     metrics::emitted(event);
-    ns.to(rooms)
-        .emit(event, data)
-        .await
-        .map_err(|e| Unexpected::msg(format!("socket.io broadcast failed: {e}")))
+    let result = ns.to(rooms.clone()).emit(event, data).await;
+    delivery::absorb_emit(io, namespace, &rooms, event, result)
 }
 
 async fn emit_to<A: Adapter, T: Serialize + ?Sized>(
@@ -221,13 +266,14 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         snapshot: &DriverAvailability,
     ) -> Result<(), Unexpected> {
         let update = LocationUpdate::from(snapshot);
-        self.emit(
-            Namespace::Drivers,
-            rooms::driver(snapshot.driver_id),
-            names::DRIVER_LOCATION_UPDATE,
-            &update,
-        )
-        .await?;
+        let to_driver = self
+            .emit(
+                Namespace::Drivers,
+                rooms::driver(snapshot.driver_id),
+                names::DRIVER_LOCATION_UPDATE,
+                &update,
+            )
+            .await;
         let io = self.io.clone();
         coalesce::publish(
             &self.admin_locations,
@@ -246,12 +292,12 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
                     )
                     .await
                     {
-                        tracing::warn!(error = %e, "admin location update not broadcast");
+                        tracing::debug!(error = %e, "admin location update not broadcast");
                     }
                 }
             },
         );
-        Ok(())
+        to_driver
     }
 
     async fn driver_trip_changed(&self, snapshot: &DriverAvailability) -> Result<(), Unexpected> {
@@ -265,18 +311,24 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         session: SessionId,
         reason: RevokeReason,
     ) -> Result<(), Unexpected> {
-        let data = json!({"sessionId": session.to_string(), "reason": reason.as_str()});
-        self.emit_to_session(session, names::AUTH_SESSION_REVOKED, &data)
-            .await?;
+        let notice = kick::revoked_notice(session, reason);
+        let mut steps = Steps::default();
+        steps.record(
+            self.emit_to_session(session, names::AUTH_SESSION_REVOKED, &*notice)
+                .await,
+        );
+        let room = rooms::session(session);
         for ns in Namespace::ALL {
             if let Some(ops) = self.io.of(ns.path()) {
-                ops.to(rooms::session(session))
-                    .disconnect()
-                    .await
-                    .map_err(|e| Unexpected::msg(format!("socket.io disconnect failed: {e}")))?;
+                let result = ops.to(room.clone()).disconnect().await;
+                steps.record(delivery::absorb_disconnect(ns, result));
             }
+            // Whatever could not take the DISCONNECT here is still connected: kicked directly,
+            // or made inert and disconnected once it can be (kick.rs). Remote nodes settle
+            // their own sockets.
+            kick::kick_survivors(&self.io, ns, &room, &notice);
         }
-        Ok(())
+        steps.finish()
     }
 
     async fn session_refreshed(
@@ -302,53 +354,57 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         }
         let (name, data) = trip_payload(audience, event);
         let trip_room = rooms::trip(audience.trip_id);
+        let mut steps = Steps::default();
         if let TripEvent::Offered { .. } | TripEvent::OfferWithdrawn(_) = event {
             if let Some(driver) = audience.driver_id {
-                self.emit(Namespace::Drivers, rooms::driver(driver), name, &data)
-                    .await?;
+                steps.record(
+                    self.emit(Namespace::Drivers, rooms::driver(driver), name, &data)
+                        .await,
+                );
             }
-            return Ok(());
+            return steps.finish();
         }
         // Before the first emit, so the passenger's other devices are in the room too.
         if let TripEvent::Requested(_) = event {
-            self.join(
-                Namespace::Passengers,
-                rooms::passenger(audience.passenger_id),
-                &trip_room,
-            )
-            .await?;
+            steps.record(
+                self.join(
+                    Namespace::Passengers,
+                    rooms::passenger(audience.passenger_id),
+                    &trip_room,
+                )
+                .await,
+            );
         }
         if let TripEvent::DriverAssigned { .. } = event
             && let Some(driver) = audience.driver_id
         {
-            self.join(Namespace::Drivers, rooms::driver(driver), &trip_room)
-                .await?;
+            steps.record(
+                self.join(Namespace::Drivers, rooms::driver(driver), &trip_room)
+                    .await,
+            );
         }
         let to_passenger = vec![rooms::passenger(audience.passenger_id), trip_room.clone()];
-        emit_to_rooms(&self.io, Namespace::Passengers, to_passenger, name, &data).await?;
+        steps.record(
+            emit_to_rooms(&self.io, Namespace::Passengers, to_passenger, name, &data).await,
+        );
         if let Some(driver) = audience.driver_id {
             let to_driver = vec![rooms::driver(driver), trip_room.clone()];
-            emit_to_rooms(&self.io, Namespace::Drivers, to_driver, name, &data).await?;
+            steps.record(emit_to_rooms(&self.io, Namespace::Drivers, to_driver, name, &data).await);
         }
         let mut to_admins = vec![trip_room.clone()];
         if let TripEvent::Requested(_) = event {
             to_admins.push(rooms::ADMIN_TRIPS.to_owned());
         }
-        emit_to_rooms(&self.io, Namespace::Admin, to_admins, name, &data).await?;
+        steps.record(emit_to_rooms(&self.io, Namespace::Admin, to_admins, name, &data).await);
         if let TripEvent::Completed(_)
         | TripEvent::Cancelled(_)
         | TripEvent::NoDriversFound { .. } = event
         {
             for ns in Namespace::ALL {
-                if let Some(ops) = self.io.of(ns.path()) {
-                    ops.to(trip_room.clone())
-                        .leave(trip_room.clone())
-                        .await
-                        .map_err(|e| Unexpected::msg(format!("socket.io leave failed: {e}")))?;
-                }
+                steps.record(self.leave(ns, &trip_room).await);
             }
         }
-        Ok(())
+        steps.finish()
     }
 
     async fn notify(

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use rodando_domain::admission::{Namespace, Refusal, check_session, check_user};
+use rodando_domain::session::RevokeReason;
 use rodando_ports::clock::Clock;
 use rodando_ports::sessions::SessionRepository;
 use rodando_ports::tokens::{TokenError, TokenService};
@@ -137,6 +138,59 @@ impl HandshakeService {
             name: user.name.as_str().to_owned(),
             token_expires_at: claims.expires_at,
         })
+    }
+}
+
+/// What a re-check of an already admitted socket found ([`HandshakeService::recheck`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The user may still be in the namespace and the session is live.
+    Live,
+    /// A handshake of this principal would now be refused with `refusal`; `revoked` is the
+    /// session's stored reason when it was revoked (none when it is missing, expired, or the
+    /// user is the reason).
+    Lapsed {
+        /// The refusal a new handshake would get.
+        refusal: Refusal,
+        /// Why the session was revoked, as stored.
+        revoked: Option<RevokeReason>,
+    },
+}
+
+impl HandshakeService {
+    /// Re-runs checks 4–6 for a socket admitted earlier, without its token: the token's
+    /// signature was checked at admission and the transport watches its expiry. This finds
+    /// sockets whose session was revoked (or whose user was deactivated) while their node could
+    /// not hear about it, e.g. during a Redis outage.
+    ///
+    /// # Errors
+    /// [`Refusal::Internal`] when a store cannot be read: nothing can be concluded then.
+    pub async fn recheck(&self, principal: &Principal) -> Result<Standing, HandshakeRefused> {
+        let user = self
+            .users
+            .find_by_id(principal.user_id)
+            .await
+            .map_err(|e| internal("user lookup failed", &e))?;
+        if let Err(refusal) = check_user(principal.namespace, user.as_ref()) {
+            return Ok(Standing::Lapsed {
+                refusal,
+                revoked: None,
+            });
+        }
+        let session = self
+            .sessions
+            .find(principal.session_id)
+            .await
+            .map_err(|e| internal("session lookup failed", &e))?;
+        Ok(
+            match check_session(session.as_ref(), principal.user_id, self.clock.now()) {
+                Ok(()) => Standing::Live,
+                Err(refusal) => Standing::Lapsed {
+                    refusal,
+                    revoked: session.and_then(|s| s.revoke_reason),
+                },
+            },
+        )
     }
 }
 

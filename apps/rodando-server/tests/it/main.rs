@@ -14,4 +14,5 @@ mod rest_auth;
 mod scratch;
 mod sessions;
 mod shutdown;
+mod stalled;
 mod trips;
