@@ -263,12 +263,14 @@ pub fn trip_json(t: &Trip) -> Value {
     serde_json::to_value(TripBody::from(t)).unwrap_or(Value::Null)
 }
 
-/// `{assignmentId, tripId, driverId, at}` of accepted/rejected/expired offers.
+/// `{assignmentId, tripId, driverId, reason, at}` of accepted/rejected/expired offers (`reason`:
+/// the rejection's, else null).
 pub fn offer_closed_json(o: &Offer) -> Value {
     json!({
         "assignmentId": o.id.to_string(),
         "tripId": o.trip_id.to_string(),
         "driverId": o.driver_id.to_string(),
+        "reason": o.reason,
         "at": timestamp::format(o.closed_at.unwrap_or(o.offered_at)),
     })
 }

@@ -4,6 +4,7 @@
 
 mod availability;
 mod cluster;
+mod dispatch_faults;
 mod handshake;
 mod helpers;
 mod metrics;
