@@ -190,6 +190,42 @@ impl SocketServer {
         Ok(())
     }
 
+    /// With Redis, a task that, each time cross-node delivery comes back after an outage,
+    /// re-checks the sessions of this node's sockets against the store and kicks the ended
+    /// ones: a logout or a stolen refresh token handled by another node while Redis was down
+    /// never reached them. Runs until `shutdown`; `None` on one node (nothing can be missed).
+    pub fn recheck_sessions_after_outages(
+        &self,
+        realtime: Arc<Realtime>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let Self::Cluster { io, health } = self else {
+            return None;
+        };
+        let io = io.clone();
+        let mut healthy = health.watch();
+        Some(tokio::spawn(async move {
+            let mut was_healthy = *healthy.borrow_and_update();
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    changed = healthy.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                    }
+                }
+                let now_healthy = *healthy.borrow_and_update();
+                if now_healthy && !was_healthy {
+                    let kicked =
+                        rodando_adapter_socketio::revalidate_local_sessions(&io, &realtime).await;
+                    tracing::info!(kicked, "cross-node delivery is back; sessions re-checked");
+                }
+                was_healthy = now_healthy;
+            }
+        }))
+    }
+
     /// Closes every socket of this node (clients reconnect, possibly to another node).
     pub async fn close(&self) {
         match self {

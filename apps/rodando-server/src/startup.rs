@@ -195,6 +195,8 @@ impl Application {
             },
         );
         let sweeper = tokio::spawn(sweeper.run(shutdown.child_token()));
+        let recheck =
+            io.recheck_sessions_after_outages(Arc::clone(&realtime), shutdown.child_token());
         let scheduler = tokio::spawn(trips.clone().run_scheduler(
             OFFER_SCAN_INTERVAL,
             OFFER_SCAN_BATCH,
@@ -232,7 +234,10 @@ impl Application {
             stores,
             notifier,
             shutdown,
-            background: vec![sweeper, scheduler, upkeep],
+            background: [sweeper, scheduler, upkeep]
+                .into_iter()
+                .chain(recheck)
+                .collect(),
         })
     }
 

@@ -247,6 +247,10 @@ impl<S: TripRepository> TripRepository for Timed<S> {
         .await
     }
 
+    async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
+        timed("trips.now", self.0.now()).await
+    }
+
     async fn due_offers(
         &self,
         now: OffsetDateTime,

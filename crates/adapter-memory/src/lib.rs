@@ -12,22 +12,53 @@ mod sessions;
 mod trips;
 mod users;
 
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use rodando_ports::clock::Clock;
+use time::OffsetDateTime;
 
 /// The in-memory store; implements every repository port.
-#[derive(Default)]
 pub struct MemoryStore {
     users: RwLock<users::UserTable>,
     sessions: RwLock<sessions::SessionTable>,
     availability: Mutex<availability::AvailabilityTable>,
     /// Locked after `availability` when both are needed (dispatch writes).
     dispatch: Mutex<trips::DispatchTable>,
+    /// The store's clock, behind `TripRepository::now` (offer deadlines).
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_clock(Arc::new(OsClock))
+    }
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store on the operating system's clock.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose clock is `clock` (tests that move time by hand share theirs).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            users: RwLock::default(),
+            sessions: RwLock::default(),
+            availability: Mutex::default(),
+            dispatch: Mutex::default(),
+            clock,
+        }
+    }
+}
+
+/// The operating system's clock, to microseconds like PostgreSQL's `now()`.
+struct OsClock;
+
+impl Clock for OsClock {
+    fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_microsecond(now.microsecond()).unwrap_or(now)
     }
 }
 

@@ -231,6 +231,10 @@ impl TripRepository for MemoryStore {
             .collect())
     }
 
+    async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
+        Ok(self.clock.now())
+    }
+
     async fn due_offers(
         &self,
         now: OffsetDateTime,

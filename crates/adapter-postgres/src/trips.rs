@@ -424,6 +424,13 @@ impl TripRepository for PgStore {
         Ok(ids.into_iter().map(DriverId::from_uuid).collect())
     }
 
+    async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
+        sqlx::query_scalar("SELECT now()")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed("reading the store's clock"))
+    }
+
     async fn due_offers(
         &self,
         now: OffsetDateTime,

@@ -133,7 +133,7 @@ impl TripService {
     /// [`Unexpected`] when the store fails to list them (a failed dispatch of one trip is
     /// logged and left to the next pass).
     pub async fn attend_unattended(&self, batch: usize) -> Result<usize, Unexpected> {
-        let now = self.clock.now();
+        let now = self.trips.now().await?;
         let waiting = self
             .trips
             .unattended(now, UNATTENDED_AFTER, self.policy.assign_timeout, batch)
@@ -167,7 +167,7 @@ impl TripService {
         let Some(offer) = self.trips.open_offer_of(driver).await? else {
             return Ok(None);
         };
-        let now = self.clock.now();
+        let now = self.trips.now().await?;
         let Ok(rejected) = offer.reject(driver, Some(reason.to_owned()), now) else {
             return Ok(None);
         };
@@ -183,7 +183,8 @@ impl TripService {
     }
 
     async fn offer(&self, trip: &Trip, candidate: Candidate) -> Result<(), DispatchConflict> {
-        let now = self.clock.now();
+        // The deadline is on the store's clock, the one every node compares it with.
+        let now = self.trips.now().await?;
         let starting = trip.status == TripStatus::Pending;
         let transition = if starting {
             let next = trip
@@ -274,7 +275,9 @@ impl TripService {
         offer_id: OfferId,
     ) -> Result<Trip, TripCommandError> {
         for _ in 0..MAX_ATTEMPTS {
-            let now = self.clock.now();
+            // Whether the offer is still open is judged on the store's clock, as its deadline
+            // was set (see TripRepository::now).
+            let now = self.trips.now().await?;
             let offer = self.own_offer(driver, offer_id).await?;
             let accepted = offer.accept(driver, now).map_err(TripCommandError::Offer)?;
             let trip = self
@@ -366,7 +369,7 @@ impl TripService {
         offer_id: OfferId,
         reason: Option<String>,
     ) -> Result<Offer, TripCommandError> {
-        let now = self.clock.now();
+        let now = self.trips.now().await?;
         let offer = self.own_offer(driver, offer_id).await?;
         let rejected = offer
             .reject(driver, reason, now)
@@ -384,7 +387,7 @@ impl TripService {
     /// # Errors
     /// [`Unexpected`] when a store fails.
     pub async fn expire_due_offers(&self, batch: usize) -> Result<usize, Unexpected> {
-        let now = self.clock.now();
+        let now = self.trips.now().await?;
         let mut expired = 0;
         for offer in self.trips.due_offers(now, batch).await? {
             let Some(closed) = offer.expire(now) else {

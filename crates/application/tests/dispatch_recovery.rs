@@ -72,6 +72,9 @@ impl TripRepository for FlakyTrips {
     async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
         self.store.drivers_with_open_offers().await
     }
+    async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
+        self.store.now().await
+    }
     async fn due_offers(
         &self,
         now: OffsetDateTime,
@@ -96,13 +99,13 @@ struct World {
 }
 
 fn world() -> World {
-    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(NOW));
+    let store = Arc::new(MemoryStore::with_clock(clock.clone()));
     let flaky = Arc::new(FlakyTrips {
         store: store.clone(),
         failing: AtomicBool::new(false),
     });
     let notifier = Arc::new(NullNotifier);
-    let clock = Arc::new(ManualClock::new(NOW));
     let trips = TripService::new(
         flaky.clone(),
         store.clone(),

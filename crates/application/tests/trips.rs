@@ -127,6 +127,7 @@ async fn a_replayed_idempotent_request_returns_the_first_trip_and_dispatches_not
 #[tokio::test]
 async fn someone_elses_offer_is_forbidden_and_nothing_is_written() {
     let mut trips = MockTripRepository::new();
+    trips.expect_now().returning(|| Ok(NOW));
     let offer = open_offer_of(trip(TripStatus::Assigning).id);
     trips
         .expect_find_offer()
@@ -149,6 +150,7 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
     let assigning = trip(TripStatus::Assigning);
     let offer = open_offer_of(assigning.id);
     let mut trips = MockTripRepository::new();
+    trips.expect_now().returning(|| Ok(NOW));
     let o = offer.clone();
     trips
         .expect_find_offer()
@@ -191,6 +193,7 @@ async fn a_store_failure_on_accept_is_unexpected_and_announces_nothing() {
     let assigning = trip(TripStatus::Assigning);
     let offer = open_offer_of(assigning.id);
     let mut trips = MockTripRepository::new();
+    trips.expect_now().returning(|| Ok(NOW));
     let o = offer.clone();
     trips
         .expect_find_offer()

@@ -190,7 +190,16 @@ pub trait TripRepository: Send + Sync {
     /// [`Unexpected`] when the store fails.
     async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected>;
 
-    /// Up to `limit` open offers whose deadline is at or before `now`, oldest deadline first.
+    /// The store's own clock (PostgreSQL `now()`; the memory store's clock), to microseconds.
+    /// Every offer deadline is set from it and compared against it, so nodes whose clocks are
+    /// skewed still agree on whether an offer is open.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn now(&self) -> Result<OffsetDateTime, Unexpected>;
+
+    /// Up to `limit` open offers whose deadline is at or before `now` (read from
+    /// [`TripRepository::now`]), oldest deadline first.
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.

@@ -1,7 +1,7 @@
 //! Dispatch's guards against what changes between reading candidates and writing an offer, and
 //! the reads the dispatch scheduler relies on: a new offer is written only while its trip is
 //! `assigning` and its driver still available and connected; the driver's open offer; the
-//! waiting trips nobody is acting on.
+//! waiting trips nobody is acting on; the store clock deadlines are judged by.
 
 use rodando_domain::availability::{StatusCommand, TripStanding};
 use rodando_domain::ids::TripId;
@@ -201,4 +201,15 @@ pub async fn unattended_lists_quiet_waiting_trips_and_timed_out_ones(ports: Port
         Some(with_open_offer.id),
         "oldest first"
     );
+}
+
+/// The store's clock, which offer deadlines are set from and judged by: microseconds, moving
+/// forward.
+pub async fn the_store_clock_is_microseconds_and_moves_forward(ports: Ports) {
+    let first = ok(ports.trips.now().await);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = ok(ports.trips.now().await);
+    assert!(second > first, "{first} then {second}");
+    assert_eq!(second.nanosecond() % 1_000, 0, "{second}");
+    assert!(second - first < Duration::seconds(5));
 }

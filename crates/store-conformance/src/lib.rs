@@ -161,6 +161,7 @@ macro_rules! conformance_suite {
                 a_new_offer_is_refused_once_its_driver_is_no_longer_matchable,
                 open_offer_of_is_the_drivers_open_offer_only,
                 unattended_lists_quiet_waiting_trips_and_timed_out_ones,
+                the_store_clock_is_microseconds_and_moves_forward,
             }
         );
     };

@@ -300,3 +300,48 @@ async fn redis_killed_local_delivery_goes_on_and_everything_resumes_after_a_rest
     );
     nodes.stop().await;
 }
+
+/// A logout handled by node B while Redis is down cannot reach the session's socket on node A;
+/// once cross-node delivery is back, node A re-checks its sockets' sessions and kicks it.
+#[tokio::test]
+async fn a_logout_lost_during_an_outage_reaches_the_other_node_once_redis_is_back() {
+    let mut nodes = Nodes::start().await;
+    let login = nodes.b.login("driver1@rodando.local").await;
+    let mut on_a = nodes
+        .a
+        .connect_with_token("/drivers", &login.access)
+        .await
+        .unwrap();
+    on_a.expect_event("hello", WAIT).await.unwrap();
+
+    nodes.redis.kill().await;
+    until_ready_is(&nodes.b, 503, NOT_READY_LIMIT)
+        .await
+        .expect("node B sees Redis down");
+    let (status, body) = nodes
+        .b
+        .post_with_bearer("/api/auth/logout", &login.access)
+        .await;
+    assert!(matches!(status, 200 | 204), "{status} {body}");
+    // Longer than a queued publish may wait: the kick itself is dropped, not replayed.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        on_a.is_connected(),
+        "the kick could not cross while Redis was down"
+    );
+
+    nodes.redis.spawn().await;
+    let restarted = Instant::now();
+    let revoked = on_a
+        .expect_event("auth:session_revoked", RESUME_LIMIT)
+        .await
+        .unwrap_or_else(|e| panic!("no auth:session_revoked after the restart: {e}"));
+    assert_eq!(revoked["sessionId"], login.session_id.as_str());
+    assert_eq!(revoked["reason"], "logout");
+    on_a.wait_disconnect(WAIT).await.unwrap();
+    eprintln!(
+        "redis_faults: logout during the outage -> socket on the other node kicked {:?} after the restart",
+        restarted.elapsed()
+    );
+    nodes.stop().await;
+}

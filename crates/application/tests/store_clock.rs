@@ -1,0 +1,106 @@
+//! Offer deadlines are set and judged on the store's clock (`TripRepository::now`), not the
+//! node's: two nodes whose clocks are a minute apart agree on whether an offer is open.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
+
+mod support;
+
+use std::sync::Arc;
+
+use rodando_adapter_memory::MemoryStore;
+use rodando_application::availability::AvailabilityService;
+use rodando_application::clock::ManualClock;
+use rodando_application::trips::{TripRequest, TripService};
+use rodando_domain::availability::{LocationFix, StatusCommand};
+use rodando_domain::dispatch::DispatchPolicy;
+use rodando_domain::fare::FareConfig;
+use rodando_domain::geo::GeoPoint;
+use rodando_domain::ids::{DriverId, UserId};
+use rodando_domain::offer::OfferStatus;
+use rodando_domain::trip::{PaymentMethod, Place, TripStatus};
+use rodando_ports::trips::TripRepository;
+use support::{NOW, NullNotifier};
+use time::Duration;
+use uuid::Uuid;
+
+/// A node: its own clock, `skew` away from the store's, over the shared store.
+fn node(store: &Arc<MemoryStore>, store_clock: &ManualClock, skew: Duration) -> TripService {
+    TripService::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        Arc::new(NullNotifier),
+        Arc::new(ManualClock::new(
+            rodando_ports::clock::Clock::now(store_clock) + skew,
+        )),
+        DispatchPolicy::default(),
+        FareConfig::default(),
+        Duration::seconds(120),
+    )
+}
+
+#[tokio::test]
+async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
+    let store_clock = Arc::new(ManualClock::new(NOW));
+    let store = Arc::new(MemoryStore::with_clock(store_clock.clone()));
+    let ahead = node(&store, &store_clock, Duration::seconds(60));
+    let behind = node(&store, &store_clock, Duration::seconds(-60));
+
+    let availability = AvailabilityService::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(NullNotifier),
+        store_clock.clone(),
+    );
+    let free_driver = || async {
+        let driver = DriverId::from_uuid(Uuid::new_v4());
+        availability.driver_connected(driver).await.unwrap();
+        availability
+            .update_status(driver, StatusCommand::Available)
+            .await
+            .unwrap();
+        let fix = LocationFix {
+            point: GeoPoint::from_degrees(23.101, -82.36).unwrap(),
+            accuracy_m: None,
+            heading_deg: None,
+            speed_kph: None,
+            recorded_at: None,
+        };
+        availability.ping_location(driver, fix).await.unwrap();
+        driver
+    };
+    let request = || {
+        let at = |lat: f64| Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap();
+        TripRequest {
+            pickup: at(23.1),
+            dropoff: at(23.12),
+            payment_method: PaymentMethod::Cash,
+        }
+    };
+    let passenger = || UserId::from_uuid(Uuid::new_v4());
+
+    // The node a minute ahead offers: the deadline is the store's now + 20 s.
+    let taker = free_driver().await;
+    let trip = ahead.request(passenger(), request(), None).await.unwrap();
+    let offer = store.open_offer_of(taker).await.unwrap().expect("offered");
+    assert_eq!(offer.offered_at, NOW, "stamped by the store's clock");
+    assert_eq!(offer.expires_at, NOW + Duration::seconds(20));
+
+    // 19 s later on the store (79 s on its own clock) it still neither expires nor refuses it.
+    store_clock.advance(Duration::seconds(19));
+    assert_eq!(ahead.expire_due_offers(10).await.unwrap(), 0);
+    let taken = ahead.accept_offer(taker, offer.id).await.unwrap();
+    assert_eq!(taken.id, trip.id);
+    assert_eq!(taken.status, TripStatus::Arriving);
+
+    // The node a minute behind expires an offer once the store's clock passes its deadline,
+    // though its own clock is 40 s short of it.
+    let silent = free_driver().await;
+    behind.request(passenger(), request(), None).await.unwrap();
+    let unanswered = store.open_offer_of(silent).await.unwrap().expect("offered");
+    store_clock.advance(Duration::seconds(19));
+    assert_eq!(behind.expire_due_offers(10).await.unwrap(), 0);
+    store_clock.advance(Duration::seconds(1));
+    assert_eq!(behind.expire_due_offers(10).await.unwrap(), 1);
+    let expired = store.find_offer(unanswered.id).await.unwrap().unwrap();
+    assert_eq!(expired.status, OfferStatus::Expired);
+}
