@@ -1,13 +1,12 @@
 //! Live token expiry (PROTOCOL §3): a socket outliving its access token is sent
 //! `auth:token_expired` and disconnected, unless `auth:refresh` gave it a newer token first.
 
-use rodando_wire::events as names;
 use std::sync::Arc;
 
 use rodando_application::Principal;
 use rodando_domain::session::CLOCK_LEEWAY;
 use rodando_wire::timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use time::OffsetDateTime;
@@ -32,12 +31,9 @@ pub(crate) fn watch<A: Adapter>(socket: SocketRef<A>, ctx: Arc<SocketContext>) {
             }
             let p = &ctx.principal;
             tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, "access token expired: disconnecting");
-            crate::metrics::emitted(names::AUTH_TOKEN_EXPIRED);
-            let _ = socket.emit(
-                names::AUTH_TOKEN_EXPIRED,
-                &json!({"sessionId": p.session_id.to_string()}),
-            );
-            let _ = socket.disconnect();
+            // A socket whose buffer is full cannot take the notice or the DISCONNECT now; it is
+            // made inert and closed as soon as it can be, like a revoked session's.
+            crate::kick::kick(socket.clone(), crate::kick::expired_notice(p.session_id));
             return;
         }
     });

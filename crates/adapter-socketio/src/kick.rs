@@ -1,4 +1,5 @@
-//! Ending sockets whose session is over, on this node, including the ones that cannot be told.
+//! Ending sockets whose session or token is over, on this node, including the ones that cannot
+//! be told.
 //!
 //! socketioxide disconnects a socket by queueing a DISCONNECT packet and gives up — leaving the
 //! socket connected — when that packet cannot be queued, i.e. when the socket's buffer is full
@@ -40,27 +41,52 @@ const RETRY_FOR: Duration = Duration::from_secs(600);
 #[derive(Clone)]
 struct Lingering;
 
-/// The payload of `auth:session_revoked` (PROTOCOL §2).
-pub(crate) fn revoked_notice(session: SessionId, reason: RevokeReason) -> Arc<Value> {
-    Arc::new(json!({"sessionId": session.to_string(), "reason": reason.as_str()}))
+/// The last event a socket that must close gets before its DISCONNECT.
+#[derive(Debug)]
+pub(crate) struct Notice {
+    event: &'static str,
+    payload: Value,
 }
 
-/// Tells `socket` its session is over and disconnects it; a socket that cannot take either
+/// `auth:session_revoked` (PROTOCOL §2).
+pub(crate) fn revoked_notice(session: SessionId, reason: RevokeReason) -> Arc<Notice> {
+    Arc::new(Notice {
+        event: names::AUTH_SESSION_REVOKED,
+        payload: json!({"sessionId": session.to_string(), "reason": reason.as_str()}),
+    })
+}
+
+/// `auth:token_expired` (PROTOCOL §3).
+pub(crate) fn expired_notice(session: SessionId) -> Arc<Notice> {
+    Arc::new(Notice {
+        event: names::AUTH_TOKEN_EXPIRED,
+        payload: json!({"sessionId": session.to_string()}),
+    })
+}
+
+impl Notice {
+    /// The payload, for emits to many sockets at once.
+    pub(crate) fn payload(&self) -> &Value {
+        &self.payload
+    }
+}
+
+/// Tells `socket` why it must close and disconnects it; a socket that cannot take either
 /// packet now lingers inert until it can.
-pub(crate) fn kick<A: Adapter>(socket: SocketRef<A>, notice: Arc<Value>) {
+pub(crate) fn kick<A: Adapter>(socket: SocketRef<A>, notice: Arc<Notice>) {
     if !try_kick(&socket, &notice) {
         linger(socket, notice);
     }
 }
 
 /// Whether `socket` was told and disconnected (or is gone already).
-fn try_kick<A: Adapter>(socket: &SocketRef<A>, notice: &Value) -> bool {
+fn try_kick<A: Adapter>(socket: &SocketRef<A>, notice: &Notice) -> bool {
     if !socket.connected() {
         return true;
     }
-    metrics::emitted(names::AUTH_SESSION_REVOKED);
+    metrics::emitted(notice.event);
     if let Err(SendError::Socket(SocketError::InternalChannelFull)) =
-        socket.emit(names::AUTH_SESSION_REVOKED, notice)
+        socket.emit(notice.event, &notice.payload)
     {
         metrics::emit_failed(Failure::Full.as_str(), 1);
         return false;
@@ -77,7 +103,7 @@ fn try_kick<A: Adapter>(socket: &SocketRef<A>, notice: &Value) -> bool {
 /// Makes `socket` (of an ended session, not disconnectable now) inert and keeps trying to tell
 /// and disconnect it. The notice may then arrive twice if the first one got through but the
 /// DISCONNECT did not: clients treat it as idempotent (PROTOCOL: "do not reconnect").
-fn linger<A: Adapter>(socket: SocketRef<A>, notice: Arc<Value>) {
+fn linger<A: Adapter>(socket: SocketRef<A>, notice: Arc<Notice>) {
     if socket.extensions.insert(Lingering).is_some() {
         return; // already lingering
     }
@@ -127,7 +153,7 @@ pub(crate) fn kick_survivors<A: Adapter>(
     io: &SocketIo<A>,
     namespace: Namespace,
     room: &str,
-    notice: &Arc<Value>,
+    notice: &Arc<Notice>,
 ) {
     let Some(ops) = io.of(namespace.path()) else {
         return;

@@ -314,7 +314,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         let notice = kick::revoked_notice(session, reason);
         let mut steps = Steps::default();
         steps.record(
-            self.emit_to_session(session, names::AUTH_SESSION_REVOKED, &*notice)
+            self.emit_to_session(session, names::AUTH_SESSION_REVOKED, notice.payload())
                 .await,
         );
         let room = rooms::session(session);

@@ -202,3 +202,64 @@ async fn a_trip_event_raised_on_node_a_reaches_the_passenger_on_node_b() {
     );
     cluster.stop().await;
 }
+
+/// Whether the store says `driver` holds a socket somewhere, polled until it says `expected`
+/// (a close is recorded in the background) or `WAIT` passes.
+async fn until_connected_is(db_url: &str, driver: &str, expected: bool) -> bool {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(db_url).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let connected: bool = sqlx::query_scalar(
+            "SELECT is_connected FROM drivers_availability WHERE driver_id = $1::uuid",
+        )
+        .bind(driver)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if connected == expected || std::time::Instant::now() > deadline {
+            return connected;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A driver's socket on node B keeps it matchable when its socket on node A closes; once the
+/// last one closes, on whichever node, it is not.
+#[tokio::test]
+async fn a_socket_on_the_other_node_keeps_the_driver_matchable() {
+    let cluster = Cluster::start().await;
+    let url = cluster.db.url();
+    let (on_a, login) = driver_at(&cluster.a.api, "driver1@rodando.local", 0.002).await;
+    let mut on_b = cluster
+        .b
+        .connect_with_token("/drivers", &login.access)
+        .await
+        .unwrap();
+    on_b.expect_event("hello", WAIT).await.unwrap();
+    let (passenger, _) = cluster
+        .b
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+
+    on_a.close().await;
+    tokio::time::sleep(QUIET).await;
+    assert!(
+        until_connected_is(&url, &login.user_id, true).await,
+        "the socket on node B still counts"
+    );
+    let reply = ack(&passenger, "trip:request", trip_request()).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let offer = on_b
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(offer["tripId"], reply["data"]["id"]);
+
+    on_b.close().await;
+    assert!(
+        !until_connected_is(&url, &login.user_id, false).await,
+        "no socket left on any node"
+    );
+    cluster.stop().await;
+}
