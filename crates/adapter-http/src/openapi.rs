@@ -13,7 +13,7 @@ use crate::{auth, health, trips};
     info(
         title = "Rodando Realtime REST API",
         description = "Login and sessions, trips and dispatch, operations endpoints. Errors are always `{\"error\": {code, message, details?}}`; clients branch on `code`. Times are RFC 3339 UTC, ids lowercase UUIDs, coordinates WGS84 degrees. The realtime half (Socket.IO) is described in docs/asyncapi.yaml.",
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
     ),
     paths(
         auth::login,
