@@ -96,6 +96,8 @@ pub struct Config {
     pub seed_demo_drivers: usize,
     /// `SEED_DEMO_PASSENGERS` (default 0): extra demo passengers `passenger3@…` onwards.
     pub seed_demo_passengers: usize,
+    /// `DASHBOARD_TILE_URL` (default OpenStreetMap's standard tiles): the dashboard map's tiles.
+    pub dashboard_tiles: rodando_dashboard::Tiles,
 }
 
 impl Config {
@@ -203,6 +205,11 @@ impl Config {
             },
             seed_demo_drivers: parse(&var, "SEED_DEMO_DRIVERS", 0, "a count of drivers")?,
             seed_demo_passengers: parse(&var, "SEED_DEMO_PASSENGERS", 0, "a count of passengers")?,
+            dashboard_tiles: match var("DASHBOARD_TILE_URL") {
+                None => rodando_dashboard::Tiles::default(),
+                Some(url) => rodando_dashboard::Tiles::parse(&url)
+                    .map_err(|e| err("DASHBOARD_TILE_URL", format!("{e} (got {url:?})")))?,
+            },
             seed_demo: match var("SEED_DEMO").as_deref() {
                 None | Some("true" | "1" | "yes") => true,
                 Some("false" | "0" | "no") => false,
@@ -416,6 +423,10 @@ mod tests {
             (vec![("DISPATCH_RADIUS_M", "-5")], "DISPATCH_RADIUS_M"),
             (vec![("FARE_CURRENCY", "pesos")], "FARE_CURRENCY"),
             (vec![("FARE_BASE", "NaN")], "FARE_BASE"),
+            (
+                vec![("DASHBOARD_TILE_URL", "tiles.example.com")],
+                "DASHBOARD_TILE_URL",
+            ),
         ] {
             let e = config(&vars).unwrap_err();
             assert_eq!(e.variable, variable, "{vars:?}");

@@ -217,7 +217,7 @@ impl Application {
             trips,
             checks,
         })
-        .merge(rodando_dashboard::router());
+        .merge(rodando_dashboard::router(&config.dashboard_tiles));
         let router = socket_layer
             .wrap(router.merge(crate::metrics::router(metrics)))
             .layer(cors(&config.cors_origins)?);

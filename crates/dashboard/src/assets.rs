@@ -1,5 +1,6 @@
 //! The dashboard's files, embedded in the binary at compile time: the server needs no files on
-//! disk and no network (the machines it runs on are offline, so there is no CDN either).
+//! disk and no network (the machines it runs on are offline, so there is no CDN either; only the
+//! map's tiles come from elsewhere, and the page works without them).
 
 /// One embedded file and how to serve it.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +25,7 @@ pub const INDEX: Asset = Asset {
 };
 
 /// Everything the page loads, each at its own path under `/dashboard/`.
-pub const FILES: [Asset; 7] = [
+pub const FILES: [Asset; 10] = [
     Asset {
         path: "/dashboard/style.css",
         content_type: CSS,
@@ -55,11 +56,29 @@ pub const FILES: [Asset; 7] = [
         content_type: JS,
         body: include_bytes!("../static/session.js"),
     },
+    Asset {
+        path: "/dashboard/map.js",
+        content_type: JS,
+        body: include_bytes!("../static/map.js"),
+    },
     // socket.io-client 4.8.1 browser bundle, unchanged (MIT; its licence header is kept, the
     // full licence is static/vendor/socket.io-client.LICENSE).
     Asset {
         path: "/dashboard/vendor/socket.io.min.js",
         content_type: JS,
         body: include_bytes!("../static/vendor/socket.io.min.js"),
+    },
+    // Leaflet 1.9.4's dist/leaflet.js and dist/leaflet.css, unchanged (BSD-2-Clause; the script
+    // keeps its licence header, the full licence is static/vendor/leaflet.LICENSE). Its images
+    // (default marker, layers control) are not embedded: the page uses neither.
+    Asset {
+        path: "/dashboard/vendor/leaflet.js",
+        content_type: JS,
+        body: include_bytes!("../static/vendor/leaflet.js"),
+    },
+    Asset {
+        path: "/dashboard/vendor/leaflet.css",
+        content_type: CSS,
+        body: include_bytes!("../static/vendor/leaflet.css"),
     },
 ];

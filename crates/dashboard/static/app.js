@@ -1,16 +1,15 @@
 // The dashboard page: sign-in, the `/admin` socket, and painting the fleet and the trips. State
-// lives in fleet.js and trips.js; this file only connects events to it and state to the DOM.
+// lives in fleet.js and trips.js; this file only connects events to it and state to the DOM (the
+// map through map.js).
 // Rendering is batched to one pass per animation frame, so hundreds of pings a second cost one
 // repaint.
 
 import { Fleet, STATUSES } from './fleet.js';
 import { Trips, TRIP_EVENTS, isFinal } from './trips.js';
-import { Bounds, projection } from './projection.js';
+import { FleetMap } from './map.js';
+import { Bounds } from './projection.js';
 import { ApiError, Session, explain } from './session.js';
 
-const MAP_W = 800;
-const MAP_H = 620;
-const SVG_NS = 'http://www.w3.org/2000/svg';
 const ACK_TIMEOUT_MS = 5000;
 const TRIP_ROWS_SHOWN = 100;
 /** Refused handshakes that a fresh access token cures (PROTOCOL §3). */
@@ -23,6 +22,7 @@ const state = {
   socket: null,
   fleet: new Fleet(),
   trips: new Trips({ limit: 200 }),
+  map: null,
   bounds: null,
   hiddenStatuses: new Set(),
   selectedTripId: null,
@@ -31,7 +31,6 @@ const state = {
   renderQueued: false,
   fullRender: true,
   tripsDirty: true,
-  dots: new Map(),
   rows: new Map(),
 };
 
@@ -54,6 +53,10 @@ function showLive() {
   $('live-view').hidden = false;
   $('who').hidden = false;
   $('who-name').textContent = state.session.user?.name ?? 'Operator';
+  // Leaflet measures its container: made once it is shown, told when shown again.
+  if (state.map) state.map.resize();
+  else if (globalThis.L) state.map = new FleetMap($('map'));
+  else $('map-hint').textContent = 'The map library did not load.';
 }
 
 async function onLogin(event) {
@@ -102,12 +105,9 @@ function resetView() {
   state.bounds = null;
   state.selectedTripId = null;
   state.connects = 0;
-  for (const dot of state.dots.values()) dot.remove();
-  state.dots.clear();
+  state.map?.clear();
   for (const row of state.rows.values()) row.remove();
   state.rows.clear();
-  $('trip-marks').replaceChildren();
-  $('grid').replaceChildren();
   state.fullRender = true;
   state.tripsDirty = true;
   render();
@@ -300,6 +300,8 @@ function positions() {
 
 function renderMap() {
   const changed = state.fleet.takeChanged();
+  const map = state.map;
+  if (!map) return;
   if (!state.bounds) {
     const points = positions();
     if (points.length === 0) {
@@ -307,81 +309,25 @@ function renderMap() {
       return;
     }
     state.bounds = Bounds.around(points);
+    map.fitBox(state.bounds);
     state.fullRender = true;
   } else {
+    // The fleet's box only grows; the view follows it until the operator pans or zooms.
+    let grew = false;
     for (const id of changed) {
       const p = state.fleet.drivers.get(id)?.position;
-      if (p && state.bounds.extend(p.lat, p.lon)) state.fullRender = true;
+      if (p && state.bounds.extend(p.lat, p.lon)) grew = true;
     }
+    if (grew && !map.userMoved) map.fitBox(state.bounds);
   }
   $('map-hint').hidden = true;
-  const proj = projection(state.bounds, MAP_W, MAP_H);
   const ids = state.fullRender ? [...state.fleet.drivers.keys()] : changed;
-  if (state.fullRender) {
-    renderGrid(proj);
-    renderTripMarks();
-  }
+  if (state.fullRender) renderTripMarks();
   state.fullRender = false;
   const selectedDriver = selectedTrip()?.driverId ?? null;
-  const dots = $('dots');
   for (const id of ids) {
     const d = state.fleet.drivers.get(id);
-    if (!d || !d.position) continue;
-    let dot = state.dots.get(id);
-    if (!dot) {
-      dot = document.createElementNS(SVG_NS, 'circle');
-      dot.setAttribute('r', '6');
-      dot.dataset.driverId = id;
-      dot.appendChild(document.createElementNS(SVG_NS, 'title'));
-      dots.appendChild(dot);
-      state.dots.set(id, dot);
-    }
-    const { x, y } = proj.project(d.position.lat, d.position.lon);
-    dot.setAttribute('cx', x.toFixed(1));
-    dot.setAttribute('cy', y.toFixed(1));
-    dot.dataset.lat = String(d.position.lat);
-    dot.dataset.lon = String(d.position.lon);
-    dot.dataset.status = d.status;
-    dot.style.display = state.hiddenStatuses.has(d.status) ? 'none' : '';
-    dot.classList.toggle('selected', id === selectedDriver);
-    dot.firstChild.textContent = `Driver …${id.slice(-8)} · ${d.status.replace('_', ' ').toLowerCase()}`;
-  }
-}
-
-/** Latitude/longitude lines at a round step, labelled, so distances can be judged. */
-function renderGrid(proj) {
-  const grid = $('grid');
-  grid.replaceChildren();
-  const b = state.bounds;
-  const span = Math.max(b.north - b.south, b.east - b.west);
-  const step = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10].find((s) => span / s <= 12) ?? 20;
-  const line = (x1, y1, x2, y2) => {
-    const l = document.createElementNS(SVG_NS, 'line');
-    l.setAttribute('x1', x1.toFixed(1));
-    l.setAttribute('y1', y1.toFixed(1));
-    l.setAttribute('x2', x2.toFixed(1));
-    l.setAttribute('y2', y2.toFixed(1));
-    grid.appendChild(l);
-  };
-  const label = (x, y, text) => {
-    const t = document.createElementNS(SVG_NS, 'text');
-    t.setAttribute('x', x.toFixed(1));
-    t.setAttribute('y', y.toFixed(1));
-    t.textContent = text;
-    grid.appendChild(t);
-  };
-  const digits = step < 0.01 ? 3 : 2;
-  for (let lat = Math.ceil(b.south / step) * step; lat <= b.north; lat += step) {
-    const a = proj.project(lat, b.west);
-    const z = proj.project(lat, b.east);
-    line(a.x, a.y, z.x, z.y);
-    label(a.x + 4, a.y - 4, `${lat.toFixed(digits)}°`);
-  }
-  for (let lon = Math.ceil(b.west / step) * step; lon <= b.east; lon += step) {
-    const a = proj.project(b.north, lon);
-    const z = proj.project(b.south, lon);
-    line(a.x, a.y, z.x, z.y);
-    label(z.x + 4, z.y - 4, `${lon.toFixed(digits)}°`);
+    if (d) map.setDriver(d, { hidden: state.hiddenStatuses.has(d.status), selected: id === selectedDriver });
   }
 }
 
@@ -391,31 +337,7 @@ function selectedTrip() {
 
 /** Pickup (P), dropoff (D) and the line between them for the selected trip. */
 function renderTripMarks() {
-  const marks = $('trip-marks');
-  marks.replaceChildren();
-  const trip = selectedTrip();
-  if (!trip || !state.bounds || !trip.pickup || !trip.dropoff) return;
-  const proj = projection(state.bounds, MAP_W, MAP_H);
-  const p = proj.project(trip.pickup.latitude, trip.pickup.longitude);
-  const d = proj.project(trip.dropoff.latitude, trip.dropoff.longitude);
-  const l = document.createElementNS(SVG_NS, 'line');
-  l.setAttribute('x1', p.x.toFixed(1));
-  l.setAttribute('y1', p.y.toFixed(1));
-  l.setAttribute('x2', d.x.toFixed(1));
-  l.setAttribute('y2', d.y.toFixed(1));
-  marks.appendChild(l);
-  for (const [pt, letter] of [[p, 'P'], [d, 'D']]) {
-    const c = document.createElementNS(SVG_NS, 'circle');
-    c.setAttribute('cx', pt.x.toFixed(1));
-    c.setAttribute('cy', pt.y.toFixed(1));
-    c.setAttribute('r', '9');
-    marks.appendChild(c);
-    const t = document.createElementNS(SVG_NS, 'text');
-    t.setAttribute('x', (pt.x - 4).toFixed(1));
-    t.setAttribute('y', (pt.y + 4).toFixed(1));
-    t.textContent = letter;
-    marks.appendChild(t);
-  }
+  state.map?.showTrip(selectedTrip());
 }
 
 const STATUS_LABELS = {
@@ -539,6 +461,7 @@ function onFilter(event) {
 function onFit() {
   const points = positions();
   state.bounds = points.length ? Bounds.around(points) : null;
+  if (state.bounds) state.map?.fitBox(state.bounds);
   state.fullRender = true;
   queueRender();
 }

@@ -24,6 +24,11 @@ export function pointOf(geo) {
   return Number.isFinite(lat) && Number.isFinite(lon) ? { lat, lon } : null;
 }
 
+/** A heading in degrees clockwise from north, [0, 360), when `value` is one; else null. */
+export function headingOf(value) {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 360 ? value % 360 : null;
+}
+
 function time(value) {
   const t = typeof value === 'string' ? Date.parse(value) : NaN;
   return Number.isNaN(t) ? null : t;
@@ -48,6 +53,7 @@ export class Fleet {
         currentTripId: null,
         position: null,
         positionAt: null,
+        heading: null,
         updatedAt: null,
         status: 'OFFLINE',
       };
@@ -76,16 +82,19 @@ export class Fleet {
     d.availabilityReason = s.availabilityReason ?? null;
     d.currentTripId = s.currentTripId ?? null;
     if (at !== null) d.updatedAt = at;
-    this.position(d, s.lastLocation, s.lastLocationTimestamp);
+    this.position(d, s.lastLocation, s.lastLocationTimestamp, s.heading);
     this.touch(d);
     return true;
   }
 
-  /** `driver:location:update {driverId, lastLocation, lastLocationTimestamp}`. */
+  /**
+   * `driver:location:update {driverId, lastLocation, lastLocationTimestamp, heading?}`: the
+   * heading, when the update carries one, belongs to that fix (a fix without one clears it).
+   */
   location(u) {
     if (!u || typeof u.driverId !== 'string') return false;
     const d = this.entry(u.driverId);
-    if (!this.position(d, u.lastLocation, u.lastLocationTimestamp)) return false;
+    if (!this.position(d, u.lastLocation, u.lastLocationTimestamp, u.heading)) return false;
     this.changed.add(d.id);
     return true;
   }
@@ -123,14 +132,20 @@ export class Fleet {
     }
   }
 
-  /** Stores a newer position; returns whether it changed. */
-  position(d, geo, timestamp) {
+  /**
+   * Stores a newer position and its heading; returns whether either changed. A message that
+   * does not carry a heading at all (`undefined`) keeps the one held while the position stays.
+   */
+  position(d, geo, timestamp, heading) {
     const p = pointOf(geo);
     if (!p) return false;
     const at = time(timestamp);
     if (d.positionAt !== null && at !== null && at < d.positionAt) return false;
-    if (d.position && d.position.lat === p.lat && d.position.lon === p.lon) return false;
+    const same = d.position !== null && d.position.lat === p.lat && d.position.lon === p.lon;
+    const h = heading === undefined && same ? d.heading : headingOf(heading);
+    if (same && d.heading === h) return false;
     d.position = p;
+    d.heading = h;
     if (at !== null) d.positionAt = at;
     return true;
   }

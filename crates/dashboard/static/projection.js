@@ -1,6 +1,6 @@
-// Where a latitude/longitude lands on the map: a local equirectangular projection of a bounding
-// box onto the SVG, the longitude scaled by cos(latitude) so a city keeps its shape. No tiles and
-// no library: the machines are offline, and at city scale this is accurate to a few metres.
+// The part of the map that is plain arithmetic, kept out of map.js so it runs under Node: the box
+// the fleet is framed in, and the latitude/longitude grid drawn under the tiles (the whole map
+// when tiles cannot load: offline machines, a blocked tile host).
 
 /** The default view: Havana, as the simulator's default city. */
 export const HAVANA = Object.freeze({ south: 23.05, west: -82.45, north: 23.16, east: -82.3 });
@@ -60,29 +60,24 @@ export class Bounds {
   }
 }
 
+/** Grid steps in degrees, from about 500 m to about 1000 km. */
+const GRID_STEPS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
+
 /**
- * The projection of `bounds` onto a `width` × `height` drawing with `padding` pixels on each
- * side, centred, with one scale for both axes (north up, east right).
+ * Latitude/longitude lines at a round step for `bounds`: at most `maxLines` across its larger
+ * span, each with the digits its label needs.
  *
- * @returns {{project: (lat:number, lon:number) => {x:number, y:number}, scale:number}}
+ * @returns {{step:number, digits:number, lats:number[], lons:number[]}}
  */
-export function projection(bounds, width, height, padding = 16) {
-  const midLat = ((bounds.south + bounds.north) / 2) * (Math.PI / 180);
-  const kx = Math.cos(midLat);
-  const spanX = Math.max((bounds.east - bounds.west) * kx, 1e-9);
-  const spanY = Math.max(bounds.north - bounds.south, 1e-9);
-  const innerW = Math.max(width - 2 * padding, 1);
-  const innerH = Math.max(height - 2 * padding, 1);
-  const scale = Math.min(innerW / spanX, innerH / spanY);
-  const offsetX = padding + (innerW - spanX * scale) / 2;
-  const offsetY = padding + (innerH - spanY * scale) / 2;
-  return {
-    scale,
-    project(lat, lon) {
-      return {
-        x: offsetX + (lon - bounds.west) * kx * scale,
-        y: offsetY + (bounds.north - lat) * scale,
-      };
-    },
+export function gridLines(bounds, maxLines = 12) {
+  const span = Math.max(bounds.north - bounds.south, bounds.east - bounds.west);
+  const step = GRID_STEPS.find((s) => span / s <= maxLines) ?? 20;
+  const digits = step < 0.01 ? 3 : step < 1 ? 2 : 0;
+  const at = (from, to) => {
+    const lines = [];
+    // Whole multiples of the step, so 23.1 is not 23.100000000000001.
+    for (let k = Math.ceil(from / step - 1e-9); k * step <= to + 1e-9; k++) lines.push(Number((k * step).toFixed(6)));
+    return lines;
   };
+  return { step, digits, lats: at(bounds.south, bounds.north), lons: at(bounds.west, bounds.east) };
 }

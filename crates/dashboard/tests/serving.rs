@@ -6,13 +6,17 @@ use std::collections::BTreeSet;
 
 use axum::Router;
 use rodando_dashboard::assets::{FILES, INDEX};
-use rodando_dashboard::{CONTENT_SECURITY_POLICY_VALUE, router};
+use rodando_dashboard::{Tiles, router};
 
-/// Serves the dashboard router alone on a free port; returns its base URL.
+/// Serves the dashboard router alone on a free port, with OpenStreetMap's tiles; its base URL.
 async fn serve() -> String {
+    serve_with(&Tiles::default()).await
+}
+
+async fn serve_with(tiles: &Tiles) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app: Router = router();
+    let app: Router = router(tiles);
     tokio::spawn(async move { axum::serve(listener, app).await });
     base
 }
@@ -41,13 +45,46 @@ async fn the_page_is_served_at_dashboard_with_and_without_a_trailing_slash() {
         );
         assert_eq!(
             header(&response, "content-security-policy"),
-            CONTENT_SECURITY_POLICY_VALUE
+            "default-src 'none'; script-src 'self'; style-src 'self'; \
+             img-src 'self' data: https://tile.openstreetmap.org; connect-src 'self'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         );
         assert_eq!(header(&response, "x-content-type-options"), "nosniff");
         assert_eq!(header(&response, "cache-control"), "no-cache");
         let body = response.text().await.unwrap();
         assert!(body.contains("<form id=\"login-form\""), "{path}");
+        assert!(
+            body.contains(
+                "<meta name=\"rodando-tile-url\" \
+                 content=\"https://tile.openstreetmap.org/{z}/{x}/{y}.png\">"
+            ),
+            "{path}"
+        );
     }
+}
+
+#[tokio::test]
+async fn a_configured_tile_url_reaches_the_page_and_only_its_host_is_allowed() {
+    let tiles =
+        Tiles::parse("https://{s}.tiles.example.com:8443/{z}/{x}/{y}.png?v=2&style=day").unwrap();
+    let base = serve_with(&tiles).await;
+    for path in ["/dashboard", "/dashboard/app.js"] {
+        let response = get(&base, path).await;
+        let policy = header(&response, "content-security-policy");
+        assert!(
+            policy.contains("; img-src 'self' data: https://*.tiles.example.com:8443; "),
+            "{policy}"
+        );
+        assert!(!policy.contains("openstreetmap"), "{policy}");
+    }
+    let page = get(&base, "/dashboard").await.text().await.unwrap();
+    assert!(
+        page.contains(
+            "content=\"https://{s}.tiles.example.com:8443/{z}/{x}/{y}.png?v=2&amp;style=day\""
+        ),
+        "{page}"
+    );
+    assert!(!page.contains(rodando_dashboard::TILE_URL_PLACEHOLDER));
 }
 
 #[tokio::test]
@@ -70,6 +107,8 @@ async fn paths_that_are_not_embedded_files_are_not_answered() {
         "/dashboard/missing.js",
         "/dashboard/../Cargo.toml",
         "/dashboard/vendor/socket.io.min.js.map",
+        "/dashboard/vendor/leaflet.js.map",
+        "/dashboard/vendor/images/layers.png",
         "/dashboard/static/app.js",
     ] {
         assert_eq!(get(&base, path).await.status(), 404, "{path}");
@@ -83,6 +122,8 @@ async fn paths_that_are_not_embedded_files_are_not_answered() {
 }
 
 /// Quoted `/dashboard/…` paths in the page, and `./x.js` imports in the scripts, as served paths.
+/// (The map library's own CSS names images for a default marker and a layers control: the page
+/// uses neither, so they are not embedded.)
 fn references() -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let index = std::str::from_utf8(INDEX.body).unwrap();
@@ -124,4 +165,17 @@ fn the_vendored_socket_io_client_keeps_its_licence_header() {
     let head = std::str::from_utf8(&bundle.body[..120]).unwrap();
     assert!(head.starts_with("/*!\n * Socket.IO v4.8.1\n"), "{head}");
     assert!(head.contains("Released under the MIT License."), "{head}");
+}
+
+#[test]
+fn the_vendored_leaflet_keeps_its_licence_header() {
+    let bundle = FILES
+        .iter()
+        .find(|a| a.path.ends_with("/leaflet.js"))
+        .unwrap();
+    let head = std::str::from_utf8(&bundle.body[..160]).unwrap();
+    assert!(
+        head.starts_with("/* @preserve\n * Leaflet 1.9.4, a JS library for interactive maps."),
+        "{head}"
+    );
 }

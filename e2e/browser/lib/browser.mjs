@@ -27,3 +27,23 @@ export async function launch() {
   }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
 }
+
+/**
+ * Keeps a page on this machine: every request to an origin not in `origins` (the map's tile
+ * host, above all) is aborted as if offline, before it reaches the network. Returns the URLs
+ * refused, and whether a console message is just the browser reporting one of them.
+ */
+export async function keepLocal(page, origins) {
+  const allowed = new Set(origins);
+  const refused = [];
+  await page.route(
+    (url) => !allowed.has(url.origin),
+    (route) => {
+      refused.push(route.request().url());
+      return route.abort('internetdisconnected');
+    },
+  );
+  const isRefusal = (message) =>
+    message.type() === 'error' && /^Failed to load resource/.test(message.text()) && refused.includes(message.location()?.url);
+  return { refused, isRefusal };
+}

@@ -1,13 +1,14 @@
 // The dashboard's pure modules (crates/dashboard/static/*.js) under Node: how the fleet, the trip
-// list, the map projection and the session behave, without a browser or a server.
+// list, the map's framing and grid and the session behave, without a browser or a server; and
+// the vendored libraries are byte for byte those of their pinned npm packages.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
-import { Fleet, pointOf, statusOf } from '../../../crates/dashboard/static/fleet.js';
+import { Fleet, headingOf, pointOf, statusOf } from '../../../crates/dashboard/static/fleet.js';
 import { Trips, advances } from '../../../crates/dashboard/static/trips.js';
-import { Bounds, HAVANA, MIN_SPAN_DEG, projection } from '../../../crates/dashboard/static/projection.js';
+import { Bounds, HAVANA, MIN_SPAN_DEG, gridLines } from '../../../crates/dashboard/static/projection.js';
 import { ApiError, Session, explain } from '../../../crates/dashboard/static/session.js';
 
 const D1 = '0190a1b2-0000-7000-8000-000000000001';
@@ -65,6 +66,25 @@ describe('fleet', () => {
     // A stale snapshot (older updatedAt) does not bring it back online.
     assert.equal(fleet.availability(snapshot(D2, { updatedAt: '2026-01-01T10:00:30Z' })), false);
     assert.equal(fleet.drivers.get(D2).status, 'OFFLINE');
+  });
+
+  it('keeps the heading of the fix that carried one, and only that fix', () => {
+    assert.equal(headingOf(90), 90);
+    assert.equal(headingOf(360), 0);
+    for (const bad of [undefined, null, -1, 361, NaN, '90']) assert.equal(headingOf(bad), null, String(bad));
+    const fleet = new Fleet();
+    const at = (s) => `2026-01-01T10:00:${s}Z`;
+    fleet.location({ driverId: D1, lastLocation: { type: 'Point', coordinates: [-82.36, 23.11] }, lastLocationTimestamp: at('01'), heading: 45 });
+    assert.equal(fleet.drivers.get(D1).heading, 45);
+    // A new heading alone, at the same place, is a change.
+    assert.equal(fleet.location({ driverId: D1, lastLocation: { type: 'Point', coordinates: [-82.36, 23.11] }, lastLocationTimestamp: at('02'), heading: 90 }), true);
+    assert.equal(fleet.drivers.get(D1).heading, 90);
+    // A snapshot that says nothing of headings keeps it while the driver has not moved…
+    fleet.availability(snapshot(D1, { lastLocationTimestamp: at('02'), isAvailableForTrips: false, availabilityReason: 'UNAVAILABLE' }));
+    assert.equal(fleet.drivers.get(D1).heading, 90);
+    // …and a fix elsewhere without one clears it.
+    fleet.location({ driverId: D1, lastLocation: { type: 'Point', coordinates: [-82.35, 23.12] }, lastLocationTimestamp: at('03') });
+    assert.equal(fleet.drivers.get(D1).heading, null);
   });
 
   it('marks drivers missing from a fresh snapshot as offline (they left while disconnected)', () => {
@@ -128,24 +148,20 @@ describe('trips', () => {
   });
 });
 
-describe('projection', () => {
-  it('puts north up and east right, inside the padded drawing, keeping the aspect ratio', () => {
-    const b = new Bounds(HAVANA);
-    const { project, scale } = projection(b, 800, 620, 16);
-    const nw = project(b.north, b.west);
-    const se = project(b.south, b.east);
-    assert.ok(nw.x < se.x && nw.y < se.y);
-    for (const p of [nw, se]) {
-      assert.ok(p.x >= 16 - 1e-9 && p.x <= 784 + 1e-9 && p.y >= 16 - 1e-9 && p.y <= 604 + 1e-9, JSON.stringify(p));
-    }
-    // One kilometre east and one kilometre north are the same length on screen.
-    const kmLat = 1 / 111.2;
-    const kmLon = kmLat / Math.cos((23.105 * Math.PI) / 180);
-    const o = project(23.1, -82.4);
-    const north = project(23.1 + kmLat, -82.4);
-    const east = project(23.1, -82.4 + kmLon);
-    assert.ok(Math.abs(o.y - north.y - (east.x - o.x)) < 0.05, `${o.y - north.y} vs ${east.x - o.x}`);
-    assert.ok(scale > 0);
+describe('map framing and grid', () => {
+  it('draws the grid at a round step, at most the lines asked for, on whole multiples', () => {
+    const g = gridLines(HAVANA);
+    assert.equal(g.step, 0.02);
+    assert.equal(g.digits, 2);
+    assert.deepEqual(g.lats, [23.06, 23.08, 23.1, 23.12, 23.14, 23.16]);
+    assert.equal(g.lons[0], -82.44);
+    assert.equal(g.lons.at(-1), -82.3);
+    const wide = gridLines({ south: -60, west: -170, north: 70, east: 170 });
+    assert.equal(wide.step, 20);
+    assert.equal(wide.digits, 0);
+    const city = gridLines({ south: 23.1, west: -82.4, north: 23.14, east: -82.36 }, 36);
+    assert.equal(city.step, 0.005);
+    assert.equal(city.digits, 3);
   });
 
   it('frames points with a margin, grows only outward, and has a minimum span', () => {
@@ -205,6 +221,24 @@ describe('session', () => {
     assert.equal(explain({ code: 'audience_mismatch' }), 'This account is not an operator account.');
     assert.match(explain({ code: 'weird' }), /weird/);
     assert.equal(new Session(login('a', 30_000), { fetchImpl }).refreshDelay(), 5_000, 'never sooner than 5 s');
+  });
+});
+
+describe('vendored Leaflet', () => {
+  it('is byte for byte the dist files and licence of the pinned npm package', () => {
+    const installed = new URL('../node_modules/leaflet/', import.meta.url);
+    const pinned = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).devDependencies.leaflet;
+    const pkg = JSON.parse(readFileSync(new URL('package.json', installed), 'utf8'));
+    assert.equal(pkg.version, pinned, 'node_modules holds the pinned leaflet (run npm ci)');
+    for (const [fromPackage, vendoredAs] of [
+      ['dist/leaflet.js', 'leaflet.js'],
+      ['dist/leaflet.css', 'leaflet.css'],
+      ['LICENSE', 'leaflet.LICENSE'],
+    ]) {
+      const fromNpm = readFileSync(new URL(fromPackage, installed));
+      const vendored = readFileSync(new URL(`../../../crates/dashboard/static/vendor/${vendoredAs}`, import.meta.url));
+      assert.ok(fromNpm.equals(vendored), `crates/dashboard/static/vendor/${vendoredAs} differs from leaflet@${pinned}/${fromPackage}`);
+    }
   });
 });
 
