@@ -2,13 +2,14 @@
 
 use rodando_application::Principal;
 use rodando_domain::trip::Actor;
-use rodando_wire::availability::AvailabilitySnapshot;
+use rodando_wire::availability::DriversSnapshot;
 use rodando_wire::events as names;
-use rodando_wire::trips::{parse_trip_ref, trip_json};
-use serde_json::{Value, json};
+use rodando_wire::trips::{TripWatch, parse_trip_ref};
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
+use crate::events::ack_data;
 use crate::reply::{EventError, readable};
 use crate::{Realtime, rooms};
 
@@ -27,8 +28,7 @@ pub(crate) async fn route<A: Adapter>(
                 .online_snapshot()
                 .await
                 .map_err(|e| EventError::internal(principal, event, &e))?;
-            let drivers: Vec<AvailabilitySnapshot> = drivers.iter().map(Into::into).collect();
-            Ok(json!({ "drivers": drivers }))
+            Ok(ack_data(drivers.iter().collect::<DriversSnapshot>()))
         }
         names::ADMIN_TRIP_WATCH | names::ADMIN_TRIP_UNWATCH => {
             let (trip_id, _) =
@@ -44,9 +44,7 @@ pub(crate) async fn route<A: Adapter>(
             } else {
                 socket.leave(rooms::trip(trip_id));
             }
-            Ok(
-                json!({"tripId": trip_id.to_string(), "watching": watching, "trip": trip_json(&trip)}),
-            )
+            Ok(ack_data(TripWatch::new(&trip, watching)))
         }
         _ => Err(EventError::unknown_event(event)),
     }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use rodando_application::Principal;
 use rodando_domain::admission::Namespace;
-use rodando_wire::timestamp;
-use serde_json::{Value, json};
+use rodando_wire::session::Hello;
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::socket::DisconnectReason;
@@ -55,14 +55,7 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
         },
     );
 
-    let hello = json!({
-        "ok": true,
-        "nsp": p.namespace.path(),
-        "userId": p.user_id.to_string(),
-        "userType": p.user_type.as_str(),
-        "sessionId": p.session_id.to_string(),
-        "serverTime": timestamp::format(OffsetDateTime::now_utc()),
-    });
+    let hello = Hello::new(p, OffsetDateTime::now_utc());
     metrics::emitted(names::HELLO);
     if let Err(e) = socket.emit(names::HELLO, &hello) {
         tracing::debug!(sid = %socket.id, error = %e, "could not send hello");

@@ -5,10 +5,11 @@ use rodando_wire::availability::{
     AvailabilitySnapshot, parse_location_ping, parse_status_update, parse_trip_set,
 };
 use rodando_wire::events as names;
-use rodando_wire::trips::{parse_offer_answer, trip_json};
+use rodando_wire::trips::{OfferRejected, TripBody, parse_offer_answer};
 use serde_json::Value;
 
 use crate::Realtime;
+use crate::events::ack_data;
 use crate::reply::{EventError, readable};
 
 /// Routes one `/drivers` event; the answer is the driver's availability snapshot.
@@ -44,7 +45,7 @@ pub(crate) async fn route(
                 .accept_offer(driver, offer)
                 .await
                 .map_err(|e| EventError::from_trip(principal, event, e))?;
-            return Ok(trip_json(&trip));
+            return Ok(ack_data(TripBody::from(&trip)));
         }
         names::DRIVER_OFFER_REJECT => {
             let (offer, reason) =
@@ -54,18 +55,10 @@ pub(crate) async fn route(
                 .reject_offer(driver, offer, reason)
                 .await
                 .map_err(|e| EventError::from_trip(principal, event, e))?;
-            return Ok(serde_json::json!({
-                "assignmentId": rejected.id.to_string(),
-                "tripId": rejected.trip_id.to_string(),
-                "status": rejected.status.as_str(),
-            }));
+            return Ok(ack_data(OfferRejected::from(&rejected)));
         }
         _ => return Err(EventError::unknown_event(event)),
     };
     let snapshot = outcome.map_err(|e| EventError::from_availability(principal, event, e))?;
-    Ok(snapshot_json(&snapshot))
-}
-
-fn snapshot_json(d: &rodando_domain::availability::DriverAvailability) -> Value {
-    serde_json::to_value(AvailabilitySnapshot::from(d)).unwrap_or(Value::Null)
+    Ok(ack_data(AvailabilitySnapshot::from(&snapshot)))
 }

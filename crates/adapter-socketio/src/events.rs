@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rodando_domain::admission::Namespace;
+use rodando_wire::session::AuthRefreshAck;
+use serde::Serialize;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
@@ -45,8 +47,7 @@ pub(crate) async fn handle<A: Adapter>(
         // Answered as PROTOCOL §3 has it: {ok, accessTokenExpiresAt} (and the usual data).
         match expiry::refresh(&realtime, &ctx, payload.as_ref()).await {
             Ok(expires_at) => {
-                let at = rodando_wire::timestamp::format(expires_at);
-                let _ = ack.send(&serde_json::json!({"ok": true, "accessTokenExpiresAt": at, "data": {"accessTokenExpiresAt": at}}));
+                let _ = ack.send(&AuthRefreshAck::new(expires_at));
                 answered(None);
             }
             Err(e) => {
@@ -69,4 +70,11 @@ pub(crate) async fn handle<A: Adapter>(
     let error = result.as_ref().err().map(|e| e.0.code);
     reply::send(&socket, ack, &event, result);
     answered(error);
+}
+
+/// A wire struct as the `data` of an ack (the reply module wraps it in `{ok: true, data}`).
+/// The wire structs hold strings, numbers, booleans and nested structs only, so this cannot
+/// fail; `null` stands in rather than a panic if one ever did.
+pub(crate) fn ack_data(data: impl Serialize) -> Value {
+    serde_json::to_value(data).unwrap_or(Value::Null)
 }

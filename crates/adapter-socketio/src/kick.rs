@@ -21,7 +21,9 @@ use rodando_domain::admission::{Namespace, Refusal};
 use rodando_domain::ids::{SessionId, UserId};
 use rodando_domain::session::RevokeReason;
 use rodando_wire::events as names;
-use serde_json::{Value, json};
+use rodando_wire::session::{SessionRef, SessionRevoked};
+use serde::Serialize;
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError, SocketIo};
@@ -41,27 +43,33 @@ const RETRY_FOR: Duration = Duration::from_secs(600);
 #[derive(Clone)]
 struct Lingering;
 
-/// The last event a socket that must close gets before its DISCONNECT.
+/// The last event a socket that must close gets before its DISCONNECT. The payload is kept
+/// serialized: a lingering socket may be sent it again and again.
 #[derive(Debug)]
 pub(crate) struct Notice {
     event: &'static str,
     payload: Value,
 }
 
+impl Notice {
+    fn new(event: &'static str, payload: impl Serialize) -> Arc<Self> {
+        // The wire structs hold strings only: this cannot fail, and `null` beats a panic.
+        let payload = serde_json::to_value(payload).unwrap_or(Value::Null);
+        Arc::new(Self { event, payload })
+    }
+}
+
 /// `auth:session_revoked` (PROTOCOL §2).
 pub(crate) fn revoked_notice(session: SessionId, reason: RevokeReason) -> Arc<Notice> {
-    Arc::new(Notice {
-        event: names::AUTH_SESSION_REVOKED,
-        payload: json!({"sessionId": session.to_string(), "reason": reason.as_str()}),
-    })
+    Notice::new(
+        names::AUTH_SESSION_REVOKED,
+        SessionRevoked::new(session, reason),
+    )
 }
 
 /// `auth:token_expired` (PROTOCOL §3).
 pub(crate) fn expired_notice(session: SessionId) -> Arc<Notice> {
-    Arc::new(Notice {
-        event: names::AUTH_TOKEN_EXPIRED,
-        payload: json!({"sessionId": session.to_string()}),
-    })
+    Notice::new(names::AUTH_TOKEN_EXPIRED, SessionRef::from(session))
 }
 
 impl Notice {

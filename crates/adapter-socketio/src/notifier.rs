@@ -20,10 +20,13 @@ use rodando_domain::session::RevokeReason;
 use rodando_ports::Unexpected;
 use rodando_ports::notifier::{Notification, Notifier, TripAudience, TripEvent};
 use rodando_wire::availability::{AvailabilitySnapshot, LocationUpdate, TripUpdate};
-use rodando_wire::timestamp;
-use rodando_wire::trips;
+use rodando_wire::session::{NotificationBody, SessionRefreshed};
+use rodando_wire::trips::{
+    ArrivingStarted, DriverAssigned, DriverStep, NoDriversFound, OfferClosed, TripAt,
+    TripCancelled, TripCompleted, TripOffered, TripRequested,
+};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use time::OffsetDateTime;
@@ -147,46 +150,47 @@ impl<A: Adapter> SocketNotifier<A> {
     }
 }
 
-/// The event name and payload of a trip event (PROTOCOL §8).
-fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, serde_json::Value) {
-    let trip_id = audience.trip_id.to_string();
+/// The event name and payload of a trip event (PROTOCOL §8). The payload is serialized once
+/// here, as it goes to several rooms and namespaces; every shape is a typed struct of the wire
+/// crate.
+fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, Value) {
     match event {
-        TripEvent::Requested(t) => (names::TRIP_REQUESTED, trips::requested_json(t)),
+        TripEvent::Requested(t) => (names::TRIP_REQUESTED, payload(TripRequested::from(t))),
         TripEvent::AssigningStarted { at } => (
             names::TRIP_ASSIGNING_STARTED,
-            json!({"tripId": trip_id, "at": timestamp::format(*at)}),
+            payload(TripAt::new(audience.trip_id, *at)),
         ),
         TripEvent::Offered { offer, trip } => (
             names::TRIP_ASSIGNMENT_OFFERED,
-            trips::offered_json(offer, trip),
+            payload(TripOffered::new(offer, trip)),
         ),
-        TripEvent::OfferAccepted(o) => {
-            (names::TRIP_ASSIGNMENT_ACCEPTED, trips::offer_closed_json(o))
-        }
-        TripEvent::OfferRejected(o) => {
-            (names::TRIP_ASSIGNMENT_REJECTED, trips::offer_closed_json(o))
-        }
-        TripEvent::OfferExpired(o) => (names::TRIP_ASSIGNMENT_EXPIRED, trips::offer_closed_json(o)),
+        TripEvent::OfferAccepted(o) => (
+            names::TRIP_ASSIGNMENT_ACCEPTED,
+            payload(OfferClosed::from(o)),
+        ),
+        TripEvent::OfferRejected(o) => (
+            names::TRIP_ASSIGNMENT_REJECTED,
+            payload(OfferClosed::from(o)),
+        ),
+        TripEvent::OfferExpired(o) => (
+            names::TRIP_ASSIGNMENT_EXPIRED,
+            payload(OfferClosed::from(o)),
+        ),
         TripEvent::OfferWithdrawn(o) => (
             names::TRIP_CANCELLED,
-            json!({
-                "tripId": trip_id,
-                "cancelledBy": null,
-                "reason": "offer_withdrawn",
-                "at": timestamp::format(o.closed_at.unwrap_or(o.offered_at)),
-            }),
+            payload(TripCancelled::offer_withdrawn(o)),
         ),
         TripEvent::NoDriversFound { reason } => (
             names::TRIP_NO_DRIVERS_FOUND,
-            json!({"tripId": trip_id, "reason": reason}),
+            payload(NoDriversFound::new(audience.trip_id, reason)),
         ),
         TripEvent::DriverAssigned { trip, driver_name } => (
             names::TRIP_DRIVER_ASSIGNED,
-            trips::driver_assigned_json(
+            payload(DriverAssigned::new(
                 trip,
                 trip.driver_id.unwrap_or(trip.passenger_id),
                 driver_name,
-            ),
+            )),
         ),
         TripEvent::ArrivingStarted {
             driver_id,
@@ -194,19 +198,27 @@ fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, ser
             driver_position,
         } => (
             names::TRIP_ARRIVING_STARTED,
-            trips::arriving_json(audience.trip_id, *driver_id, *eta_sec, *driver_position),
+            payload(ArrivingStarted::new(
+                audience.trip_id,
+                *driver_id,
+                *eta_sec,
+                *driver_position,
+            )),
         ),
         TripEvent::DriverArrived(t) => (
             names::TRIP_DRIVER_ARRIVED_PICKUP,
-            trips::driver_step_json(t, t.arrived_pickup_at),
+            payload(DriverStep::arrived(t)),
         ),
-        TripEvent::Started(t) => (
-            names::TRIP_STARTED,
-            trips::driver_step_json(t, t.started_at),
-        ),
-        TripEvent::Completed(t) => (names::TRIP_COMPLETED, trips::completed_json(t)),
-        TripEvent::Cancelled(t) => (names::TRIP_CANCELLED, trips::cancelled_json(t)),
+        TripEvent::Started(t) => (names::TRIP_STARTED, payload(DriverStep::started(t))),
+        TripEvent::Completed(t) => (names::TRIP_COMPLETED, payload(TripCompleted::from(t))),
+        TripEvent::Cancelled(t) => (names::TRIP_CANCELLED, payload(TripCancelled::from(t))),
     }
+}
+
+/// A wire struct as JSON. These structs hold strings, numbers, booleans and nested structs
+/// only, so this cannot fail; `null` stands in rather than a panic if one ever did.
+fn payload(data: impl Serialize) -> Value {
+    serde_json::to_value(data).unwrap_or(Value::Null)
 }
 
 /// The dispatch step an event records, for the dispatch outcome counter.
@@ -336,10 +348,7 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         session: SessionId,
         access_expires_at: OffsetDateTime,
     ) -> Result<(), Unexpected> {
-        let data = json!({
-            "sessionId": session.to_string(),
-            "accessTokenExpiresAt": timestamp::format(access_expires_at),
-        });
+        let data = SessionRefreshed::new(session, access_expires_at);
         self.emit_to_session(session, names::AUTH_SESSION_REFRESHED, &data)
             .await
     }
@@ -412,14 +421,14 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         session: SessionId,
         notification: &Notification,
     ) -> Result<(), Unexpected> {
-        let data = json!({
-            "id": notification.id.to_string(),
-            "kind": notification.kind,
-            "title": notification.title,
-            "body": notification.body,
-            "data": notification.data,
-            "createdAt": timestamp::format(notification.created_at),
-        });
+        let data = NotificationBody::new(
+            notification.id,
+            &notification.kind,
+            &notification.title,
+            &notification.body,
+            notification.data.as_ref(),
+            notification.created_at,
+        );
         self.emit_to_session(session, names::NOTIFICATION, &data)
             .await
     }

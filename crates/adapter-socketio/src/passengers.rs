@@ -4,10 +4,11 @@
 use rodando_application::Principal;
 use rodando_domain::trip::Actor;
 use rodando_wire::events as names;
-use rodando_wire::trips::{parse_trip_ref, parse_trip_request, trip_json};
+use rodando_wire::trips::{TripBody, parse_trip_ref, parse_trip_request};
 use serde_json::Value;
 
 use crate::Realtime;
+use crate::events::ack_data;
 use crate::reply::{EventError, readable};
 
 /// Routes one `/passengers` event; the answer is the trip.
@@ -33,6 +34,6 @@ pub(crate) async fn route(
         }
         _ => return Err(EventError::unknown_event(event)),
     };
-    trip.map(|t| trip_json(&t))
+    trip.map(|t| ack_data(TripBody::from(&t)))
         .map_err(|e| EventError::from_trip(principal, event, e))
 }

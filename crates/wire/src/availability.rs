@@ -7,6 +7,7 @@ use rodando_domain::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::fields::ObjectReader;
 use crate::timestamp;
@@ -155,10 +156,12 @@ fn recorded_at(r: &mut ObjectReader<'_>) -> Option<OffsetDateTime> {
 }
 
 /// A GeoJSON point: `{"type": "Point", "coordinates": [longitude, latitude]}`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+#[schema(as = GeoJsonPoint)]
 pub struct GeoJsonPoint {
     /// Always `Point`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::schema::GeoJsonTypeName)]
     pub kind: &'static str,
     /// `[longitude, latitude]`, GeoJSON order.
     pub coordinates: [f64; 2],
@@ -173,25 +176,38 @@ impl From<GeoPoint> for GeoJsonPoint {
     }
 }
 
-/// The availability snapshot: every ack's `data` and `driver:availability:update`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The availability snapshot: the `data` of every `/drivers` availability ack and
+/// `driver:availability:update`. Its nullable fields are always sent (as `null`), hence
+/// `required` in the schema.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AvailabilitySnapshot)]
 pub struct AvailabilitySnapshot {
+    #[schema(format = "uuid")]
     driver_id: String,
     is_online: bool,
     is_available_for_trips: bool,
+    #[schema(value_type = crate::schema::AvailabilityStatusName)]
     availability_status: &'static str,
+    #[schema(value_type = Option<crate::schema::AvailabilityReasonName>, required = true)]
     availability_reason: Option<&'static str>,
+    #[schema(required = true)]
     last_location: Option<GeoJsonPoint>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     last_location_timestamp: Option<OffsetDateTime>,
+    #[schema(format = "uuid", required = true)]
     current_trip_id: Option<String>,
+    #[schema(format = "uuid", required = true)]
     current_vehicle_id: Option<String>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     last_online_timestamp: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     last_presence_timestamp: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     updated_at: OffsetDateTime,
 }
 
@@ -215,12 +231,16 @@ impl From<&DriverAvailability> for AvailabilitySnapshot {
 }
 
 /// `driver:location:update`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = LocationUpdate)]
 pub struct LocationUpdate {
+    #[schema(format = "uuid")]
     driver_id: String,
+    #[schema(required = true)]
     last_location: Option<GeoJsonPoint>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     last_location_timestamp: Option<OffsetDateTime>,
 }
 
@@ -235,11 +255,15 @@ impl From<&DriverAvailability> for LocationUpdate {
 }
 
 /// `driver:trip:update`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DriverTripUpdate)]
 pub struct TripUpdate {
+    #[schema(format = "uuid")]
     driver_id: String,
+    #[schema(format = "uuid", required = true)]
     current_trip_id: Option<String>,
+    #[schema(value_type = Option<crate::schema::AvailabilityReasonName>, required = true)]
     availability_reason: Option<&'static str>,
     is_available_for_trips: bool,
 }
@@ -251,6 +275,21 @@ impl From<&DriverAvailability> for TripUpdate {
             current_trip_id: d.current_trip_id.map(|t| t.to_string()),
             availability_reason: d.availability_reason.map(|r| r.as_str()),
             is_available_for_trips: d.is_available_for_trips,
+        }
+    }
+}
+
+/// The `data` of the `admin:drivers:snapshot` ack: every online driver.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = DriversSnapshot)]
+pub struct DriversSnapshot {
+    drivers: Vec<AvailabilitySnapshot>,
+}
+
+impl<'a> FromIterator<&'a DriverAvailability> for DriversSnapshot {
+    fn from_iter<I: IntoIterator<Item = &'a DriverAvailability>>(drivers: I) -> Self {
+        Self {
+            drivers: drivers.into_iter().map(Into::into).collect(),
         }
     }
 }

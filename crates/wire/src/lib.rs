@@ -7,6 +7,12 @@
 //! structs. The REST bodies derive `utoipa::ToSchema`, so the OpenAPI document the HTTP adapter
 //! serves is generated from these very types ([`schema`] describes the request bodies), and
 //! [`events`] names every Socket.IO event.
+//!
+//! Every server → client Socket.IO payload (event or ack `data`) is one of these structs too,
+//! built from domain values ([`availability`], [`trips`], [`session`]); the socket adapter
+//! builds no JSON of its own. Their `ToSchema` derives are what `tests/asyncapi.rs` holds to
+//! `docs/asyncapi.yaml`, field by field, and `tests/protocol_examples.rs` renders them into
+//! `docs/protocol.md`.
 
 pub mod auth;
 pub mod availability;
@@ -15,5 +21,6 @@ pub mod events;
 pub mod fields;
 pub mod nearby;
 pub mod schema;
+pub mod session;
 pub mod timestamp;
 pub mod trips;

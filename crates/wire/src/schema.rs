@@ -1,5 +1,5 @@
 //! Typed shapes of the REST request bodies and of the contract's enumerations, for the OpenAPI
-//! document only. The parsers read `serde_json::Value` so one answer can name every bad field;
+//! document and the AsyncAPI check only. The parsers read `serde_json::Value` so one answer can name every bad field;
 //! these types describe what the parsers accept, and the tests below hold them to the parsers'
 //! field lists and to the domain's names, so the published schema cannot drift from the code.
 
@@ -154,6 +154,102 @@ pub enum PaymentMethodName {
     Card,
 }
 
+/// A driver's availability as clients see it.
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE", as = AvailabilityStatus)]
+pub enum AvailabilityStatusName {
+    /// Online and taking trips.
+    Available,
+    /// Online, not taking trips.
+    Busy,
+    /// Not online.
+    Offline,
+}
+
+/// Why a driver is not available for trips (`null` when it is).
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE", as = AvailabilityReason)]
+pub enum AvailabilityReasonName {
+    /// Not online.
+    Offline,
+    /// Holding a trip.
+    OnTrip,
+    /// Online but paused.
+    Unavailable,
+}
+
+/// Who cancelled a trip (`cancelledBy`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case", as = Canceller)]
+pub enum CancellerName {
+    /// Its passenger.
+    Passenger,
+    /// Its driver.
+    Driver,
+    /// An operator.
+    Admin,
+    /// The server (dispatch gave up, timeouts).
+    System,
+}
+
+/// Why a session ended (`auth:session_revoked`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case", as = RevokeReason)]
+pub enum RevokeReasonName {
+    /// The user logged out.
+    Logout,
+    /// A used refresh token was presented again: theft is assumed.
+    RefreshTokenReuse,
+    /// An operator, or the session's user was blocked.
+    Admin,
+}
+
+/// A namespace, by its path (`hello.nsp`).
+#[derive(ToSchema)]
+#[schema(as = NamespacePath)]
+pub enum NamespacePathName {
+    /// Driver apps.
+    #[schema(rename = "/drivers")]
+    Drivers,
+    /// Passenger apps.
+    #[schema(rename = "/passengers")]
+    Passengers,
+    /// The operations dashboard.
+    #[schema(rename = "/admin")]
+    Admin,
+}
+
+/// The only GeoJSON geometry sent: `Point`.
+#[derive(ToSchema)]
+#[schema(as = GeoJsonType)]
+pub enum GeoJsonTypeName {
+    /// A position.
+    Point,
+}
+
+/// The status of an offer the driver just rejected.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case", as = RejectedStatus)]
+pub enum RejectedStatusName {
+    /// Closed by the driver's rejection.
+    Rejected,
+}
+
+/// `true`, always: the `ok` of payloads that succeed by construction (`hello`, a successful
+/// ack), which clients of the original server test.
+pub struct AlwaysTrue;
+
+impl utoipa::PartialSchema for AlwaysTrue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Boolean)
+            .enum_values(Some([true]))
+            .into()
+    }
+}
+
+impl ToSchema for AlwaysTrue {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +329,57 @@ mod tests {
             enum_values::<PaymentMethodName>(),
             [PaymentMethod::Cash.as_str(), PaymentMethod::Card.as_str()]
         );
+    }
+
+    #[test]
+    fn outbound_enumerations_publish_the_domain_names() {
+        use rodando_domain::admission::Namespace;
+        use rodando_domain::availability::{AvailabilityReason, AvailabilityStatus};
+        use rodando_domain::offer::OfferStatus;
+        use rodando_domain::session::RevokeReason;
+        use rodando_domain::trip::Actor;
+        assert_eq!(
+            enum_values::<AvailabilityStatusName>(),
+            [
+                AvailabilityStatus::Available,
+                AvailabilityStatus::Busy,
+                AvailabilityStatus::Offline
+            ]
+            .map(AvailabilityStatus::as_str)
+        );
+        let reasons = enum_values::<AvailabilityReasonName>();
+        assert_eq!(reasons.len(), 3);
+        assert!(
+            reasons.iter().all(|r| AvailabilityReason::parse(r).is_ok()),
+            "{reasons:?}"
+        );
+        let revoked = enum_values::<RevokeReasonName>();
+        assert_eq!(revoked.len(), 3);
+        assert!(
+            revoked.iter().all(|r| RevokeReason::parse(r).is_ok()),
+            "{revoked:?}"
+        );
+        let anyone = rodando_domain::ids::UserId::parse("6f9619ff-8b86-4011-b42d-00c04fc964ff")
+            .unwrap_or_else(|_| unreachable!("a valid UUID"));
+        assert_eq!(
+            enum_values::<CancellerName>(),
+            [
+                Actor::Passenger(anyone),
+                Actor::Driver(anyone),
+                Actor::Admin(anyone),
+                Actor::System
+            ]
+            .map(Actor::kind)
+        );
+        assert_eq!(
+            enum_values::<NamespacePathName>(),
+            Namespace::ALL.map(Namespace::path)
+        );
+        assert_eq!(
+            enum_values::<RejectedStatusName>(),
+            [OfferStatus::Rejected.as_str()]
+        );
+        assert_eq!(enum_values::<GeoJsonTypeName>(), ["Point"]);
+        assert_eq!(schema_of::<AlwaysTrue>()["enum"], serde_json::json!([true]));
     }
 }

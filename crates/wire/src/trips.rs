@@ -7,10 +7,11 @@ use rodando_domain::offer::Offer;
 use rodando_domain::trip::{PaymentMethod, Place, Trip};
 use rodando_domain::validation::FieldErrors;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use crate::availability::GeoJsonPoint;
 use crate::fields::ObjectReader;
 use crate::timestamp;
 
@@ -176,7 +177,8 @@ pub struct PlaceBody {
     latitude: f64,
     /// Degrees east.
     longitude: f64,
-    /// Free text, as the passenger gave it.
+    /// Free text, as the passenger gave it; `null` when none (always sent).
+    #[schema(required = true)]
     address: Option<String>,
 }
 
@@ -190,7 +192,8 @@ impl From<&Place> for PlaceBody {
     }
 }
 
-/// A trip as REST returns it and `trip:request` acks it.
+/// A trip as REST returns it and `trip:request` acks it. Its nullable fields are always sent
+/// (as `null` until they apply), so they are `required` in the schema too.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Trip)]
@@ -200,7 +203,7 @@ pub struct TripBody {
     #[schema(format = "uuid")]
     passenger_id: String,
     /// The assigned driver, once a driver accepted.
-    #[schema(format = "uuid")]
+    #[schema(format = "uuid", required = true)]
     driver_id: Option<String>,
     #[schema(value_type = crate::schema::TripStatusName)]
     status: &'static str,
@@ -210,24 +213,25 @@ pub struct TripBody {
     #[schema(value_type = String, format = DateTime)]
     requested_at: OffsetDateTime,
     #[serde(serialize_with = "timestamp::serialize_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     accepted_at: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     arrived_pickup_at: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     started_at: Option<OffsetDateTime>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     completed_at: Option<OffsetDateTime>,
     /// When it was cancelled, or when dispatch gave up (`no_drivers_found`).
     #[serde(serialize_with = "timestamp::serialize_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     cancelled_at: Option<OffsetDateTime>,
     /// Estimated at request: base + distance + duration, at least the minimum; two decimals.
     fare_estimate: f64,
     /// Charged at completion.
+    #[schema(required = true)]
     fare_total: Option<f64>,
     /// ISO 4217 code of both amounts.
     currency: String,
@@ -258,112 +262,389 @@ impl From<&Trip> for TripBody {
     }
 }
 
-/// The trip as JSON.
-pub fn trip_json(t: &Trip) -> Value {
-    serde_json::to_value(TripBody::from(t)).unwrap_or(Value::Null)
+/// `trip:requested`: the new trip, to its passenger and to every admin.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TripRequested)]
+pub struct TripRequested {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    #[schema(format = "uuid")]
+    passenger_id: String,
+    pickup: PlaceBody,
+    dropoff: PlaceBody,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    requested_at: OffsetDateTime,
+    fare_estimate: f64,
+    currency: String,
+    #[schema(value_type = crate::schema::TripStatusName)]
+    status: &'static str,
 }
 
-/// `{assignmentId, tripId, driverId, reason, at}` of accepted/rejected/expired offers (`reason`:
-/// the rejection's, else null).
-pub fn offer_closed_json(o: &Offer) -> Value {
-    json!({
-        "assignmentId": o.id.to_string(),
-        "tripId": o.trip_id.to_string(),
-        "driverId": o.driver_id.to_string(),
-        "reason": o.reason,
-        "at": timestamp::format(o.closed_at.unwrap_or(o.offered_at)),
-    })
+impl From<&Trip> for TripRequested {
+    fn from(t: &Trip) -> Self {
+        Self {
+            trip_id: t.id.to_string(),
+            passenger_id: t.passenger_id.to_string(),
+            pickup: (&t.pickup).into(),
+            dropoff: (&t.dropoff).into(),
+            requested_at: t.requested_at,
+            fare_estimate: t.fare_estimate.units(),
+            currency: t.currency.to_string(),
+            status: t.status.as_str(),
+        }
+    }
 }
 
-/// `trip:assignment:offered`.
-pub fn offered_json(o: &Offer, t: &Trip) -> Value {
-    let ttl = (o.expires_at - o.offered_at).whole_seconds();
-    json!({
-        "assignmentId": o.id.to_string(),
-        "tripId": t.id.to_string(),
-        "pickup": PlaceBody::from(&t.pickup),
-        "dropoff": PlaceBody::from(&t.dropoff),
-        "distanceToPickupM": o.distance_to_pickup_m.round(),
-        "fareEstimate": t.fare_estimate.units(),
-        "currency": t.currency.to_string(),
-        "ttlSec": ttl,
-        "expiresAt": timestamp::format(o.expires_at),
-    })
+/// `{tripId, at}`: `trip:assigning_started`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TripAt)]
+pub struct TripAt {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
 }
 
-/// `trip:requested`.
-pub fn requested_json(t: &Trip) -> Value {
-    json!({
-        "tripId": t.id.to_string(),
-        "passengerId": t.passenger_id.to_string(),
-        "pickup": PlaceBody::from(&t.pickup),
-        "dropoff": PlaceBody::from(&t.dropoff),
-        "requestedAt": timestamp::format(t.requested_at),
-        "fareEstimate": t.fare_estimate.units(),
-        "currency": t.currency.to_string(),
-        "status": t.status.as_str(),
-    })
+impl TripAt {
+    /// `trip` reached its step `at`.
+    pub fn new(trip: TripId, at: OffsetDateTime) -> Self {
+        Self {
+            trip_id: trip.to_string(),
+            at,
+        }
+    }
+}
+
+/// `trip:assignment:offered`: what the offered driver needs to decide, and its deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TripOffered)]
+pub struct TripOffered {
+    #[schema(format = "uuid")]
+    assignment_id: String,
+    #[schema(format = "uuid")]
+    trip_id: String,
+    pickup: PlaceBody,
+    dropoff: PlaceBody,
+    /// Whole metres, as measured when the offer was made.
+    distance_to_pickup_m: f64,
+    fare_estimate: f64,
+    currency: String,
+    /// Seconds the driver had to answer when offered; `expiresAt` is authoritative.
+    ttl_sec: i64,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: OffsetDateTime,
+}
+
+impl TripOffered {
+    /// Offer `o` of trip `t`.
+    pub fn new(o: &Offer, t: &Trip) -> Self {
+        Self {
+            assignment_id: o.id.to_string(),
+            trip_id: t.id.to_string(),
+            pickup: (&t.pickup).into(),
+            dropoff: (&t.dropoff).into(),
+            distance_to_pickup_m: o.distance_to_pickup_m.round(),
+            fare_estimate: t.fare_estimate.units(),
+            currency: t.currency.to_string(),
+            ttl_sec: (o.expires_at - o.offered_at).whole_seconds(),
+            expires_at: o.expires_at,
+        }
+    }
+}
+
+/// `{assignmentId, tripId, driverId, reason, at}` of `trip:assignment:accepted`, `:rejected`
+/// and `:expired`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = OfferClosed)]
+pub struct OfferClosed {
+    #[schema(format = "uuid")]
+    assignment_id: String,
+    #[schema(format = "uuid")]
+    trip_id: String,
+    #[schema(format = "uuid")]
+    driver_id: String,
+    /// The rejection's reason (the driver's own, `driver_offline`, `driver_busy`); `null` for
+    /// accepted and expired offers. Always sent, so the three events keep one shape.
+    #[schema(required = true)]
+    reason: Option<String>,
+    /// When it closed (the offer time for an offer somehow still open).
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
+}
+
+impl From<&Offer> for OfferClosed {
+    fn from(o: &Offer) -> Self {
+        Self {
+            assignment_id: o.id.to_string(),
+            trip_id: o.trip_id.to_string(),
+            driver_id: o.driver_id.to_string(),
+            reason: o.reason.clone(),
+            at: o.closed_at.unwrap_or(o.offered_at),
+        }
+    }
+}
+
+/// The `data` of the `driver:offer:reject` ack: the closed offer.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = OfferRejected)]
+pub struct OfferRejected {
+    #[schema(format = "uuid")]
+    assignment_id: String,
+    #[schema(format = "uuid")]
+    trip_id: String,
+    /// The offer's status after the command.
+    #[schema(value_type = crate::schema::RejectedStatusName)]
+    status: &'static str,
+}
+
+impl From<&Offer> for OfferRejected {
+    fn from(o: &Offer) -> Self {
+        Self {
+            assignment_id: o.id.to_string(),
+            trip_id: o.trip_id.to_string(),
+            status: o.status.as_str(),
+        }
+    }
+}
+
+/// `trip:no_drivers_found`: dispatch gave up, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = NoDriversFound)]
+pub struct NoDriversFound {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    /// `no_drivers_available`, `max_offers_reached` or `timeout`.
+    reason: String,
+}
+
+impl NoDriversFound {
+    /// Dispatch of `trip` ended for `reason`.
+    pub fn new(trip: TripId, reason: &str) -> Self {
+        Self {
+            trip_id: trip.to_string(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// The driver of `trip:driver_assigned`, as the passenger's app shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = AssignedDriver)]
+pub struct AssignedDriver {
+    #[schema(format = "uuid")]
+    id: String,
+    /// Display name.
+    name: String,
 }
 
 /// `trip:driver_assigned`.
-pub fn driver_assigned_json(t: &Trip, driver: DriverId, name: &str) -> Value {
-    json!({
-        "tripId": t.id.to_string(),
-        "driverId": driver.to_string(),
-        "driver": {"id": driver.to_string(), "name": name},
-        "at": timestamp::format(t.accepted_at.unwrap_or(t.requested_at)),
-        "currentStatus": t.status.as_str(),
-    })
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DriverAssigned)]
+pub struct DriverAssigned {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    #[schema(format = "uuid")]
+    driver_id: String,
+    driver: AssignedDriver,
+    /// When the driver accepted.
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
+    #[schema(value_type = crate::schema::TripStatusName)]
+    current_status: &'static str,
 }
 
-/// `trip:arriving_started`.
-pub fn arriving_json(
-    trip: TripId,
-    driver: DriverId,
+impl DriverAssigned {
+    /// `driver`, named `name`, holds trip `t`.
+    pub fn new(t: &Trip, driver: DriverId, name: &str) -> Self {
+        Self {
+            trip_id: t.id.to_string(),
+            driver_id: driver.to_string(),
+            driver: AssignedDriver {
+                id: driver.to_string(),
+                name: name.to_owned(),
+            },
+            at: t.accepted_at.unwrap_or(t.requested_at),
+            current_status: t.status.as_str(),
+        }
+    }
+}
+
+/// `trip:arriving_started`: the driver is on the way, with an ETA.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ArrivingStarted)]
+pub struct ArrivingStarted {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    #[schema(format = "uuid")]
+    driver_id: String,
     eta_sec: u32,
-    position: Option<GeoPoint>,
-) -> Value {
-    json!({
-        "tripId": trip.to_string(),
-        "driverId": driver.to_string(),
-        "etaSec": eta_sec,
-        "driverPosition": position.map(crate::availability::GeoJsonPoint::from),
-    })
+    /// The driver's last known position; `null` when it has none (always sent).
+    #[schema(required = true)]
+    driver_position: Option<GeoJsonPoint>,
 }
 
-/// `{tripId, driverId, at}` of arrived/started.
-pub fn driver_step_json(t: &Trip, at: Option<OffsetDateTime>) -> Value {
-    json!({
-        "tripId": t.id.to_string(),
-        "driverId": t.driver_id.map(|d| d.to_string()),
-        "at": timestamp::format(at.unwrap_or(t.requested_at)),
-    })
+impl ArrivingStarted {
+    /// `driver` heads to the pickup of `trip`, `eta_sec` away, from `position`.
+    pub fn new(trip: TripId, driver: DriverId, eta_sec: u32, position: Option<GeoPoint>) -> Self {
+        Self {
+            trip_id: trip.to_string(),
+            driver_id: driver.to_string(),
+            eta_sec,
+            driver_position: position.map(GeoJsonPoint::from),
+        }
+    }
 }
 
-/// `trip:completed`.
-pub fn completed_json(t: &Trip) -> Value {
-    json!({
-        "tripId": t.id.to_string(),
-        "driverId": t.driver_id.map(|d| d.to_string()),
-        "at": timestamp::format(t.completed_at.unwrap_or(t.requested_at)),
-        "fareTotal": t.fare_total.map(|c| c.units()),
-        "currency": t.currency.to_string(),
-    })
+/// `{tripId, driverId, at}` of `trip:driver_arrived_pickup` and `trip:started`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = DriverStep)]
+pub struct DriverStep {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    #[schema(format = "uuid", required = true)]
+    driver_id: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
 }
 
-/// `trip:cancelled`.
-pub fn cancelled_json(t: &Trip) -> Value {
-    json!({
-        "tripId": t.id.to_string(),
-        "cancelledBy": t.cancelled_by,
-        "reason": t.end_reason,
-        "at": timestamp::format(t.cancelled_at.unwrap_or(t.requested_at)),
-    })
+impl DriverStep {
+    /// `trip:driver_arrived_pickup` of `t`.
+    pub fn arrived(t: &Trip) -> Self {
+        Self::at(t, t.arrived_pickup_at)
+    }
+
+    /// `trip:started` of `t`.
+    pub fn started(t: &Trip) -> Self {
+        Self::at(t, t.started_at)
+    }
+
+    /// A step of `t` taken `at` (the request time when the trip has no such time).
+    fn at(t: &Trip, at: Option<OffsetDateTime>) -> Self {
+        Self {
+            trip_id: t.id.to_string(),
+            driver_id: t.driver_id.map(|d| d.to_string()),
+            at: at.unwrap_or(t.requested_at),
+        }
+    }
+}
+
+/// `trip:completed`, with the fare.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TripCompleted)]
+pub struct TripCompleted {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    #[schema(format = "uuid", required = true)]
+    driver_id: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
+    #[schema(required = true)]
+    fare_total: Option<f64>,
+    currency: String,
+}
+
+impl From<&Trip> for TripCompleted {
+    fn from(t: &Trip) -> Self {
+        Self {
+            trip_id: t.id.to_string(),
+            driver_id: t.driver_id.map(|d| d.to_string()),
+            at: t.completed_at.unwrap_or(t.requested_at),
+            fare_total: t.fare_total.map(|c| c.units()),
+            currency: t.currency.to_string(),
+        }
+    }
+}
+
+/// `trip:cancelled`: to everyone the trip concerns, and to a driver whose open offer was
+/// withdrawn ([`TripCancelled::offer_withdrawn`]).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TripCancelled)]
+pub struct TripCancelled {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    /// `null` for a withdrawn offer.
+    #[schema(value_type = Option<crate::schema::CancellerName>, required = true)]
+    cancelled_by: Option<&'static str>,
+    /// The canceller's reason, or `offer_withdrawn`.
+    #[schema(required = true)]
+    reason: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
+}
+
+/// The `reason` a driver whose open offer was withdrawn is told.
+pub const OFFER_WITHDRAWN: &str = "offer_withdrawn";
+
+impl From<&Trip> for TripCancelled {
+    fn from(t: &Trip) -> Self {
+        Self {
+            trip_id: t.id.to_string(),
+            cancelled_by: t.cancelled_by,
+            reason: t.end_reason.clone(),
+            at: t.cancelled_at.unwrap_or(t.requested_at),
+        }
+    }
+}
+
+impl TripCancelled {
+    /// To the driver of `o` only: its open offer was closed because the trip ended or was
+    /// taken. Nobody cancelled it on the driver's behalf, hence `cancelledBy: null`.
+    pub fn offer_withdrawn(o: &Offer) -> Self {
+        Self {
+            trip_id: o.trip_id.to_string(),
+            cancelled_by: None,
+            reason: Some(OFFER_WITHDRAWN.to_owned()),
+            at: o.closed_at.unwrap_or(o.offered_at),
+        }
+    }
+}
+
+/// The `data` of the `admin:trip:watch` / `admin:trip:unwatch` ack.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = TripWatch)]
+pub struct TripWatch {
+    #[schema(format = "uuid")]
+    trip_id: String,
+    /// Whether the socket is now in the trip's room.
+    watching: bool,
+    trip: TripBody,
+}
+
+impl TripWatch {
+    /// The socket now is (`watching`) or is not in the room of `trip`.
+    pub fn new(trip: &Trip, watching: bool) -> Self {
+        Self {
+            trip_id: trip.id.to_string(),
+            watching,
+            trip: trip.into(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_trip_request_parses_and_names_every_bad_field() {

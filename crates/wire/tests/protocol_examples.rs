@@ -1,26 +1,42 @@
 //! The examples of `docs/protocol.md` are generated and checked here.
 //!
-//! - A block after `<!-- generated: EVENT -->` is what the wire serializers produce for fixed
+//! - A block after `<!-- generated: NAME -->` is what the wire serializers produce for fixed
 //!   domain values; it must be exactly that. `UPDATE_EXAMPLES=1 cargo test -p rodando-wire
-//!   --test protocol_examples` rewrites those blocks from the code.
-//! - A block after `<!-- example: EVENT -->` is hand-written (payloads built outside this
-//!   crate, inbound payloads); it must fit the event's payload schema in `docs/asyncapi.yaml`.
-//! - Every event of [`rodando_wire::events`] has at least one example, and every generated
-//!   payload fits its AsyncAPI schema too.
+//!   --test protocol_examples` rewrites those blocks from the code. NAME is an event, `trip`
+//!   (the REST body), `EVENT (variant)` for a second shape of an event, or `EVENT ack` for the
+//!   ack of a client event.
+//! - A block after `<!-- example: EVENT -->` is hand-written (inbound payloads, and the
+//!   `exception` of the error contract); it must fit the event's payload schema in
+//!   `docs/asyncapi.yaml`.
+//! - Every event of [`rodando_wire::events`] has at least one example, and every payload the
+//!   wire crate builds for a client — each server event and each ack — fits its AsyncAPI
+//!   schema too (acks wrapped as the reply module sends them, `{ok: true, data}`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 
+use rodando_application::Principal;
+use rodando_domain::admission::Namespace;
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
+use rodando_domain::session::RevokeReason;
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip};
-use rodando_wire::availability::{AvailabilitySnapshot, LocationUpdate, TripUpdate};
+use rodando_domain::user::UserType;
+use rodando_wire::availability::{
+    AvailabilitySnapshot, DriversSnapshot, LocationUpdate, TripUpdate,
+};
 use rodando_wire::events::{self, INBOUND, OUTBOUND};
-use rodando_wire::trips;
-use serde_json::Value;
+use rodando_wire::session::{
+    AuthRefreshAck, Hello, NotificationBody, SessionRef, SessionRefreshed, SessionRevoked,
+};
+use rodando_wire::trips::{
+    ArrivingStarted, DriverAssigned, DriverStep, NoDriversFound, OfferClosed, OfferRejected,
+    TripAt, TripBody, TripCancelled, TripCompleted, TripOffered, TripRequested, TripWatch,
+};
+use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -33,8 +49,31 @@ fn at(seconds: i64) -> OffsetDateTime {
     T0 + Duration::seconds(seconds)
 }
 
-/// Every payload the wire crate builds, for fixed values: `(event, payload)`.
-fn generated() -> Vec<(&'static str, Value)> {
+/// What a generated payload is, for its schema.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// The payload of a server event.
+    Event(&'static str),
+    /// The REST trip (`components.schemas.Trip`).
+    Trip,
+    /// The `data` of the ack of a client event.
+    AckData(&'static str),
+    /// The whole ack of a client event.
+    Ack(&'static str),
+}
+
+/// One payload the wire crate builds, for fixed values.
+struct Generated {
+    /// The marker name of its block in protocol.md.
+    name: &'static str,
+    kind: Kind,
+    value: Value,
+    /// Whether protocol.md shows it (large acks repeat payloads shown already).
+    shown: bool,
+}
+
+/// Every payload the wire crate builds, for fixed values.
+fn generated() -> Vec<Generated> {
     let driver = DriverId::parse("0196a1b2-0000-7000-8000-00000000d001").unwrap();
     let passenger = UserId::parse("0196a1b2-0000-7000-8000-00000000b001").unwrap();
     let trip_id = TripId::parse("0196a1b2-0000-7000-8000-0000000070a1").unwrap();
@@ -108,48 +147,156 @@ fn generated() -> Vec<(&'static str, Value)> {
         )
         .unwrap();
 
+    let rejected_offer = offer
+        .reject(driver, Some("driver_offline".into()), at(5))
+        .unwrap();
+    let expired_offer = offer.expire(at(22)).unwrap();
+    let withdrawn_offer = offer.withdraw(at(30)).unwrap();
+    let session = SessionId::parse("0196a1b2-0000-7000-8000-00000000c001").unwrap();
+    let principal = Principal {
+        user_id: driver,
+        user_type: UserType::Driver,
+        session_id: session,
+        namespace: Namespace::Drivers,
+        name: "Driver One".into(),
+        token_expires_at: at(900),
+    };
+    let notification = NotificationBody::new(
+        "0196a1b2-0000-7000-8000-00000000e001",
+        "trip_update",
+        "Your driver is here",
+        "Driver One is waiting at Parque Central",
+        Some(&json!({"tripId": trip_id.to_string()})),
+        at(240),
+    );
+
     let json = |v: &dyn erased::Ser| v.to_json();
+    let shown = |name: &'static str, kind: Kind, value: Value| Generated {
+        name,
+        kind,
+        value,
+        shown: true,
+    };
+    let event = |name: &'static str, value: Value| shown(name, Kind::Event(name), value);
+    let checked_only = |kind: Kind, value: Value| Generated {
+        name: "",
+        kind,
+        value,
+        shown: false,
+    };
     vec![
-        (
+        event(
+            events::HELLO,
+            json(&Hello::new(&principal, T0 + Duration::milliseconds(42))),
+        ),
+        event(
+            events::AUTH_SESSION_REFRESHED,
+            json(&SessionRefreshed::new(session, at(1800))),
+        ),
+        event(events::AUTH_TOKEN_EXPIRED, json(&SessionRef::from(session))),
+        event(
+            events::AUTH_SESSION_REVOKED,
+            json(&SessionRevoked::new(session, RevokeReason::Logout)),
+        ),
+        event(events::NOTIFICATION, json(&notification)),
+        event(
             events::DRIVER_AVAILABILITY_UPDATE,
             json(&AvailabilitySnapshot::from(&located)),
         ),
-        (
+        event(
             events::DRIVER_LOCATION_UPDATE,
             json(&LocationUpdate::from(&located)),
         ),
-        (
+        event(
             events::DRIVER_TRIP_UPDATE,
             json(&TripUpdate::from(&on_trip)),
         ),
-        (events::TRIP_REQUESTED, trips::requested_json(&trip)),
-        (
+        event(events::TRIP_REQUESTED, json(&TripRequested::from(&trip))),
+        event(
+            events::TRIP_ASSIGNING_STARTED,
+            json(&TripAt::new(trip_id, at(2))),
+        ),
+        event(
             events::TRIP_ASSIGNMENT_OFFERED,
-            trips::offered_json(&offer, &trip),
+            json(&TripOffered::new(&offer, &trip)),
         ),
-        (
+        event(
             events::TRIP_ASSIGNMENT_ACCEPTED,
-            trips::offer_closed_json(&accepted_offer),
+            json(&OfferClosed::from(&accepted_offer)),
         ),
-        (
+        event(
+            events::TRIP_ASSIGNMENT_REJECTED,
+            json(&OfferClosed::from(&rejected_offer)),
+        ),
+        event(
+            events::TRIP_ASSIGNMENT_EXPIRED,
+            json(&OfferClosed::from(&expired_offer)),
+        ),
+        event(
+            events::TRIP_NO_DRIVERS_FOUND,
+            json(&NoDriversFound::new(trip_id, "no_drivers_available")),
+        ),
+        event(
             events::TRIP_DRIVER_ASSIGNED,
-            trips::driver_assigned_json(&accepted, driver, "Driver One"),
+            json(&DriverAssigned::new(&accepted, driver, "Driver One")),
         ),
-        (
+        event(
             events::TRIP_ARRIVING_STARTED,
-            trips::arriving_json(trip_id, driver, 142, Some(position)),
+            json(&ArrivingStarted::new(trip_id, driver, 142, Some(position))),
         ),
-        (
+        event(
             events::TRIP_DRIVER_ARRIVED_PICKUP,
-            trips::driver_step_json(&arrived, arrived.arrived_pickup_at),
+            json(&DriverStep::arrived(&arrived)),
         ),
-        (
-            events::TRIP_STARTED,
-            trips::driver_step_json(&started, started.started_at),
+        event(events::TRIP_STARTED, json(&DriverStep::started(&started))),
+        event(
+            events::TRIP_COMPLETED,
+            json(&TripCompleted::from(&completed)),
         ),
-        (events::TRIP_COMPLETED, trips::completed_json(&completed)),
-        (events::TRIP_CANCELLED, trips::cancelled_json(&cancelled)),
-        ("trip", trips::trip_json(&completed)),
+        event(
+            events::TRIP_CANCELLED,
+            json(&TripCancelled::from(&cancelled)),
+        ),
+        shown(
+            "trip:cancelled (offer_withdrawn)",
+            Kind::Event(events::TRIP_CANCELLED),
+            json(&TripCancelled::offer_withdrawn(&withdrawn_offer)),
+        ),
+        shown("trip", Kind::Trip, json(&TripBody::from(&completed))),
+        shown(
+            "auth:refresh ack",
+            Kind::Ack(events::AUTH_REFRESH),
+            json(&AuthRefreshAck::new(at(1800))),
+        ),
+        shown(
+            "driver:offer:reject ack",
+            Kind::AckData(events::DRIVER_OFFER_REJECT),
+            json(&OfferRejected::from(&rejected_offer)),
+        ),
+        checked_only(
+            Kind::AckData(events::DRIVER_STATUS_UPDATE),
+            json(&AvailabilitySnapshot::from(&located)),
+        ),
+        checked_only(
+            Kind::AckData(events::DRIVER_OFFER_ACCEPT),
+            json(&TripBody::from(&accepted)),
+        ),
+        checked_only(
+            Kind::AckData(events::TRIP_CANCEL),
+            json(&TripBody::from(&cancelled)),
+        ),
+        checked_only(
+            Kind::AckData(events::ADMIN_DRIVERS_SNAPSHOT),
+            json(
+                &[&located, &offline]
+                    .into_iter()
+                    .collect::<DriversSnapshot>(),
+            ),
+        ),
+        checked_only(
+            Kind::AckData(events::ADMIN_TRIP_WATCH),
+            json(&TripWatch::new(&arriving, true)),
+        ),
     ]
 }
 
@@ -220,6 +367,19 @@ fn payload_schema<'a>(doc: &'a Value, event: &str) -> &'a Value {
         .find(|m| m["name"] == event)
         .map(|m| &m["payload"])
         .unwrap_or_else(|| panic!("{event} has no message in asyncapi.yaml"))
+}
+
+/// The ack schema of client event `event`: the reply of its receive operation.
+fn ack_schema<'a>(doc: &'a Value, event: &str) -> &'a Value {
+    let op = doc["operations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|op| op["action"] == "receive" && op["title"] == event)
+        .unwrap_or_else(|| panic!("{event} has no receive operation in asyncapi.yaml"));
+    let mut message = &op["reply"]["messages"][0];
+    message = resolve(doc, message);
+    &message["payload"]
 }
 
 fn resolve<'a>(doc: &'a Value, mut schema: &'a Value) -> &'a Value {
@@ -301,16 +461,66 @@ fn fits(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Stri
 #[test]
 fn generated_payloads_fit_their_asyncapi_schemas() {
     let doc = asyncapi();
-    for (event, payload) in generated() {
-        let schema = if event == "trip" {
-            &doc["components"]["schemas"]["Trip"]
-        } else {
-            payload_schema(&doc, event)
+    for g in generated() {
+        let (schema, payload, what) = match g.kind {
+            Kind::Event(event) => (payload_schema(&doc, event), g.value, event.to_owned()),
+            Kind::Trip => (
+                &doc["components"]["schemas"]["Trip"],
+                g.value,
+                "trip".into(),
+            ),
+            Kind::Ack(event) => (ack_schema(&doc, event), g.value, format!("{event} ack")),
+            Kind::AckData(event) => (
+                ack_schema(&doc, event),
+                json!({"ok": true, "data": g.value}),
+                format!("{event} ack"),
+            ),
         };
-        if let Err(e) = fits(&doc, schema, &payload, event) {
-            panic!("{event}: {e}\n{payload:#}");
+        if let Err(e) = fits(&doc, schema, &payload, &what) {
+            panic!("{what}: {e}\n{payload:#}");
         }
     }
+}
+
+#[test]
+fn every_server_event_and_ack_has_a_generated_payload() {
+    let generated = generated();
+    let events: BTreeSet<&str> = generated
+        .iter()
+        .filter_map(|g| match g.kind {
+            Kind::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let acks: BTreeSet<&str> = generated
+        .iter()
+        .filter_map(|g| match g.kind {
+            Kind::Ack(e) | Kind::AckData(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    // `exception` is the error contract's, shown by a hand-written example.
+    let expected: BTreeSet<&str> = OUTBOUND
+        .iter()
+        .copied()
+        .filter(|e| *e != events::EXCEPTION)
+        .collect();
+    assert_eq!(events, expected);
+    // One example per ack shape: the availability ack of driver:status:update stands for
+    // driver:location:ping and driver:trip:set, the trip of driver:offer:accept and
+    // trip:cancel for trip:request, admin:trip:watch for admin:trip:unwatch.
+    let shapes: BTreeSet<&str> = [
+        events::AUTH_REFRESH,
+        events::DRIVER_STATUS_UPDATE,
+        events::DRIVER_OFFER_ACCEPT,
+        events::DRIVER_OFFER_REJECT,
+        events::TRIP_CANCEL,
+        events::ADMIN_DRIVERS_SNAPSHOT,
+        events::ADMIN_TRIP_WATCH,
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(acks, shapes);
 }
 
 #[test]
@@ -325,10 +535,11 @@ fn the_protocol_guide_shows_the_payloads_the_code_produces() {
         .rev()
         .filter(|b| b.kind == "generated")
     {
-        let (_, expected) = generated
+        let expected = &generated
             .iter()
-            .find(|(name, _)| *name == block.name)
-            .unwrap_or_else(|| panic!("nothing generates {}", block.name));
+            .find(|g| g.shown && g.name == block.name)
+            .unwrap_or_else(|| panic!("nothing generates {}", block.name))
+            .value;
         let shown: Value = serde_json::from_str(&text[block.range.clone()])
             .unwrap_or_else(|e| panic!("the {} example is not JSON: {e}", block.name));
         if shown != *expected {
@@ -349,10 +560,11 @@ fn the_protocol_guide_shows_the_payloads_the_code_produces() {
         stale.join("\n")
     );
     let shown: BTreeSet<String> = blocks(&text).into_iter().map(|b| b.name).collect();
-    for (name, _) in &generated {
+    for g in generated.iter().filter(|g| g.shown) {
         assert!(
-            shown.contains(*name),
-            "docs/protocol.md has no generated example of {name}"
+            shown.contains(g.name),
+            "docs/protocol.md has no generated example of {}",
+            g.name
         );
     }
 }
