@@ -48,7 +48,8 @@ pub struct RedisSettings {
     pub channel_prefix: String,
 }
 
-/// The Socket.IO server of this node.
+/// The Socket.IO server of this node. Cheap to clone (handles to the same server).
+#[derive(Clone)]
 pub enum SocketServer {
     /// One node: rooms live in this process.
     Single(SocketIo),
@@ -190,6 +191,19 @@ impl SocketServer {
         Ok(())
     }
 
+    /// Re-checks the sessions of this node's sockets against the store now and kicks the
+    /// ended ones; returns how many were kicked.
+    pub async fn recheck_sessions(&self, realtime: &Realtime) -> usize {
+        match self {
+            Self::Single(io) => {
+                rodando_adapter_socketio::revalidate_local_sessions(io, realtime).await
+            }
+            Self::Cluster { io, .. } => {
+                rodando_adapter_socketio::revalidate_local_sessions(io, realtime).await
+            }
+        }
+    }
+
     /// With Redis, a task that, each time cross-node delivery comes back after an outage,
     /// re-checks the sessions of this node's sockets against the store and kicks the ended
     /// ones: a logout or a stolen refresh token handled by another node while Redis was down
@@ -199,10 +213,10 @@ impl SocketServer {
         realtime: Arc<Realtime>,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        let Self::Cluster { io, health } = self else {
+        let Self::Cluster { health, .. } = self else {
             return None;
         };
-        let io = io.clone();
+        let server = self.clone();
         let mut healthy = health.watch();
         Some(tokio::spawn(async move {
             let mut was_healthy = *healthy.borrow_and_update();
@@ -217,8 +231,7 @@ impl SocketServer {
                 }
                 let now_healthy = *healthy.borrow_and_update();
                 if now_healthy && !was_healthy {
-                    let kicked =
-                        rodando_adapter_socketio::revalidate_local_sessions(&io, &realtime).await;
+                    let kicked = server.recheck_sessions(&realtime).await;
                     tracing::info!(kicked, "cross-node delivery is back; sessions re-checked");
                 }
                 was_healthy = now_healthy;

@@ -49,6 +49,19 @@ pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(5);
 /// Time allowed for sockets and requests to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// See [`Application::session_recheck`].
+pub struct SessionRecheck {
+    io: SocketServer,
+    realtime: Arc<Realtime>,
+}
+
+impl SessionRecheck {
+    /// Kicks this node's sockets whose session ended; returns how many.
+    pub async fn run(&self) -> usize {
+        self.io.recheck_sessions(&self.realtime).await
+    }
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
@@ -254,6 +267,16 @@ impl Application {
     /// The realtime push the server's services use (e.g. for `notification`).
     pub fn notifier(&self) -> Arc<dyn Notifier> {
         Arc::clone(&self.notifier)
+    }
+
+    /// A handle that re-checks the sessions of this node's sockets against the store (what the
+    /// node does by itself each time Redis comes back); it outlives [`Self::run_until_stopped`]
+    /// taking the application.
+    pub fn session_recheck(&self) -> SessionRecheck {
+        SessionRecheck {
+            io: self.io.clone(),
+            realtime: Arc::clone(&self.realtime),
+        }
     }
 
     /// Cancelling this token shuts the server down gracefully.

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use rodando_domain::availability::{DriverAvailability, TripStanding};
+use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
@@ -16,7 +17,7 @@ use rodando_domain::session::{RevokeReason, Session};
 use rodando_domain::trip::Trip;
 use rodando_domain::user::{Email, PhoneNumber, User, UserStatus};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, NearbyDriver, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
 use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
@@ -170,7 +171,7 @@ impl<S: AvailabilityRepository> AvailabilityRepository for Timed<S> {
         now: OffsetDateTime,
         freshness: Duration,
         exclude: &[DriverId],
-    ) -> Result<Vec<NearbyDriver>, Unexpected> {
+    ) -> Result<Vec<Candidate>, Unexpected> {
         timed(
             "availability.nearest_available",
             self.0
@@ -235,14 +236,6 @@ impl<S: TripRepository> TripRepository for Timed<S> {
         timed(
             "trips.unattended",
             self.0.unattended(now, quiet, timeout, limit),
-        )
-        .await
-    }
-
-    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
-        timed(
-            "trips.drivers_with_open_offers",
-            self.0.drivers_with_open_offers(),
         )
         .await
     }

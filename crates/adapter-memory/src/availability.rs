@@ -7,10 +7,11 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
+use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, TripId};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, NearbyDriver, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
 use time::{Duration, OffsetDateTime};
 
 use crate::MemoryStore;
@@ -143,18 +144,20 @@ impl AvailabilityRepository for MemoryStore {
         now: OffsetDateTime,
         freshness: Duration,
         exclude: &[DriverId],
-    ) -> Result<Vec<NearbyDriver>, Unexpected> {
+    ) -> Result<Vec<Candidate>, Unexpected> {
         let t = lock(&self.availability);
-        let mut found: Vec<NearbyDriver> = t
+        // After the availability lock, as dispatch writes take them.
+        let offers = lock(&self.dispatch);
+        let mut found: Vec<Candidate> = t
             .spatial
             .candidates(origin, radius_m)
-            .filter(|driver| !exclude.contains(driver))
+            .filter(|driver| !exclude.contains(driver) && !offers.holds_open_offer(*driver))
             .filter_map(|driver| t.rows.get(&driver))
             .filter(|row| row.state.is_matchable(now, freshness))
             .filter_map(|row| {
                 let at = row.state.last_location?.point;
                 let distance_m = origin.distance_m(&at);
-                (distance_m <= radius_m).then_some(NearbyDriver {
+                (distance_m <= radius_m).then_some(Candidate {
                     driver_id: row.state.driver_id,
                     distance_m,
                 })

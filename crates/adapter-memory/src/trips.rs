@@ -66,6 +66,11 @@ impl DispatchTable {
         Ok(())
     }
 
+    /// Whether `driver` holds an open offer of any trip.
+    pub(crate) fn holds_open_offer(&self, driver: DriverId) -> bool {
+        self.open_by_driver.contains_key(&driver)
+    }
+
     /// When the trip last moved for dispatch: requested, or its latest offer closed.
     fn quiet_since(&self, trip: &Trip) -> OffsetDateTime {
         self.offers_by_trip
@@ -223,14 +228,6 @@ impl TripRepository for MemoryStore {
         Ok(found)
     }
 
-    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
-        Ok(lock(&self.dispatch)
-            .open_by_driver
-            .keys()
-            .copied()
-            .collect())
-    }
-
     async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
         Ok(self.clock.now())
     }
@@ -304,12 +301,9 @@ impl TripRepository for MemoryStore {
 #[async_trait]
 impl TripStandingLookup for MemoryStore {
     async fn standing(&self, trip: TripId) -> Result<TripStanding, Unexpected> {
-        Ok(match lock(&self.dispatch).trips.get(&trip) {
-            None => TripStanding::External,
-            Some(t) => TripStanding::Dispatched {
-                assigned_to: t.driver_id,
-                active: t.status.is_active(),
-            },
-        })
+        Ok(lock(&self.dispatch)
+            .trips
+            .get(&trip)
+            .map_or(TripStanding::External, Trip::standing))
     }
 }

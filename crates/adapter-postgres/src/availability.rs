@@ -9,10 +9,11 @@ mod row;
 
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
+use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, NearbyDriver, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -107,6 +108,9 @@ macro_rules! nearest_available_sql {
              AND availability_reason IS NULL AND current_trip_id IS NULL \
              AND last_presence_timestamp > $4 AND last_location_timestamp > $4 \
              AND driver_id <> ALL($5) \
+             AND NOT EXISTS (SELECT 1 FROM trip_offers o \
+                             WHERE o.driver_id = drivers_availability.driver_id \
+                               AND o.status = 'offered') \
            ORDER BY last_location <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography \
            LIMIT $6 \
          ) AS nearest \
@@ -282,7 +286,7 @@ impl AvailabilityRepository for PgStore {
         now: OffsetDateTime,
         freshness: Duration,
         exclude: &[DriverId],
-    ) -> Result<Vec<NearbyDriver>, Unexpected> {
+    ) -> Result<Vec<Candidate>, Unexpected> {
         let Some(query) = nearest_query(
             origin,
             radius_m,
@@ -304,7 +308,7 @@ impl AvailabilityRepository for PgStore {
             .map_err(failed("finding the nearest available drivers"))?;
         Ok(rows
             .into_iter()
-            .map(|(id, distance_m)| NearbyDriver {
+            .map(|(id, distance_m)| Candidate {
                 driver_id: DriverId::from_uuid(id),
                 distance_m,
             })

@@ -118,9 +118,6 @@ const LOCK_ASSIGNING_TRIP: &str =
 const LOCK_MATCHABLE_DRIVER: &str = "SELECT 1 FROM drivers_availability \
      WHERE driver_id = $1 AND is_available_for_trips AND is_connected FOR SHARE";
 
-const DRIVERS_WITH_OPEN_OFFERS: &str =
-    "SELECT driver_id FROM trip_offers WHERE status = 'offered' ORDER BY driver_id";
-
 /// Open offers whose deadline is at or before `$1`, earliest first, at most `$2`.
 const DUE_OFFERS: &str = concat!(
     "SELECT ",
@@ -416,14 +413,6 @@ impl TripRepository for PgStore {
             .collect()
     }
 
-    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
-        let ids: Vec<Uuid> = sqlx::query_scalar(DRIVERS_WITH_OPEN_OFFERS)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed("listing drivers with an open offer"))?;
-        Ok(ids.into_iter().map(DriverId::from_uuid).collect())
-    }
-
     async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
         sqlx::query_scalar("SELECT now()")
             .fetch_one(&self.pool)
@@ -492,10 +481,10 @@ impl TripStandingLookup for PgStore {
             return Ok(TripStanding::External);
         };
         let status = TripStatus::parse(&status).map_err(|_| corrupt("trips", trip, "status"))?;
-        Ok(TripStanding::Dispatched {
-            assigned_to: driver.map(DriverId::from_uuid),
-            active: status.is_active(),
-        })
+        Ok(TripStanding::dispatched(
+            driver.map(DriverId::from_uuid),
+            status,
+        ))
     }
 }
 

@@ -43,65 +43,71 @@ impl TripService {
     /// # Errors
     /// [`Unexpected`] when a store fails.
     pub async fn dispatch(&self, trip_id: TripId) -> Result<(), Unexpected> {
-        for _ in 0..MAX_DISPATCH_ATTEMPTS {
-            let Some(trip) = self.trips.find(trip_id).await? else {
-                return Ok(());
-            };
+        match self.trips.find(trip_id).await? {
+            Some(trip) => self.dispatch_trip(trip).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// [`TripService::dispatch`] of a trip just read (or just stored): returns the trip as
+    /// dispatch left it, so callers need not read it again. Only a lost race reads it again.
+    pub(crate) async fn dispatch_trip(&self, mut trip: Trip) -> Result<Trip, Unexpected> {
+        for attempt in 0..MAX_DISPATCH_ATTEMPTS {
+            if attempt > 0 {
+                match self.trips.find(trip.id).await? {
+                    Some(current) => trip = current,
+                    None => return Ok(trip),
+                }
+            }
             if !matches!(trip.status, TripStatus::Pending | TripStatus::Assigning) {
-                return Ok(());
+                return Ok(trip);
             }
             let now = self.clock.now();
-            if self.policy.timed_out(trip.requested_at, now) {
-                return match self.give_up(&trip, TIMEOUT).await {
-                    Err(DispatchConflict::Unexpected(e)) => Err(e),
-                    _ => Ok(()),
-                };
-            }
-            let offers = self.trips.offers_for_trip(trip_id).await?;
-            if offers.iter().any(Offer::is_open) {
-                return Ok(());
-            }
-            let mut exclude: Vec<DriverId> = offers.iter().map(|o| o.driver_id).collect();
-            exclude.extend(self.trips.drivers_with_open_offers().await?);
-            let nearby = self
-                .availability
-                .nearest_available(
-                    trip.pickup.point,
-                    self.policy.radius_m,
-                    CANDIDATES_PER_STEP,
-                    now,
-                    self.presence_ttl,
-                    &exclude,
-                )
-                .await?;
-            let candidates: Vec<Candidate> = nearby
-                .iter()
-                .map(|n| Candidate {
-                    driver_id: n.driver_id,
-                    distance_m: n.distance_m,
-                })
-                .collect();
-            let offers_made = u32::try_from(offers.len()).unwrap_or(u32::MAX);
-            let outcome = match self.policy.next_step(offers_made, &candidates) {
-                NextStep::Offer(candidate) => self.offer(&trip, candidate).await,
-                NextStep::GiveUp(reason) => self.give_up(&trip, reason).await,
+            let step = if self.policy.timed_out(trip.requested_at, now) {
+                self.give_up(&trip, TIMEOUT).await
+            } else {
+                let offers = self.trips.offers_for_trip(trip.id).await?;
+                if offers.iter().any(Offer::is_open) {
+                    return Ok(trip);
+                }
+                // The store also skips drivers holding an open offer of another trip.
+                let offered: Vec<DriverId> = offers.iter().map(|o| o.driver_id).collect();
+                let candidates = self
+                    .availability
+                    .nearest_available(
+                        trip.pickup.point,
+                        self.policy.radius_m,
+                        CANDIDATES_PER_STEP,
+                        now,
+                        self.presence_ttl,
+                        &offered,
+                    )
+                    .await?;
+                let offers_made = u32::try_from(offers.len()).unwrap_or(u32::MAX);
+                match self.policy.next_step(offers_made, &candidates) {
+                    NextStep::Offer(candidate) => self.offer(&trip, candidate).await,
+                    NextStep::GiveUp(reason) => self.give_up(&trip, reason).await,
+                }
             };
-            match outcome {
-                Ok(()) => return Ok(()),
+            match step {
+                Ok(next) => return Ok(next),
                 Err(DispatchConflict::Unexpected(e)) => return Err(e),
                 // Someone else moved the trip or took the driver: look again.
                 Err(_) => continue,
             }
         }
-        tracing::warn!(trip_id = %trip_id, "dispatch kept losing races; the scheduler will retry");
-        Ok(())
+        tracing::warn!(trip_id = %trip.id, "dispatch kept losing races; the scheduler will retry");
+        Ok(trip)
     }
 
-    /// [`TripService::dispatch`] now; when a store fails, again in the background with backoff
-    /// (100 ms, doubling), and after that the scheduler's next pass. Never only logged.
-    pub(crate) async fn dispatch_or_retry(&self, trip_id: TripId) {
-        let Err(e) = self.dispatch(trip_id).await else {
-            return;
+    /// [`TripService::dispatch_trip`] now; when a store fails, again in the background with
+    /// backoff (100 ms, doubling), and after that the scheduler's next pass. Never only logged.
+    /// Returns the trip as dispatch left it (as given when it failed).
+    pub(crate) async fn dispatch_or_retry(&self, trip: Trip) -> Trip {
+        let trip_id = trip.id;
+        let e = match self.dispatch_trip(trip.clone()).await {
+            Ok(next) => return next,
+            Err(e) => e,
         };
         tracing::warn!(trip_id = %trip_id, error = %e, "dispatch failed; retrying");
         let service = self.clone();
@@ -121,6 +127,7 @@ impl TripService {
                 delay *= 2;
             }
         });
+        trip
     }
 
     /// The scheduler's second duty: every waiting trip nobody is acting on (no open offer for
@@ -145,8 +152,8 @@ impl TripService {
             } else {
                 tracing::info!(trip_id = %trip.id, "trip had no open offer; dispatching again");
             }
-            // `dispatch` gives up on a timed-out trip itself.
-            if let Err(e) = self.dispatch(trip.id).await {
+            // `dispatch_trip` gives up on a timed-out trip itself.
+            if let Err(e) = self.dispatch_trip(trip.clone()).await {
                 tracing::error!(trip_id = %trip.id, error = ?e, "scheduled dispatch failed");
             }
         }
@@ -182,21 +189,21 @@ impl TripService {
         Ok(Some(rejected))
     }
 
-    async fn offer(&self, trip: &Trip, candidate: Candidate) -> Result<(), DispatchConflict> {
+    /// Offers `trip` to `candidate`; returns the trip as stored (assigning).
+    async fn offer(&self, trip: &Trip, candidate: Candidate) -> Result<Trip, DispatchConflict> {
         // The deadline is on the store's clock, the one every node compares it with.
         let now = self.trips.now().await?;
         let starting = trip.status == TripStatus::Pending;
-        let transition = if starting {
-            let next = trip
-                .start_assigning()
-                .map_err(|_| DispatchConflict::TripChanged)?;
-            Some(TripTransition {
-                expected: trip.status,
-                next,
-            })
+        let assigning = if starting {
+            trip.start_assigning()
+                .map_err(|_| DispatchConflict::TripChanged)?
         } else {
-            None
+            trip.clone()
         };
+        let transition = starting.then(|| TripTransition {
+            expected: trip.status,
+            next: assigning.clone(),
+        });
         let offer = Offer::new(
             OfferId::from_uuid(Uuid::now_v7()),
             trip.id,
@@ -230,10 +237,12 @@ impl TripService {
             },
         )
         .await;
-        Ok(())
+        Ok(assigning)
     }
 
-    async fn give_up(&self, trip: &Trip, reason: &'static str) -> Result<(), DispatchConflict> {
+    /// Ends `trip` as `no_drivers_found` with `reason`, withdrawing any open offer; returns the
+    /// trip as stored.
+    async fn give_up(&self, trip: &Trip, reason: &'static str) -> Result<Trip, DispatchConflict> {
         let now = self.clock.now();
         let next = trip
             .give_up(reason, now)
@@ -258,7 +267,7 @@ impl TripService {
         )
         .await;
         self.tell_withdrawn(&next, withdrawn).await;
-        Ok(())
+        Ok(next)
     }
 
     /// The offered driver takes the trip: in one write the offer is accepted, the trip becomes
@@ -294,10 +303,7 @@ impl TripService {
                 Some(t) => self.standing(t).await?,
                 None => TripStanding::External,
             };
-            let mine = TripStanding::Dispatched {
-                assigned_to: Some(driver),
-                active: true,
-            };
+            let mine = arriving.standing();
             let on_trip = row
                 .state
                 .set_trip(trip.id, mine, held, now)
@@ -474,12 +480,13 @@ impl TripService {
                     ..TripAudience::from(&trip)
                 };
                 self.announce_to(audience, event).await;
+                self.dispatch_or_retry(trip).await;
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(trip_id = %offer.trip_id, error = %e, "closed offer not announced")
+                // The store failed: the scheduler moves the trip on once it answers again.
+                tracing::warn!(trip_id = %offer.trip_id, error = %e, "closed offer not announced; dispatch left to the scheduler");
             }
         }
-        self.dispatch_or_retry(offer.trip_id).await;
     }
 }

@@ -171,8 +171,7 @@ impl TripService {
         tracing::info!(trip_id = %trip.id, passenger_id = %passenger, "trip requested");
         self.announce(&stored, TripEvent::Requested(stored.clone()))
             .await;
-        self.dispatch_or_retry(stored.id).await;
-        Ok(self.trips.find(stored.id).await?.unwrap_or(stored))
+        Ok(self.dispatch_or_retry(stored).await)
     }
 
     /// The trip, if `actor` may see it (its passenger, its driver, an admin).
@@ -260,7 +259,7 @@ impl TripService {
         origin: rodando_domain::geo::GeoPoint,
         radius_m: f64,
         limit: usize,
-    ) -> Result<Vec<rodando_ports::availability::NearbyDriver>, Unexpected> {
+    ) -> Result<Vec<rodando_domain::dispatch::Candidate>, Unexpected> {
         self.availability
             .nearest_available(
                 origin,
@@ -278,13 +277,11 @@ impl TripService {
     /// # Errors
     /// [`Unexpected`] when the store fails.
     pub async fn standing(&self, trip: TripId) -> Result<TripStanding, Unexpected> {
-        Ok(match self.trips.find(trip).await? {
-            None => TripStanding::External,
-            Some(t) => TripStanding::Dispatched {
-                assigned_to: t.driver_id,
-                active: t.status.is_active(),
-            },
-        })
+        Ok(self
+            .trips
+            .find(trip)
+            .await?
+            .map_or(TripStanding::External, |t| t.standing()))
     }
 
     /// Stores a trip change guarded by its current status.

@@ -11,7 +11,6 @@ use rodando_adapter_memory::MemoryStore;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
 use rodando_application::trips::{TripRequest, TripService};
-use rodando_domain::availability::{LocationFix, StatusCommand};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
@@ -61,19 +60,7 @@ fn id(n: u128) -> Uuid {
 
 async fn driver_online(w: &World, n: u128) -> DriverId {
     let d = DriverId::from_uuid(id(0xd0_0000 + n));
-    w.availability.driver_connected(d).await.unwrap();
-    w.availability
-        .update_status(d, StatusCommand::Available)
-        .await
-        .unwrap();
-    let fix = LocationFix {
-        point: GeoPoint::from_degrees(23.10 + n as f64 * 0.0001, -82.36).unwrap(),
-        accuracy_m: None,
-        heading_deg: None,
-        speed_kph: None,
-        recorded_at: None,
-    };
-    w.availability.ping_location(d, fix).await.unwrap();
+    support::online_driver_at(&w.availability, d, 23.10 + n as f64 * 0.0001, -82.36).await;
     d
 }
 

@@ -14,7 +14,6 @@ use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::ManualClock;
 use rodando_application::dispatch::UNATTENDED_AFTER;
 use rodando_application::trips::{TripRequest, TripService};
-use rodando_domain::availability::{LocationFix, StatusCommand};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
@@ -68,9 +67,6 @@ impl TripRepository for FlakyTrips {
         limit: usize,
     ) -> Result<Vec<UnattendedTrip>, Unexpected> {
         self.store.unattended(now, quiet, timeout, limit).await
-    }
-    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected> {
-        self.store.drivers_with_open_offers().await
     }
     async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
         self.store.now().await
@@ -129,19 +125,7 @@ fn world() -> World {
 
 async fn driver_near_pickup(w: &World) -> DriverId {
     let d = DriverId::from_uuid(Uuid::new_v4());
-    w.availability.driver_connected(d).await.unwrap();
-    w.availability
-        .update_status(d, StatusCommand::Available)
-        .await
-        .unwrap();
-    let fix = LocationFix {
-        point: GeoPoint::from_degrees(23.101, -82.36).unwrap(),
-        accuracy_m: None,
-        heading_deg: None,
-        speed_kph: None,
-        recorded_at: None,
-    };
-    w.availability.ping_location(d, fix).await.unwrap();
+    support::online_driver_at(&w.availability, d, 23.101, -82.36).await;
     d
 }
 

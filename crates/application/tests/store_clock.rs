@@ -10,7 +10,6 @@ use rodando_adapter_memory::MemoryStore;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::ManualClock;
 use rodando_application::trips::{TripRequest, TripService};
-use rodando_domain::availability::{LocationFix, StatusCommand};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
@@ -53,19 +52,7 @@ async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
     );
     let free_driver = || async {
         let driver = DriverId::from_uuid(Uuid::new_v4());
-        availability.driver_connected(driver).await.unwrap();
-        availability
-            .update_status(driver, StatusCommand::Available)
-            .await
-            .unwrap();
-        let fix = LocationFix {
-            point: GeoPoint::from_degrees(23.101, -82.36).unwrap(),
-            accuracy_m: None,
-            heading_deg: None,
-            speed_kph: None,
-            recorded_at: None,
-        };
-        availability.ping_location(driver, fix).await.unwrap();
+        support::online_driver_at(&availability, driver, 23.101, -82.36).await;
         driver
     };
     let request = || {

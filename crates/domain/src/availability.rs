@@ -184,6 +184,14 @@ pub enum TripStanding {
 }
 
 impl TripStanding {
+    /// A trip dispatched here, in `status`, assigned to `assigned_to`.
+    pub fn dispatched(assigned_to: Option<DriverId>, status: crate::trip::TripStatus) -> Self {
+        Self::Dispatched {
+            assigned_to,
+            active: status.is_active(),
+        }
+    }
+
     fn is_active_dispatch_of(self, driver: DriverId) -> bool {
         matches!(self, Self::Dispatched { assigned_to: Some(d), active: true } if d == driver)
     }

@@ -427,6 +427,11 @@ impl Trip {
         Ok(t)
     }
 
+    /// How the availability rules see this trip: dispatched here, to its driver, active or not.
+    pub fn standing(&self) -> crate::availability::TripStanding {
+        crate::availability::TripStanding::dispatched(self.driver_id, self.status)
+    }
+
     /// Nobody took it: pending/assigning → no_drivers_found.
     ///
     /// # Errors

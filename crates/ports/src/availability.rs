@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
+use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
 use time::{Duration, OffsetDateTime};
@@ -15,15 +16,6 @@ pub struct Versioned {
     pub state: DriverAvailability,
     /// Increases by one on every successful write.
     pub version: u64,
-}
-
-/// A driver dispatch may offer a trip to, and how far it is from the pickup.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NearbyDriver {
-    /// The driver.
-    pub driver_id: DriverId,
-    /// Great-circle distance from the search origin, in metres.
-    pub distance_m: f64,
 }
 
 /// Why a compare-and-set wrote nothing.
@@ -87,8 +79,9 @@ pub trait AvailabilityRepository: Send + Sync {
 
     /// Up to `limit` drivers dispatch may offer a trip to, nearest first: available (hence
     /// online, no trip, no reason), presence and position fresher than `freshness` at `now`
-    /// ([`DriverAvailability::is_matchable`]), within `radius_m` of `origin`, and not in
-    /// `exclude`. Answered from a spatial index, not a scan of every driver.
+    /// ([`DriverAvailability::is_matchable`]), within `radius_m` of `origin`, holding no open
+    /// offer of any trip, and not in `exclude`; distances are great-circle metres. Answered
+    /// from a spatial index, not a scan of every driver.
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.
@@ -101,7 +94,7 @@ pub trait AvailabilityRepository: Send + Sync {
         now: OffsetDateTime,
         freshness: Duration,
         exclude: &[DriverId],
-    ) -> Result<Vec<NearbyDriver>, Unexpected>;
+    ) -> Result<Vec<Candidate>, Unexpected>;
 
     /// Every online driver, for an admin's first paint.
     ///

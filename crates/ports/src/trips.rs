@@ -184,12 +184,6 @@ pub trait TripRepository: Send + Sync {
         limit: usize,
     ) -> Result<Vec<UnattendedTrip>, Unexpected>;
 
-    /// Drivers holding an open offer of any trip (never offered a second one at once).
-    ///
-    /// # Errors
-    /// [`Unexpected`] when the store fails.
-    async fn drivers_with_open_offers(&self) -> Result<Vec<DriverId>, Unexpected>;
-
     /// The store's own clock (PostgreSQL `now()`; the memory store's clock), to microseconds.
     /// Every offer deadline is set from it and compared against it, so nodes whose clocks are
     /// skewed still agree on whether an offer is open.

@@ -4,9 +4,9 @@
 //! distances are great-circle metres.
 
 use rodando_domain::availability::{LocationFix, StatusCommand, TripStanding};
+use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, TripId};
-use rodando_ports::availability::NearbyDriver;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ async fn nearest(
     now: OffsetDateTime,
     freshness: Duration,
     exclude: &[DriverId],
-) -> Vec<NearbyDriver> {
+) -> Vec<Candidate> {
     ok(ports
         .availability
         .nearest_available(origin(), radius_m, limit, now, freshness, exclude)
@@ -39,7 +39,7 @@ async fn nearest_ids(ports: &Ports, radius_m: f64, limit: usize) -> Vec<DriverId
     ids(&nearest(ports, radius_m, limit, at(10), ONE_HOUR, &[]).await)
 }
 
-fn ids(found: &[NearbyDriver]) -> Vec<DriverId> {
+fn ids(found: &[Candidate]) -> Vec<DriverId> {
     found.iter().map(|n| n.driver_id).collect()
 }
 
@@ -267,4 +267,19 @@ pub async fn nothing_is_found_with_no_room_or_no_radius(ports: Ports) {
     assert!(nearest_ids(&ports, -1.0, 10).await.is_empty());
     assert!(nearest_ids(&ports, f64::NAN, 10).await.is_empty());
     assert_eq!(nearest_ids(&ports, f64::INFINITY, 10).await.len(), 1);
+}
+
+/// A driver holding an open offer of any trip is no candidate for another one; once the offer
+/// is answered it is again.
+pub async fn drivers_holding_an_open_offer_are_skipped(ports: Ports) {
+    let [capitolio, morro, ..] = six_drivers(&ports).await;
+    let trip = crate::trips::stored_trip(&ports).await;
+    let (_, open) = crate::trips::offered(&ports, &trip, capitolio, 1).await;
+    let found = ids(&nearest(&ports, 5_000.0, 2, at(10), ONE_HOUR, &[]).await);
+    assert!(!found.contains(&capitolio), "{found:?}");
+    assert_eq!(found.first(), Some(&morro));
+
+    crate::trips::close(&ports, ok(open.reject(capitolio, None, at(2)))).await;
+    let found = ids(&nearest(&ports, 5_000.0, 2, at(10), ONE_HOUR, &[]).await);
+    assert_eq!(found, vec![capitolio, morro]);
 }

@@ -182,11 +182,6 @@ async fn accept_write(
     }
 }
 
-fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
-    items.sort();
-    items
-}
-
 /// A trip reads back exactly as stored at each step of its life — places to full precision,
 /// addresses, payment, fares, currency, driver and every microsecond timestamp — and so do
 /// cancelled and abandoned trips with who and why.
@@ -296,7 +291,8 @@ pub async fn unknown_trips_and_offers_are_not_found(ports: Ports) {
     assert!(ok(ports.trips.offers_for_trip(trip).await).is_empty());
     assert_eq!(ok(ports.trips.active_for_passenger(passenger).await), None);
     assert!(ok(ports.trips.due_offers(at(1_000_000), 10).await).is_empty());
-    assert!(ok(ports.trips.drivers_with_open_offers().await).is_empty());
+    let unknown_driver = DriverId::from_uuid(Uuid::new_v4());
+    assert_eq!(ok(ports.trips.open_offer_of(unknown_driver).await), None);
 }
 
 /// While a passenger's trip is pending, assigning, accepted, arriving or in progress, a second
@@ -566,7 +562,7 @@ pub async fn a_trip_in_another_status_fails_the_write_and_nothing_is_written(por
     assert_eq!(trip_of(&ports, trip.id).await, trip);
     assert_eq!(ok(ports.trips.find_offer(proposal.id).await), None);
     assert!(ok(ports.trips.offers_for_trip(trip.id).await).is_empty());
-    assert!(ok(ports.trips.drivers_with_open_offers().await).is_empty());
+    assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
     assert_eq!(availability_of(&ports, driver).await, before);
 }
 
@@ -641,9 +637,10 @@ pub async fn a_trip_has_at_most_one_open_offer(ports: Ports) {
     assert_eq!(trip_of(&ports, trip.id).await, assigning);
     assert_eq!(ok(ports.trips.find_offer(second.id).await), None);
     assert_eq!(
-        ok(ports.trips.drivers_with_open_offers().await),
-        vec![first_driver]
+        ok(ports.trips.open_offer_of(first_driver).await),
+        Some(first.clone())
     );
+    assert_eq!(ok(ports.trips.open_offer_of(second_driver).await), None);
 
     let expired = close(&ports, ok(first.expire(first.expires_at).ok_or("not due"))).await;
     let second = offer(&assigning, second_driver, 30);
@@ -689,10 +686,7 @@ pub async fn a_driver_has_at_most_one_open_offer(ports: Ports) {
     close(&ports, ok(first.reject(driver, None, at(3)))).await;
     let (_, second) = offered(&ports, &second_trip, driver, 4).await;
     assert_eq!(offer_of(&ports, second.id).await, second);
-    assert_eq!(
-        ok(ports.trips.drivers_with_open_offers().await),
-        vec![driver]
-    );
+    assert_eq!(ok(ports.trips.open_offer_of(driver).await), Some(second));
 }
 
 /// A new offer for a trip with an open offer, to a driver with an open offer, is refused for the
@@ -800,7 +794,7 @@ pub async fn an_accept_writes_the_offer_the_trip_and_the_driver_together(ports: 
             version: a.expected_version + 1
         }
     );
-    assert!(ok(ports.trips.drivers_with_open_offers().await).is_empty());
+    assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
     assert!(ok(ports.trips.due_offers(at(1_000), 10).await).is_empty());
     assert_eq!(
         ok(ports.standings.standing(trip.id).await),
@@ -844,9 +838,10 @@ pub async fn ending_a_trip_withdraws_its_open_offer_and_returns_it(ports: Ports)
     assert_eq!(ok(ports.trips.offers_for_trip(trip.id).await), withdrawn);
     assert_eq!(trip_of(&ports, trip.id).await, cancelled);
     assert_eq!(offer_of(&ports, other_open.id).await, other_open);
+    assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
     assert_eq!(
-        ok(ports.trips.drivers_with_open_offers().await),
-        vec![other_driver]
+        ok(ports.trips.open_offer_of(other_driver).await),
+        Some(other_open.clone())
     );
 
     let mut noted = cancelled.clone();
@@ -934,24 +929,6 @@ pub async fn due_offers_are_the_open_ones_past_their_deadline_earliest_first(por
         4
     );
     assert!(at_50.expires_at > now);
-}
-
-/// Each driver holding an open offer, once; drivers whose offers were answered are not listed.
-pub async fn drivers_with_open_offers_lists_each_driver_holding_one(ports: Ports) {
-    let mut holding = Vec::new();
-    for i in 0..3 {
-        let driver = free_driver(&ports).await;
-        offered(&ports, &stored_trip(&ports).await, driver, i).await;
-        holding.push(driver);
-    }
-    let answered = free_driver(&ports).await;
-    let (_, open) = offered(&ports, &stored_trip(&ports).await, answered, 0).await;
-    close(&ports, ok(open.reject(answered, None, at(1)))).await;
-
-    assert_eq!(
-        sorted(ok(ports.trips.drivers_with_open_offers().await)),
-        sorted(holding)
-    );
 }
 
 /// Fifty simultaneous applications of one accept write: exactly one succeeds, the others find

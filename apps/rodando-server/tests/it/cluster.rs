@@ -2,9 +2,6 @@
 //! `REDIS_URL`, §4, §9): broadcasts, session kicks and trip events reach sockets on the other
 //! node.
 
-use std::collections::HashMap;
-
-use rodando_server::{Config, admin};
 use rodando_sio_client::Disconnect;
 use serde_json::json;
 
@@ -37,11 +34,8 @@ impl Cluster {
                 "the multi-node tests need Redis at {redis} ({e}): start it (apt-get install redis-server; redis-server --daemonize yes) or set REDIS_URL"
             );
         }
-        let db = Scratch::create().await;
+        let db = Scratch::seeded().await;
         let url = db.url();
-        let vars = HashMap::from([("DATABASE_URL", url.clone())]);
-        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-        admin::seed_demo(&config).await.unwrap();
         let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
         let env = [
             ("DATABASE_URL", url.as_str()),

@@ -3,18 +3,14 @@
 //! a failing offer write is retried until the store heals, and a node that dies between two
 //! offers leaves the trip to the other node.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rodando_domain::ids::DriverId;
-use rodando_server::stores::Stores;
-use rodando_server::{Application, Config, admin};
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::helpers::{QUIET, TestApp, WAIT, spawn_app, spawn_app_with};
+use crate::helpers::{QUIET, TestApp, WAIT, spawn_app, spawn_app_on, spawn_app_with};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
 use crate::trips::{ack, driver_at, trip_request};
@@ -195,15 +191,6 @@ async fn a_trip_nobody_accepts_ends_no_drivers_found_at_the_dispatch_timeout() {
     assert_eq!(body["status"], "no_drivers_found");
 }
 
-fn pg_config(url: &str) -> Config {
-    let vars = HashMap::from([
-        ("HOST", "127.0.0.1".to_owned()),
-        ("PORT", "0".to_owned()),
-        ("DATABASE_URL", url.to_owned()),
-    ]);
-    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
-}
-
 async fn sql(url: &str, statement: &str) {
     let mut conn = PgConnection::connect(url).await.unwrap();
     conn.execute(statement).await.unwrap();
@@ -213,19 +200,9 @@ async fn sql(url: &str, statement: &str) {
 /// gets its offer through the retries and the scheduler, with nobody acting on it.
 #[tokio::test]
 async fn a_failing_offer_write_is_retried_until_the_store_heals() {
-    let db = Scratch::create().await;
+    let db = Scratch::seeded().await;
     let url = db.url();
-    let config = pg_config(&url);
-    admin::seed_demo(&config).await.unwrap();
-    let stores = Stores::from_config(&config).await.unwrap();
-    let app = Application::build_with(
-        config,
-        stores.clone(),
-        Arc::new(rodando_application::clock::SystemClock),
-    )
-    .await
-    .unwrap();
-    let app = TestApp::running(app, stores);
+    let app = spawn_app_on(db.config()).await;
     let (mut driver, _) = driver_at(&app, "driver1@rodando.local", 0.002).await;
     let (passenger, _) = app
         .connected("passenger1@rodando.local", "/passengers")
@@ -269,9 +246,8 @@ async fn a_failing_offer_write_is_retried_until_the_store_heals() {
 /// closes; node B, which never touched the trip, offers it to the next driver.
 #[tokio::test]
 async fn a_node_killed_between_two_offers_leaves_the_trip_to_the_other_node() {
-    let db = Scratch::create().await;
+    let db = Scratch::seeded().await;
     let url = db.url();
-    admin::seed_demo(&pg_config(&url)).await.unwrap();
     let env = [("DATABASE_URL", url.as_str())];
     let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
     let (first, _) = driver_at(&b.api, "driver1@rodando.local", 0.002).await;

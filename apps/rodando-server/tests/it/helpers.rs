@@ -21,6 +21,8 @@ pub struct TestApp {
     api: Api,
     pub stores: Stores,
     pub app_notifier: Arc<dyn rodando_ports::notifier::Notifier>,
+    /// Re-checks the sockets' sessions against the store, as after a Redis outage.
+    pub session_recheck: rodando_server::startup::SessionRecheck,
     shutdown: CancellationToken,
 }
 
@@ -92,11 +94,13 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let shutdown = app.shutdown_token();
         let app_notifier = app.notifier();
+        let session_recheck = app.session_recheck();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             api: Api::new(base),
             stores,
             app_notifier,
+            session_recheck,
             shutdown,
         }
     }
@@ -107,6 +111,19 @@ impl TestApp {
     pub fn stop(&self) {
         self.shutdown.cancel();
     }
+}
+
+/// Starts a server in-process over the store `config` names (PostgreSQL with `DATABASE_URL`).
+pub async fn spawn_app_on(config: Config) -> TestApp {
+    let stores = Stores::from_config(&config).await.expect("stores");
+    let app = Application::build_with(
+        config,
+        stores.clone(),
+        Arc::new(rodando_application::clock::SystemClock),
+    )
+    .await
+    .expect("server builds");
+    TestApp::running(app, stores)
 }
 
 /// Starts a server with the default configuration.

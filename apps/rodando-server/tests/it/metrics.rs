@@ -185,3 +185,50 @@ async fn metrics_count_dispatch_outcomes() {
         );
     }
 }
+
+/// The store round trips of one `POST /api/trips` that offers the trip to the one driver near,
+/// counted by the `Timed` decorator around every store call. The dispatch scheduler's passes
+/// (each: `now`, `due_offers`, `now`, `unattended`) and the presence sweeper's are taken out.
+#[tokio::test]
+async fn a_trip_request_costs_few_store_round_trips() {
+    let app = spawn_app().await;
+    let (mut driver, _) = driver_at(&app, "driver1@rodando.local", 0.002).await;
+    let passenger = app.login("passenger1@rodando.local").await;
+    tokio::time::sleep(crate::helpers::QUIET).await; // the admission's write has landed
+    let before = scrape(&app).await;
+    let (status, body) = app
+        .post_json_with("/api/trips", &passenger.access, None, trip_request())
+        .await;
+    assert_eq!(status, 201, "{body}");
+    driver
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    let after = scrape(&app).await;
+
+    let calls = |operation: &str| {
+        let labels = [("operation", operation)];
+        sample(&after, "rodando_store_duration_seconds_count", &labels)
+            - sample(&before, "rodando_store_duration_seconds_count", &labels)
+    };
+    let total = sample(&after, "rodando_store_duration_seconds_count", &[])
+        - sample(&before, "rodando_store_duration_seconds_count", &[]);
+    let scheduler = 2.0 * (calls("trips.due_offers") + calls("trips.unattended"));
+    let request = total - scheduler - calls("availability.list_stale");
+    let mut per_operation: Vec<String> = after
+        .lines()
+        .filter_map(|line| line.strip_prefix("rodando_store_duration_seconds_count{operation=\""))
+        .filter_map(|rest| rest.split_once('"'))
+        .map(|(operation, _)| (operation, calls(operation)))
+        .filter(|(_, n)| *n > 0.0)
+        .map(|(operation, n)| format!("{operation}={n}"))
+        .collect();
+    per_operation.sort();
+    eprintln!(
+        "a trip request: {request} store round trips ({})",
+        per_operation.join(", ")
+    );
+    // 9 before the dispatch path was slimmed (the trip read thrice, the list of every driver
+    // holding an offer), 7 since, with the store clock read that offer deadlines need.
+    assert!(request <= 7.0, "{request}: {per_operation:?}");
+}

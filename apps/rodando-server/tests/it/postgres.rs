@@ -1,30 +1,17 @@
 //! The whole server over a real PostgreSQL (PROTOCOL §1 `DATABASE_URL`): the operator CLI seeds
 //! and creates users, then drivers and admins log in and talk through sockets.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
+use rodando_server::admin;
 use rodando_server::cli::{CreateUser, UserTypeArg};
-use rodando_server::stores::Stores;
-use rodando_server::{Application, Config, admin};
 use serde_json::json;
 
-use crate::helpers::{TestApp, WAIT};
+use crate::helpers::{WAIT, spawn_app_on};
 use crate::scratch::Scratch;
-
-fn config(url: &str) -> Config {
-    let vars = HashMap::from([
-        ("HOST", "127.0.0.1".to_owned()),
-        ("PORT", "0".to_owned()),
-        ("DATABASE_URL", url.to_owned()),
-    ]);
-    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
-}
 
 #[tokio::test]
 async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
     let db = Scratch::create().await;
-    let config = config(&db.url());
+    let config = db.config();
     admin::seed_demo(&config).await.unwrap();
     admin::create_user(
         &config,
@@ -51,16 +38,8 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
     .await;
     assert!(duplicate.is_err(), "the e-mail is taken");
 
-    let stores = Stores::from_config(&config).await.unwrap();
-    assert!(!stores.embedded);
-    let app = Application::build_with(
-        config,
-        stores.clone(),
-        Arc::new(rodando_application::clock::SystemClock),
-    )
-    .await
-    .unwrap();
-    let app = TestApp::running(app, stores);
+    let app = spawn_app_on(config).await;
+    assert!(!app.stores.embedded);
 
     let (status, _) = app
         .post("/api/auth/login", json!({"email": "new.driver@rodando.local", "password": "a-long-password", "appAudience": "driver_app"}))

@@ -4,11 +4,9 @@
 //!
 //! The measured times are printed (`--no-capture` shows them); docs/operations.md quotes them.
 
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rodando_server::{Config, admin};
 use rodando_sio_client::SioClient;
 use serde_json::json;
 use tokio::process::{Child, Command};
@@ -96,11 +94,8 @@ struct Nodes {
 impl Nodes {
     async fn start() -> Self {
         let redis = TestRedis::start().await;
-        let db = Scratch::create().await;
+        let db = Scratch::seeded().await;
         let url = db.url();
-        let vars = HashMap::from([("DATABASE_URL", url.clone())]);
-        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-        admin::seed_demo(&config).await.unwrap();
         let redis_url = redis.url();
         let env = [
             ("DATABASE_URL", url.as_str()),

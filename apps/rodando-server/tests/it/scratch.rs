@@ -1,6 +1,9 @@
 //! A PostgreSQL database of its own for one test (PROTOCOL §1 `DATABASE_URL` names the server;
 //! default the local one of `just test`), created empty and dropped at the end.
 
+use std::collections::HashMap;
+
+use rodando_server::{Config, admin};
 use sqlx::{Connection, Executor, PgConnection};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -29,6 +32,23 @@ impl Scratch {
             Some((base, _)) => format!("{base}/{}", self.name),
             None => panic!("DATABASE_URL {} names no database", self.server),
         }
+    }
+
+    /// The configuration of a server (in-process, any free port) over this database.
+    pub fn config(&self) -> Config {
+        let vars = HashMap::from([
+            ("HOST", "127.0.0.1".to_owned()),
+            ("PORT", "0".to_owned()),
+            ("DATABASE_URL", self.url()),
+        ]);
+        Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+    }
+
+    /// A new database holding the demo users.
+    pub async fn seeded() -> Self {
+        let db = Self::create().await;
+        admin::seed_demo(&db.config()).await.unwrap();
+        db
     }
 
     pub async fn drop_it(self) {

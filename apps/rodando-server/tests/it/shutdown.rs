@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use rodando_adapter_memory::MemoryStore;
 use rodando_application::clock::SystemClock;
 use rodando_domain::availability::DriverAvailability;
+use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, NearbyDriver, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
 use rodando_server::stores::Stores;
 use rodando_server::{Application, Config};
 use rodando_sio_client::Disconnect;
@@ -94,7 +95,7 @@ impl AvailabilityRepository for SlowLoads {
         now: OffsetDateTime,
         freshness: time::Duration,
         exclude: &[DriverId],
-    ) -> Result<Vec<NearbyDriver>, Unexpected> {
+    ) -> Result<Vec<Candidate>, Unexpected> {
         self.0
             .nearest_available(origin, radius_m, limit, now, freshness, exclude)
             .await

@@ -6,26 +6,12 @@
 //! WebSocket): one handshake `GET`, the namespace CONNECT `POST`ed, a few `GET`s until `hello`,
 //! then no `GET` until the test wants to look at what piled up.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rodando_adapter_jwt::{JwtConfig, JwtTokenService};
-use rodando_adapter_socketio::{
-    ConnectionRegistry, Realtime, RealtimeConfig, SocketNotifier, revalidate_local_sessions,
-};
-use rodando_application::availability::AvailabilityService;
-use rodando_application::clock::SystemClock;
-use rodando_application::handshake::HandshakeService;
-use rodando_application::trips::TripService;
 use rodando_domain::ids::SessionId;
 use rodando_domain::session::RevokeReason;
-use rodando_ports::clock::Clock;
-use rodando_ports::notifier::Notifier;
-use rodando_server::Config;
 use rodando_sio_client::{Disconnect, SioClient};
 use serde_json::{Value, json};
-use socketioxide::SocketIo;
-use tokio_util::task::TaskTracker;
 
 use crate::helpers::{Api, QUIET, TestApp, WAIT, spawn_app_with};
 
@@ -284,105 +270,28 @@ async fn a_stalled_socket_in_a_drivers_room_keeps_none_of_that_drivers_updates_f
     }
 }
 
-/// A second Socket.IO server over the test app's stores, holding what the app keeps private:
-/// its `SocketIo` and `Realtime`, for [`revalidate_local_sessions`]. Logins go through the app
-/// (same store, same development JWT secrets).
-struct SideServer {
-    api: Api,
-    io: SocketIo,
-    realtime: Arc<Realtime>,
-}
-
-async fn side_server(app: &TestApp) -> SideServer {
-    let config = Config::from_lookup(|_| None).unwrap();
-    let tokens = Arc::new(
-        JwtTokenService::new(&JwtConfig {
-            access_secret: config.jwt_access_secret.clone(),
-            refresh_secret: config.jwt_refresh_secret.clone(),
-            issuer: config.jwt_issuer.clone(),
-            access_ttl: config.jwt_access_ttl.try_into().unwrap(),
-            refresh_ttl: config.jwt_refresh_ttl.try_into().unwrap(),
-        })
-        .unwrap(),
-    );
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let realtime_config = RealtimeConfig::default();
-    let (layer, io) = rodando_adapter_socketio::builder(&realtime_config).build_layer();
-    let notifier: Arc<dyn Notifier> = Arc::new(SocketNotifier::new(
-        io.clone(),
-        realtime_config.admin_location_window,
-    ));
-    let stores = &app.stores;
-    let trips = TripService::new(
-        stores.trips.clone(),
-        stores.availability.clone(),
-        stores.users.clone(),
-        notifier.clone(),
-        clock.clone(),
-        config.dispatch,
-        config.fares,
-        time::Duration::seconds(120),
-    );
-    let availability = AvailabilityService::new(
-        stores.availability.clone(),
-        stores.trip_standing.clone(),
-        notifier,
-        clock.clone(),
-    );
-    let handshake =
-        HandshakeService::new(stores.users.clone(), stores.sessions.clone(), tokens, clock);
-    let realtime = Arc::new(Realtime {
-        handshake,
-        availability,
-        trips,
-        registry: ConnectionRegistry::new(),
-        config: realtime_config,
-        in_flight: TaskTracker::new(),
-    });
-    rodando_adapter_socketio::attach(&io, Arc::clone(&realtime));
-    let router = axum::Router::new()
-        .route("/health", axum::routing::get(|| async { "ok" }))
-        .layer(layer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    SideServer {
-        api: Api::new(base),
-        io,
-        realtime,
-    }
-}
-
 #[tokio::test]
 async fn revalidation_kicks_the_sockets_of_sessions_revoked_behind_the_nodes_back() {
     let app = spawn_app_with(&[]).await;
-    let side = side_server(&app).await;
     let revoked = app.login("driver1@rodando.local").await;
-    let mut phone = side
-        .api
+    let mut phone = app
         .connect_with_token("/drivers", &revoked.access)
         .await
         .unwrap();
     phone.expect_event("hello", WAIT).await.unwrap();
-    let mut tablet = side
-        .api
+    let mut tablet = app
         .connect_with_token("/drivers", &revoked.access)
         .await
         .unwrap();
     tablet.expect_event("hello", WAIT).await.unwrap();
     let live = app.login("driver2@rodando.local").await;
-    let mut bystander = side
-        .api
+    let mut bystander = app
         .connect_with_token("/drivers", &live.access)
         .await
         .unwrap();
     bystander.expect_event("hello", WAIT).await.unwrap();
 
-    assert_eq!(
-        revalidate_local_sessions(&side.io, &side.realtime).await,
-        0,
-        "every session is live"
-    );
+    assert_eq!(app.session_recheck.run().await, 0, "every session is live");
     assert!(phone.is_connected() && tablet.is_connected() && bystander.is_connected());
 
     // Revoked in the store only, as another node would while this one cannot hear it.
@@ -406,7 +315,7 @@ async fn revalidation_kicks_the_sockets_of_sessions_revoked_behind_the_nodes_bac
         "nobody told this node"
     );
 
-    assert_eq!(revalidate_local_sessions(&side.io, &side.realtime).await, 2);
+    assert_eq!(app.session_recheck.run().await, 2);
     for socket in [&mut phone, &mut tablet] {
         let notice = socket
             .expect_event("auth:session_revoked", WAIT)

@@ -125,3 +125,29 @@ impl rodando_ports::notifier::Notifier for NullNotifier {
         Ok(())
     }
 }
+
+/// Makes `driver` a candidate through the use cases, as its app would: a socket admitted,
+/// AVAILABLE, one ping at (`latitude`, `longitude`).
+pub async fn online_driver_at(
+    availability: &rodando_application::availability::AvailabilityService,
+    driver: rodando_domain::ids::DriverId,
+    latitude: f64,
+    longitude: f64,
+) {
+    availability.driver_connected(driver).await.unwrap();
+    availability
+        .update_status(
+            driver,
+            rodando_domain::availability::StatusCommand::Available,
+        )
+        .await
+        .unwrap();
+    let fix = rodando_domain::availability::LocationFix {
+        point: rodando_domain::geo::GeoPoint::from_degrees(latitude, longitude).unwrap(),
+        accuracy_m: None,
+        heading_deg: None,
+        speed_kph: None,
+        recorded_at: None,
+    };
+    availability.ping_location(driver, fix).await.unwrap();
+}
