@@ -100,7 +100,7 @@ export const trip = object({
   paymentMethod: oneOf('cash', 'card'),
 });
 
-const offerClosed = object({ assignmentId: uuid, tripId: uuid, driverId: uuid, at: time });
+const offerClosed = object({ assignmentId: uuid, tripId: uuid, driverId: uuid, reason: nullable(string), at: time });
 const driverStep = object({ tripId: uuid, driverId: uuid, at: time });
 
 /** Every server → client event of §6–§8, by name. */

@@ -243,6 +243,7 @@ export async function runTripFlow({ server, tracer, pickup = FLOW_DEFAULTS.picku
       const heard = await hear(role, 'trip:assignment:rejected');
       assert.equal(heard.assignmentId, firstOffer.assignmentId, `${role}: the rejected offer`);
       assert.equal(heard.driverId, p.nearDriver.userId, `${role}: rejected by the nearest driver`);
+      assert.equal(heard.reason, 'too far', `${role}: the driver's reason`);
     }
     const secondOffer = await hear('farDriver', 'trip:assignment:offered');
     assert.notEqual(secondOffer.assignmentId, firstOffer.assignmentId, 'a new offer');
@@ -258,7 +259,7 @@ export async function runTripFlow({ server, tracer, pickup = FLOW_DEFAULTS.picku
       const acceptedEvent = await hear(role, 'trip:assignment:accepted');
       assert.deepEqual(
         { ...acceptedEvent, at: undefined },
-        { assignmentId: secondOffer.assignmentId, tripId, driverId: p.farDriver.userId, at: undefined },
+        { assignmentId: secondOffer.assignmentId, tripId, driverId: p.farDriver.userId, reason: null, at: undefined },
         `${role} trip:assignment:accepted`,
       );
       const assigned = await hear(role, 'trip:driver_assigned');
