@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rodando_adapter_memory::MemoryStore;
 use rodando_server::stores::Stores;
 use rodando_server::{Application, Config};
 use rodando_sio_client::{ClientOptions, ConnectError, SioClient, connect};
@@ -77,15 +76,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         vars.insert((*k).into(), (*v).into());
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
-    let stores = Stores::memory(Arc::new(MemoryStore::new()));
-    let app = Application::build_with(
-        config,
-        stores.clone(),
-        Arc::new(rodando_application::clock::SystemClock),
-    )
-    .await
-    .expect("server builds");
-    TestApp::running(app, stores)
+    spawn_app_on(config).await
 }
 
 impl TestApp {
@@ -113,7 +104,8 @@ impl TestApp {
     }
 }
 
-/// Starts a server in-process over the store `config` names (PostgreSQL with `DATABASE_URL`).
+/// Starts a server in-process over the store `config` names (PostgreSQL with `DATABASE_URL`,
+/// else the embedded store).
 pub async fn spawn_app_on(config: Config) -> TestApp {
     let stores = Stores::from_config(&config).await.expect("stores");
     let app = Application::build_with(
