@@ -110,7 +110,7 @@ export async function runPassenger({
     tracer.emit(who, 'trip:request', request);
     const reply = await emitWithAck(socket, 'trip:request', request);
     tracer.ack(who, 'trip:request', reply);
-    if (reply?.ok === false && reply.error?.details?.reason === 'active_trip_exists') {
+    if (reply?.ok === false && reply.error?.code === 'active_trip_exists') {
       throw new Error(`${who} already has an active trip: cancel it (POST /api/trips/{id}/cancel) or wait for it to end`);
     }
     const trip = assertOkAck(reply, `${who} trip:request`, tripShape);

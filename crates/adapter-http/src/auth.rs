@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use rodando_wire::auth::{SessionTokensBody, parse_login, parse_refresh};
-use rodando_wire::error::ErrorResponse;
+use rodando_wire::error::{ErrorCode, ErrorResponse};
 
 use crate::HttpState;
 use crate::body::JsonBody;
@@ -81,8 +81,7 @@ pub(crate) async fn logout(
 ) -> Result<StatusCode, ApiError> {
     let token = bearer(&headers).ok_or_else(|| {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_token",
+            ErrorCode::MissingToken,
             "send Authorization: Bearer <access token>",
         )
     })?;

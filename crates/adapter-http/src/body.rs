@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use rodando_domain::validation::FieldErrors;
+use rodando_wire::error::ErrorCode;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -20,12 +21,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    ErrorCode::PayloadTooLarge,
                     format!("bodies are limited to {} bytes", crate::MAX_BODY_BYTES),
                 )
             } else {
-                ApiError::new(rejection.status(), "bad_request", rejection.body_text())
+                // axum's other body rejection is a body that could not be read: 400.
+                ApiError::new(ErrorCode::BadRequest, rejection.body_text())
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {

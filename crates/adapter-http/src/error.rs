@@ -1,162 +1,181 @@
-//! The one place HTTP statuses and error codes are decided.
+//! Error answers of the REST transport. Codes, messages and details come from
+//! `rodando_wire::error` (the mapping Socket.IO uses too) and the status from the code, so
+//! nothing here decides either.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rodando_application::auth::{LoginError, LogoutError, RefreshError};
 use rodando_application::trips::TripCommandError;
-use rodando_domain::offer::OfferError;
 use rodando_domain::validation::FieldErrors;
-use rodando_wire::error::{ErrorBody, ErrorResponse};
-use serde_json::json;
+use rodando_wire::error::{ErrorBody, ErrorCode, ErrorResponse};
 
-/// An error answer: status and `{"error": body}`.
+/// An error answer: `{"error": body}` with the status of its code.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
     body: ErrorBody,
 }
 
 impl ApiError {
-    /// Any status and code.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: ErrorBody::new(code, message),
-        }
+    /// Any code, with no details.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::from(ErrorBody::new(code, message))
     }
 
     /// 400 `validation_failed` naming every field.
     pub fn validation(errors: &FieldErrors) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            body: ErrorBody::validation(errors),
-        }
+        Self::from(ErrorBody::validation(errors))
     }
 
     /// 500 `internal`, logging the cause (never sent).
     pub fn internal(cause: &dyn std::fmt::Debug) -> Self {
         tracing::error!(error = ?cause, "request failed");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: ErrorBody::internal(),
-        }
+        Self::from(ErrorBody::internal())
     }
 
-    fn unauthorized(code: &'static str, message: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    /// The wire crate's answer to `cause`; an `internal` one is logged with the cause.
+    fn answer(body: ErrorBody, cause: &dyn std::fmt::Debug) -> Self {
+        if body.is_internal() {
+            return Self::internal(cause);
+        }
+        Self::from(body)
+    }
+
+    /// The status sent: the code's, from the one table in `rodando_wire::codes`.
+    pub fn status(&self) -> StatusCode {
+        self.body.code.http_status()
+    }
+
+    /// The body sent inside `{"error": …}`.
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+}
+
+impl From<ErrorBody> for ApiError {
+    fn from(body: ErrorBody) -> Self {
+        Self { body }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorResponse { error: self.body })).into_response()
+        (self.status(), Json(ErrorResponse { error: self.body })).into_response()
     }
 }
 
 impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
-        match e {
-            LoginError::InvalidCredentials => {
-                Self::unauthorized("invalid_credentials", "wrong e-mail, phone or password")
-            }
-            LoginError::UserInactive => Self::new(
-                StatusCode::FORBIDDEN,
-                "user_inactive",
-                "this account is not active",
-            ),
-            LoginError::AudienceMismatch => Self::new(
-                StatusCode::FORBIDDEN,
-                "audience_mismatch",
-                "this account cannot use that app",
-            ),
-            LoginError::Unexpected(cause) => Self::internal(&cause),
-        }
+        Self::answer(ErrorBody::from(&e), &e)
     }
 }
 
 impl From<RefreshError> for ApiError {
     fn from(e: RefreshError) -> Self {
-        match e {
-            RefreshError::InvalidToken => {
-                Self::unauthorized("invalid_token", "not a valid refresh token")
-            }
-            RefreshError::TokenExpired => {
-                Self::unauthorized("token_expired", "the refresh token expired; log in again")
-            }
-            RefreshError::SessionRevoked => {
-                Self::unauthorized("session_revoked", "the session was ended; log in again")
-            }
-            RefreshError::SessionExpired => {
-                Self::unauthorized("session_expired", "the session expired; log in again")
-            }
-            RefreshError::Reused => Self::unauthorized(
-                "refresh_token_reused",
-                "this refresh token was already used; the session was ended for safety",
-            ),
-            RefreshError::UserInactive => Self::new(
-                StatusCode::FORBIDDEN,
-                "user_inactive",
-                "this account is not active",
-            ),
-            RefreshError::Unexpected(cause) => Self::internal(&cause),
-        }
+        Self::answer(ErrorBody::from(&e), &e)
     }
 }
 
 impl From<LogoutError> for ApiError {
     fn from(e: LogoutError) -> Self {
-        match e {
-            LogoutError::InvalidToken => {
-                Self::unauthorized("invalid_token", "not a valid access token")
-            }
-            LogoutError::TokenExpired => {
-                Self::unauthorized("token_expired", "the access token expired")
-            }
-            LogoutError::Unexpected(cause) => Self::internal(&cause),
-        }
+        Self::answer(ErrorBody::from(&e), &e)
     }
 }
 
 impl From<TripCommandError> for ApiError {
     fn from(e: TripCommandError) -> Self {
-        let message = e.to_string();
-        match e {
-            TripCommandError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", message),
-            TripCommandError::Forbidden | TripCommandError::Offer(OfferError::NotYours) => {
-                Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-            }
-            TripCommandError::ActiveTripExists => {
-                Self::new(StatusCode::CONFLICT, "active_trip_exists", message)
-            }
-            TripCommandError::IdempotencyMismatch => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                message,
-            ),
-            TripCommandError::InvalidTransition { from, to } => Self {
-                status: StatusCode::CONFLICT,
-                body: ErrorBody::new("invalid_trip_transition", message)
-                    .with_details(json!({"from": from.as_str(), "to": to.as_str()})),
-            },
-            TripCommandError::Offer(_)
-            | TripCommandError::DriverBusy
-            | TripCommandError::Changed => Self::new(StatusCode::CONFLICT, "conflict", message),
-            TripCommandError::Unexpected(cause) => Self::internal(&cause),
-        }
+        Self::answer(ErrorBody::from(&e), &e)
     }
 }
 
 /// Unknown route.
 pub(crate) async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
 /// Known route, wrong method.
 pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this route does not accept that method",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use rodando_domain::offer::OfferError;
+    use rodando_domain::trip::TripStatus;
+    use serde_json::json;
+
+    use super::*;
+
+    /// What a REST client receives: `(status, {"error": …})`.
+    fn sent(error: ApiError) -> (u16, serde_json::Value) {
+        let status = error.status().as_u16();
+        let body = serde_json::to_value(ErrorResponse {
+            error: error.body().clone(),
+        })
+        .unwrap();
+        (status, body)
+    }
+
+    #[test]
+    fn statuses_come_from_the_codes() {
+        for (error, status, code) in [
+            (TripCommandError::NotFound, 404, "not_found"),
+            (TripCommandError::Forbidden, 403, "forbidden"),
+            (
+                TripCommandError::Offer(OfferError::NotYours),
+                403,
+                "forbidden",
+            ),
+            (
+                TripCommandError::ActiveTripExists,
+                409,
+                "active_trip_exists",
+            ),
+            (
+                TripCommandError::IdempotencyMismatch,
+                422,
+                "idempotency_key_reused",
+            ),
+            (TripCommandError::DriverBusy, 409, "conflict"),
+        ] {
+            let (sent_status, body) = sent(ApiError::from(error));
+            assert_eq!(
+                (sent_status, body["error"]["code"].as_str()),
+                (status, Some(code))
+            );
+        }
+        assert_eq!(sent(ApiError::from(LoginError::InvalidCredentials)).0, 401);
+        assert_eq!(sent(ApiError::from(RefreshError::UserInactive)).0, 403);
+    }
+
+    #[test]
+    fn rest_keeps_the_details_of_a_failure() {
+        let (status, body) = sent(ApiError::from(TripCommandError::InvalidTransition {
+            from: TripStatus::Arriving,
+            to: TripStatus::Completed,
+        }));
+        assert_eq!(status, 409);
+        assert_eq!(body["error"]["code"], "invalid_trip_transition");
+        assert_eq!(
+            body["error"]["details"],
+            json!({"from": "arriving", "to": "completed"})
+        );
+        let (status, body) = sent(ApiError::from(TripCommandError::Offer(OfferError::Expired)));
+        assert_eq!(status, 409);
+        assert_eq!(body["error"]["details"], json!({"reason": "offer_expired"}));
+    }
+
+    #[test]
+    fn an_unexpected_failure_is_a_bare_500() {
+        let cause = rodando_ports::Unexpected::msg("store down at 10.0.0.7");
+        let (status, body) = sent(ApiError::from(TripCommandError::Unexpected(cause)));
+        assert_eq!(status, 500);
+        assert_eq!(
+            body,
+            json!({"error": {"code": "internal", "message": "internal error; it has been logged"}})
+        );
+    }
 }

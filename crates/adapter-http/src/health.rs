@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rodando_wire::error::{ErrorBody, ErrorResponse};
+use rodando_wire::error::{ErrorBody, ErrorCode, ErrorResponse};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -51,12 +51,8 @@ pub(crate) async fn ready(State(state): State<HttpState>) -> Response {
     if failed.is_empty() {
         (StatusCode::OK, Json(Status { status: "ready" })).into_response()
     } else {
-        let error = ErrorBody::new("not_ready", "a dependency does not answer")
+        let error = ErrorBody::new(ErrorCode::NotReady, "a dependency does not answer")
             .with_details(json!({ "failed": failed }));
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(ErrorResponse { error }),
-        )
-            .into_response()
+        (error.code.http_status(), Json(ErrorResponse { error })).into_response()
     }
 }

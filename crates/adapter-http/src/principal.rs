@@ -2,11 +2,10 @@
 //! user, session), from `Authorization: Bearer`.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use rodando_application::Principal;
-use rodando_domain::admission::Refusal;
 use rodando_domain::user::UserType;
+use rodando_wire::error::ErrorCode;
 
 use crate::HttpState;
 use crate::auth::bearer;
@@ -25,14 +24,8 @@ impl FromRequestParts<HttpState> for Caller {
             .authenticate_bearer(token)
             .await
             .map(Caller)
-            .map_err(|refused| {
-                let status = match refused.refusal {
-                    Refusal::UserInactive | Refusal::ForbiddenNamespace => StatusCode::FORBIDDEN,
-                    Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-                    _ => StatusCode::UNAUTHORIZED,
-                };
-                ApiError::new(status, refused.refusal.code(), refused.reason)
-            })
+            // The handshake's own code; its status comes from the one table of codes.
+            .map_err(|refused| ApiError::new(ErrorCode::from(refused.refusal), refused.reason))
     }
 }
 
@@ -43,8 +36,7 @@ impl Caller {
             Ok(&self.0)
         } else {
             Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 format!("only {} users may do this", user_type.as_str()),
             ))
         }

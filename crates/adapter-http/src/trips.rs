@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use rodando_application::trips::TripCommandError;
 use rodando_domain::ids::TripId;
 use rodando_domain::user::UserType;
 use rodando_domain::validation::FieldErrors;
@@ -81,9 +82,8 @@ fn idempotency(headers: &HeaderMap, body: &Value) -> Result<Option<Idempotency>,
 }
 
 fn trip_id(raw: &str) -> Result<TripId, ApiError> {
-    // An id that is not a UUID names no trip.
-    TripId::parse(raw)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such trip"))
+    // An id that is not a UUID names no trip: the same answer as an unknown one.
+    TripId::parse(raw).map_err(|_| ApiError::from(TripCommandError::NotFound))
 }
 
 /// Read a trip: its passenger, its driver, or an admin; anyone else gets 404.

@@ -39,7 +39,7 @@ pub(crate) async fn handle<A: Adapter>(
     if ctx.limiter.check().is_err() {
         tracing::debug!(parent: &span, "rate limited");
         let limited = EventError::rate_limited();
-        answered(Some(limited.0.code));
+        answered(Some(limited.0.code.as_str()));
         reply::send(&socket, ack, &event, Err(limited));
         return;
     }
@@ -51,7 +51,7 @@ pub(crate) async fn handle<A: Adapter>(
                 answered(None);
             }
             Err(e) => {
-                answered(Some(e.0.code));
+                answered(Some(e.0.code.as_str()));
                 reply::send(&socket, ack, &event, Err(e));
             }
         }
@@ -67,7 +67,7 @@ pub(crate) async fn handle<A: Adapter>(
     }
     .instrument(span)
     .await;
-    let error = result.as_ref().err().map(|e| e.0.code);
+    let error = result.as_ref().err().map(|e| e.0.code.as_str());
     reply::send(&socket, ack, &event, result);
     answered(error);
 }

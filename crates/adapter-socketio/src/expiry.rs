@@ -55,13 +55,13 @@ pub(crate) async fn refresh(
         .await
         .map_err(|refused| {
             EventError(rodando_wire::error::ErrorBody::new(
-                refused.refusal.code(),
+                refused.refusal.into(),
                 "that access token cannot extend this socket",
             ))
         })?;
     if fresh.user_id != p.user_id || fresh.session_id != p.session_id {
         return Err(EventError(rodando_wire::error::ErrorBody::new(
-            "forbidden",
+            rodando_wire::error::ErrorCode::Forbidden,
             "the token belongs to another user or session",
         )));
     }

@@ -4,9 +4,8 @@
 use rodando_application::Principal;
 use rodando_application::availability::AvailabilityError;
 use rodando_application::trips::TripCommandError;
-use rodando_domain::offer::OfferError;
 use rodando_domain::validation::FieldErrors;
-use rodando_wire::error::ErrorBody;
+use rodando_wire::error::{ErrorBody, ErrorCode};
 use rodando_wire::events as names;
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
@@ -23,14 +22,14 @@ impl EventError {
 
     pub(crate) fn unknown_event(event: &str) -> Self {
         Self(ErrorBody::new(
-            "unknown_event",
+            ErrorCode::UnknownEvent,
             format!("no such event on this namespace: {}", shorten(event)),
         ))
     }
 
     pub(crate) fn rate_limited() -> Self {
         Self(ErrorBody::new(
-            "rate_limited",
+            ErrorCode::RateLimited,
             "too many events; slow down and retry",
         ))
     }
@@ -54,29 +53,32 @@ impl EventError {
         Self(ErrorBody::internal())
     }
 
-    /// The one mapping of availability failures to codes.
+    /// `body`, the wire crate's answer to `cause`; an `internal` one is logged here, where
+    /// the caller and event are known.
+    fn answer(
+        principal: &Principal,
+        event: &str,
+        body: ErrorBody,
+        cause: &dyn std::fmt::Debug,
+    ) -> Self {
+        if body.is_internal() {
+            return Self::internal(principal, event, cause);
+        }
+        Self(body)
+    }
+
+    /// An availability failure, as `rodando_wire::error` maps it for every transport.
     pub(crate) fn from_availability(
         principal: &Principal,
         event: &str,
         e: AvailabilityError,
     ) -> Self {
-        match e {
-            AvailabilityError::Rule(v) => {
-                let code = if v.is_forbidden() {
-                    "forbidden"
-                } else {
-                    "conflict"
-                };
-                Self(
-                    ErrorBody::new(code, v.to_string()).with_details(json!({"reason": v.reason()})),
-                )
-            }
-            AvailabilityError::TripHeldByAnother => Self(
-                ErrorBody::new("conflict", "another driver holds that trip")
-                    .with_details(json!({"reason": "trip_held_by_another_driver"})),
-            ),
-            AvailabilityError::Unexpected(cause) => Self::internal(principal, event, &cause),
-        }
+        Self::answer(principal, event, ErrorBody::from(&e), &e)
+    }
+
+    /// A trip failure, as `rodando_wire::error` maps it for every transport (REST too).
+    pub(crate) fn from_trip(principal: &Principal, event: &str, e: TripCommandError) -> Self {
+        Self::answer(principal, event, ErrorBody::from(&e), &e)
     }
 }
 
@@ -84,40 +86,6 @@ impl EventError {
 /// (an overflowing number such as `1e309`, a binary attachment, no argument).
 pub(crate) fn readable(payload: Option<&Value>) -> Result<&Value, EventError> {
     payload.ok_or_else(EventError::unreadable_payload)
-}
-
-impl EventError {
-    /// The one mapping of trip failures to codes.
-    pub(crate) fn from_trip(principal: &Principal, event: &str, e: TripCommandError) -> Self {
-        let conflict = |reason: &str, message: String| {
-            Self(ErrorBody::new("conflict", message).with_details(json!({"reason": reason})))
-        };
-        match e {
-            TripCommandError::NotFound => {
-                Self(ErrorBody::new("not_found", "no such trip or offer"))
-            }
-            TripCommandError::Forbidden | TripCommandError::Offer(OfferError::NotYours) => {
-                Self(ErrorBody::new("forbidden", e.to_string()))
-            }
-            TripCommandError::InvalidTransition { from, to } => Self(
-                ErrorBody::new("invalid_transition", e.to_string())
-                    .with_details(json!({"from": from.as_str(), "to": to.as_str()})),
-            ),
-            TripCommandError::ActiveTripExists => conflict("active_trip_exists", e.to_string()),
-            TripCommandError::IdempotencyMismatch => {
-                conflict("idempotency_key_reused", e.to_string())
-            }
-            TripCommandError::Offer(OfferError::NotOpen) => {
-                conflict("offer_not_open", e.to_string())
-            }
-            TripCommandError::Offer(OfferError::Expired) => {
-                conflict("offer_expired", e.to_string())
-            }
-            TripCommandError::DriverBusy => conflict("driver_busy", e.to_string()),
-            TripCommandError::Changed => conflict("changed", e.to_string()),
-            TripCommandError::Unexpected(cause) => Self::internal(principal, event, &cause),
-        }
-    }
 }
 
 /// Sends the ack (if the client asked for one) and, on failure, `exception`.

@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod availability;
+pub mod codes;
 pub mod error;
 pub mod events;
 pub mod fields;

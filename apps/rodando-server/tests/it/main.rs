@@ -5,6 +5,7 @@
 mod availability;
 mod cluster;
 mod dispatch_faults;
+mod error_codes;
 mod handshake;
 mod helpers;
 mod metrics;

@@ -350,7 +350,11 @@ async fn the_passenger_may_cancel_and_the_offered_driver_is_told() {
     assert_eq!(told["tripId"], trip["id"]);
     // Cancelling again is a wrong transition.
     let again = ack(&passenger, "trip:cancel", json!({"tripId": trip["id"]})).await;
-    assert_eq!(again["error"]["code"], "invalid_transition");
+    assert_eq!(again["error"]["code"], "invalid_trip_transition");
+    assert_eq!(
+        again["error"]["details"],
+        json!({"from": "cancelled", "to": "cancelled"})
+    );
 }
 
 #[tokio::test]
