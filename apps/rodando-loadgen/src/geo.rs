@@ -7,6 +7,9 @@
 //! and re-emits the `f64` untouched (JSON numbers round-trip exactly), so [`marker_of`] recovers
 //! the marker from `lastLocation.coordinates` of `driver:location:update`.
 
+use rand::Rng as _;
+use rodando_toolkit::rng::{self, StdRng};
+
 /// The box the simulated fleet drives in (Havana): latitude north, longitude east (negative = west).
 pub const LAT_MIN: f64 = 23.05;
 /// Northern edge.
@@ -27,38 +30,6 @@ pub const MARKER_SPACE: u64 = (CELL as u64) * (CELL as u64);
 /// Typical city speed, about 30 km/h, in degrees per second (1 degree ≈ 111 km).
 const SPEED_DEG_PER_S: f64 = 30.0 / 3600.0 / 111.0;
 
-/// SplitMix64: tiny, seedable, good enough for jitter and headings.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator; equal seeds give equal sequences.
-    pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        #[allow(clippy::cast_precision_loss)] // 53 bits fit exactly
-        let mantissa = (self.next_u64() >> 11) as f64;
-        mantissa / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-}
-
 /// One driver's moving position: straight lines at city speed, turning now and then and
 /// bouncing off the box's edges.
 #[derive(Debug, Clone)]
@@ -66,25 +37,25 @@ pub struct Walker {
     lat: f64,
     lon: f64,
     heading: f64,
-    rng: Rng,
+    rng: StdRng,
 }
 
 impl Walker {
     /// A driver starting somewhere in the box.
     pub fn new(seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
+        let mut rng = rng::stream(seed, 0);
         Self {
-            lat: rng.range(LAT_MIN, LAT_MAX),
-            lon: rng.range(LON_MIN, LON_MAX),
-            heading: rng.range(0.0, std::f64::consts::TAU),
+            lat: rng.random_range(LAT_MIN..LAT_MAX),
+            lon: rng.random_range(LON_MIN..LON_MAX),
+            heading: rng.random_range(0.0..std::f64::consts::TAU),
             rng,
         }
     }
 
     /// Moves for `dt_s` seconds and returns the new (latitude, longitude), inside the box.
     pub fn step(&mut self, dt_s: f64) -> (f64, f64) {
-        if self.rng.unit() < 0.1 {
-            self.heading += self.rng.range(-1.0, 1.0);
+        if self.rng.random::<f64>() < 0.1 {
+            self.heading += self.rng.random_range(-1.0..1.0);
         }
         let d = SPEED_DEG_PER_S * dt_s.clamp(0.0, 60.0);
         let mut lat = self.lat + d * self.heading.cos();
@@ -206,19 +177,5 @@ mod tests {
         let lon2 = back["coordinates"][0].as_f64().unwrap_or_default();
         let lat2 = back["coordinates"][1].as_f64().unwrap_or_default();
         assert_eq!(marker_of(lat2, lon2), 12_345_678);
-    }
-
-    #[test]
-    fn rng_is_uniform_enough_and_deterministic() {
-        let mut a = Rng::new(7);
-        let mut b = Rng::new(7);
-        let mut sum = 0.0;
-        for _ in 0..10_000 {
-            let x = a.unit();
-            assert_eq!(x, b.unit());
-            assert!((0.0..1.0).contains(&x));
-            sum += x;
-        }
-        assert!((sum / 10_000.0 - 0.5).abs() < 0.02);
     }
 }

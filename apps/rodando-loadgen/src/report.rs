@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::stats::Summary;
+use rodando_toolkit::stats::Summary;
 
 /// Everything a run measured.
 #[derive(Debug, Clone, Serialize)]

@@ -12,8 +12,11 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::geo::{self, Rng, Walker};
-use crate::stats::Samples;
+use rand::Rng as _;
+use rodando_toolkit::rng;
+use rodando_toolkit::stats::{Latencies, Samples};
+
+use crate::geo::{self, Walker};
 
 /// Where the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,8 @@ pub struct Shared {
     /// Admin sockets admitted: a flight leaves the table once that many saw it.
     admins: usize,
     ack_timeout: Duration,
+    /// Ack latency of every measured ping, all drivers together (one histogram, not one each).
+    acks: Latencies,
 }
 
 /// First-admin latencies and how many measured pings some admin saw.
@@ -81,6 +86,7 @@ impl Shared {
             table: Mutex::new(Table::default()),
             admins,
             ack_timeout,
+            acks: Latencies::default(),
         }
     }
 
@@ -145,6 +151,11 @@ impl Shared {
         self.table()
             .flights
             .retain(|_, f| now.saturating_duration_since(f.sent) < max_age);
+    }
+
+    /// Takes the ack latencies of every driver.
+    pub fn take_acks(&self) -> Samples {
+        self.acks.take()
     }
 
     /// Takes the first-admin results.
@@ -219,8 +230,6 @@ pub struct DriverOutcome {
     pub sent: u64,
     /// Measured pings acked `ok:true`.
     pub acked: u64,
-    /// Ack latency of measured pings.
-    pub acks: Samples,
     /// Events received by this socket in the measured window (its driver room's broadcasts).
     pub room_events: u64,
     /// Errors by kind.
@@ -245,7 +254,6 @@ pub async fn drive(
     } = opened;
     let mut sent = 0;
     let mut acked = 0;
-    let mut acks = Samples::default();
     let mut room_events = 0;
     let mut errors = Errors::new();
 
@@ -264,9 +272,8 @@ pub async fn drive(
         }
     }
 
-    let mut rng = Rng::new(seed);
     let mut walker = Walker::new(seed);
-    let jitter = period.mul_f64(rng.unit());
+    let jitter = period.mul_f64(rng::stream(seed, 1).random());
     let mut ticks = tokio::time::interval_at(Instant::now() + jitter, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut stop = phase.clone();
@@ -318,7 +325,7 @@ pub async fn drive(
             Ok(ack) if ack["ok"] == true => {
                 if measured {
                     acked += 1;
-                    acks.record(elapsed);
+                    shared.acks.record(elapsed);
                 }
             }
             Ok(ack) => {
@@ -341,7 +348,6 @@ pub async fn drive(
         },
         sent,
         acked,
-        acks,
         room_events,
         errors,
     }

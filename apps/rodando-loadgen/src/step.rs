@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::procfs;
 use crate::run::{self, Errors, FirstAdmin, Opened, Phase, Shared, count};
-use crate::stats::Samples;
+use rodando_toolkit::stats::Samples;
 
 /// After the drivers stop, admins keep listening this long for trailing (coalesced) updates.
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
@@ -127,14 +127,12 @@ pub async fn run(fleet: Fleet, config: StepConfig) -> (Fleet, StepResult) {
     let mut errors = Errors::new();
     let mut drivers = Vec::new();
     let (mut sent, mut acked, mut room_events) = (0, 0, 0);
-    let mut ack_latency = Samples::default();
     while let Some(joined) = driver_tasks.join_next().await {
         match joined {
             Ok(o) => {
                 sent += o.sent;
                 acked += o.acked;
                 room_events += o.room_events;
-                ack_latency.merge(o.acks);
                 merge_errors(&mut errors, o.errors);
                 drivers.push(o.opened);
             }
@@ -150,7 +148,7 @@ pub async fn run(fleet: Fleet, config: StepConfig) -> (Fleet, StepResult) {
         match joined {
             Ok(o) => {
                 location_updates += o.location_updates;
-                deliveries.merge(o.deliveries);
+                deliveries.merge(&o.deliveries);
                 merge_errors(&mut errors, o.errors);
                 admins.push(o.opened);
             }
@@ -164,7 +162,7 @@ pub async fn run(fleet: Fleet, config: StepConfig) -> (Fleet, StepResult) {
     let result = StepResult {
         sent,
         acked,
-        ack_latency,
+        ack_latency: shared.take_acks(),
         deliveries,
         first: shared.take_first_admin(),
         location_updates,

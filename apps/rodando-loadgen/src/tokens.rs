@@ -1,13 +1,26 @@
-//! Access tokens for the simulated sockets: from the server's REST login, or minted locally.
+//! Access tokens for the simulated sockets: from the server's REST login (the tool kit's client),
+//! from a file of an earlier run's logins, or minted locally (the tool kit's minter, i.e.
+//! adapter-jwt).
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rodando_domain::user::UserType;
+use rodando_toolkit::api::Api;
+use rodando_toolkit::mint::Minter;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::Args;
+
+/// Driver logins in flight at once (`--driver-users`).
+const LOGIN_CONCURRENCY: usize = 8;
+/// Deadline of one login (many at once each cost the server a password hash).
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One logged-in (or minted) identity.
 #[derive(Debug, Clone)]
@@ -26,94 +39,6 @@ impl std::fmt::Display for TokenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// `POST {base}/api/auth/login` with an e-mail and password for `app_audience`.
-///
-/// # Errors
-/// Network failures and non-200 answers, with the server's error code.
-pub async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    email: &str,
-    password: &str,
-    app_audience: &str,
-) -> Result<Identity, TokenError> {
-    let url = format!("{}/api/auth/login", base.trim_end_matches('/'));
-    let response = http
-        .post(&url)
-        .json(&json!({ "email": email, "password": password, "appAudience": app_audience }))
-        .send()
-        .await
-        .map_err(|e| TokenError(format!("POST {url}: {e}")))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let code = body["error"]["code"].as_str().unwrap_or("?");
-        return Err(TokenError(format!(
-            "login of {email} ({app_audience}) failed: HTTP {status}, {code}"
-        )));
-    }
-    let token = body["accessToken"]
-        .as_str()
-        .ok_or_else(|| TokenError(format!("login of {email}: no accessToken in {body}")))?
-        .to_owned();
-    let expires_at = body["accessTokenExpiresAt"]
-        .as_str()
-        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
-    Ok(Identity { token, expires_at })
-}
-
-/// The claims of an access token (PROTOCOL §3).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccessClaims<'a> {
-    sub: String,
-    sid: String,
-    user_type: &'a str,
-    aud: &'a str,
-    iat: u64,
-    exp: u64,
-    iss: &'a str,
-    typ: &'static str,
-}
-
-/// Mints an HS256 access token for a new random user and session of `user_type`
-/// (`driver` or `admin`), valid for `ttl`.
-///
-/// # Errors
-/// Only if signing fails.
-pub fn mint(
-    key: &EncodingKey,
-    issuer: &str,
-    user_type: &str,
-    ttl: Duration,
-) -> Result<Identity, TokenError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let aud = if user_type == "admin" {
-        "admin_panel"
-    } else {
-        "driver_app"
-    };
-    let claims = AccessClaims {
-        sub: uuid::Uuid::new_v4().to_string(),
-        sid: uuid::Uuid::new_v4().to_string(),
-        user_type,
-        aud,
-        iat: now,
-        exp: now + ttl.as_secs(),
-        iss: issuer,
-        typ: "access",
-    };
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, key)
-        .map_err(|e| TokenError(format!("cannot sign a token: {e}")))?;
-    let expires_at = i64::try_from(claims.exp)
-        .ok()
-        .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok());
-    Ok(Identity { token, expires_at })
 }
 
 /// Logged-in identities kept between runs against the same server (`--tokens-file`), so a
@@ -137,6 +62,24 @@ pub struct StoredToken {
     pub token: String,
     /// `exp`, unix seconds.
     pub expires_at: Option<i64>,
+}
+
+impl From<rodando_toolkit::api::Tokens> for Identity {
+    fn from(t: rodando_toolkit::api::Tokens) -> Self {
+        Self {
+            token: t.access,
+            expires_at: t.access_expires_at,
+        }
+    }
+}
+
+impl From<rodando_ports::tokens::SignedToken> for Identity {
+    fn from(t: rodando_ports::tokens::SignedToken) -> Self {
+        Self {
+            token: t.token,
+            expires_at: Some(t.expires_at),
+        }
+    }
 }
 
 impl From<&Identity> for StoredToken {
@@ -207,39 +150,156 @@ impl TokenFile {
     }
 }
 
+/// The sockets' tokens and where they came from.
+pub struct Tokens {
+    pub drivers: Vec<Identity>,
+    /// One per admin socket.
+    pub admins: Vec<Identity>,
+    /// `login`, `login-cached` or `secret`.
+    pub mode: &'static str,
+    /// Distinct driver users.
+    pub identities: usize,
+}
+
+/// `users` spread over `sockets` round-robin.
+fn round_robin(users: &[Identity], sockets: usize) -> Vec<Identity> {
+    (0..sockets)
+        .filter_map(|i| users.get(i % users.len().max(1)).cloned())
+        .collect()
+}
+
+/// The tokens of every socket, from the source the arguments choose.
+pub async fn tokens_for(args: &Args) -> Result<Tokens, String> {
+    if let Some(secret) = &args.secret {
+        let ttl = Duration::from_secs_f64(args.warmup + args.duration) + Duration::from_secs(3600);
+        let minter = Minter::new(secret, &args.issuer, ttl).map_err(|e| e.to_string())?;
+        let mint = |user_type| {
+            minter
+                .mint(user_type)
+                .map(Identity::from)
+                .map_err(|e| e.to_string())
+        };
+        let users = (0..args.driver_users.min(args.drivers))
+            .map(|_| mint(UserType::Driver))
+            .collect::<Result<Vec<_>, _>>()?;
+        let admins = (0..args.admins)
+            .map(|_| mint(UserType::Admin))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Tokens {
+            drivers: round_robin(&users, args.drivers),
+            admins,
+            mode: "secret",
+            identities: users.len(),
+        });
+    }
+    let cached = match &args.tokens_file {
+        Some(path) => TokenFile::load(path).map_err(|e| e.to_string())?,
+        None => None,
+    };
+    if let (Some(path), Some(file)) = (&args.tokens_file, cached) {
+        match file.fits(&args.url, args.driver_users, args.admins > 0) {
+            Ok(()) => {
+                let users: Vec<Identity> = file
+                    .drivers
+                    .into_iter()
+                    .take(args.driver_users)
+                    .map(Identity::from)
+                    .collect();
+                let admin = file.admin.map(Identity::from);
+                eprintln!(
+                    "rodando-loadgen: {} driver tokens read from {}",
+                    users.len(),
+                    path.display()
+                );
+                return Ok(Tokens {
+                    drivers: round_robin(&users, args.drivers),
+                    admins: admin.map(|a| vec![a; args.admins]).unwrap_or_default(),
+                    mode: "login-cached",
+                    identities: users.len(),
+                });
+            }
+            Err(why) => eprintln!(
+                "rodando-loadgen: {} does not fit this run ({why}); logging in",
+                path.display()
+            ),
+        }
+    }
+    let (users, admin) = login_all(args).await?;
+    if let Some(path) = &args.tokens_file {
+        let file = TokenFile {
+            url: args.url.clone(),
+            drivers: users.iter().map(StoredToken::from).collect(),
+            admin: admin.as_ref().map(StoredToken::from),
+        };
+        file.save(path).map_err(|e| e.to_string())?;
+    }
+    Ok(Tokens {
+        drivers: round_robin(&users, args.drivers),
+        admins: admin.map(|a| vec![a; args.admins]).unwrap_or_default(),
+        mode: "login",
+        identities: users.len(),
+    })
+}
+
+/// Logs every driver user in (a few at a time: each costs the server a password hash) and the
+/// admin if admins are wanted.
+async fn login_all(args: &Args) -> Result<(Vec<Identity>, Option<Identity>), String> {
+    let api = Api::with_timeout(&args.url, LOGIN_TIMEOUT).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let limit = Arc::new(Semaphore::new(LOGIN_CONCURRENCY));
+    let mut logins = JoinSet::new();
+    for n in 1..=args.driver_users {
+        let email = args.driver_email.replace("{i}", &n.to_string());
+        let (api, password, limit) = (api.clone(), args.password.clone(), Arc::clone(&limit));
+        logins.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let identity = api.login(&email, &password, "driver_app").await;
+            (n, identity.map(Identity::from))
+        });
+    }
+    let mut users = Vec::with_capacity(args.driver_users);
+    while let Some(joined) = logins.join_next().await {
+        let (n, identity) = joined.map_err(|e| format!("login task failed: {e}"))?;
+        users.push((n, identity.map_err(|e| e.to_string())?));
+    }
+    users.sort_by_key(|(n, _)| *n);
+    let users: Vec<Identity> = users.into_iter().map(|(_, identity)| identity).collect();
+    let admin = if args.admins == 0 {
+        None
+    } else {
+        Some(
+            api.login(&args.admin_email, &args.password, "admin_panel")
+                .await
+                .map(Identity::from)
+                .map_err(|e| e.to_string())?,
+        )
+    };
+    eprintln!(
+        "rodando-loadgen: {} logins in {:.1} s",
+        users.len() + usize::from(admin.is_some()),
+        started.elapsed().as_secs_f64()
+    );
+    Ok((users, admin))
+}
+
+/// Warns when a token would expire before the run ends (the server then disconnects it).
+pub fn check_expiry<'a>(identities: impl IntoIterator<Item = &'a Identity>, run_for: Duration) {
+    let end = OffsetDateTime::now_utc() + run_for;
+    if identities
+        .into_iter()
+        .any(|i| i.expires_at.is_some_and(|exp| exp < end))
+    {
+        eprintln!(
+            "rodando-loadgen: warning: access tokens expire before the run ends; the server will \
+             disconnect those sockets (raise JWT_ACCESS_TTL or shorten the run)"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use jsonwebtoken::{DecodingKey, Validation};
-
-    #[test]
-    fn minted_tokens_carry_the_protocol_claims() {
-        let identity = mint(
-            &EncodingKey::from_secret(b"s3cret"),
-            "rodando",
-            "driver",
-            Duration::from_secs(600),
-        )
-        .unwrap();
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&["rodando"]);
-        validation.set_audience(&["driver_app"]);
-        let data = jsonwebtoken::decode::<Value>(
-            &identity.token,
-            &DecodingKey::from_secret(b"s3cret"),
-            &validation,
-        )
-        .unwrap();
-        let c = data.claims;
-        assert_eq!(c["typ"], "access");
-        assert_eq!(c["userType"], "driver");
-        assert_eq!(c["aud"], "driver_app");
-        assert_eq!(c["sub"].as_str().unwrap().len(), 36);
-        assert_eq!(c["sid"].as_str().unwrap().len(), 36);
-        assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 600);
-        assert!(identity.expires_at.is_some());
-    }
 
     #[test]
     fn token_files_round_trip_and_say_when_they_do_not_fit() {

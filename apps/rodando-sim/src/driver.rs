@@ -18,7 +18,7 @@ use crate::api::Api;
 use crate::config::SimConfig;
 use crate::geo::Point;
 use crate::movement::{Leg, SimClock};
-use crate::rng::Rng;
+use crate::rng::StdRng;
 use crate::session::{ACK_TIMEOUT, TokenKeeper};
 use crate::stats::Stats;
 
@@ -34,8 +34,8 @@ pub enum Decision {
 }
 
 /// Draws a decision: accept with `accept`, reject with `reject`, otherwise ignore.
-pub fn decide(rng: &mut Rng, accept: f64, reject: f64) -> Decision {
-    let u = rng.unit();
+pub fn decide(rng: &mut StdRng, accept: f64, reject: f64) -> Decision {
+    let u: f64 = rand::Rng::random(rng);
     if u < accept {
         Decision::Accept
     } else if u < accept + reject {
@@ -148,7 +148,7 @@ pub struct Shared {
 pub struct Driver {
     shared: Shared,
     clock: SimClock,
-    rng: Rng,
+    rng: StdRng,
     tokens: TokenKeeper,
     position: Point,
     leg: Leg,
@@ -160,7 +160,7 @@ pub struct Driver {
 impl Driver {
     /// A driver starting at a random point of the city, on the clock `clock`.
     #[must_use]
-    pub fn new(shared: Shared, clock: SimClock, mut rng: Rng, tokens: TokenKeeper) -> Self {
+    pub fn new(shared: Shared, clock: SimClock, mut rng: StdRng, tokens: TokenKeeper) -> Self {
         let position = shared.config.bbox.random_point(&mut rng);
         let leg = Leg::new(position, position, clock.now(), shared.config.driving_mps());
         Self {
@@ -504,7 +504,7 @@ mod tests {
 
     #[test]
     fn decisions_follow_the_configured_probabilities() {
-        let mut rng = Rng::new(9);
+        let mut rng = crate::rng::stream(9, 0);
         let (mut accept, mut reject, mut ignore) = (0u32, 0u32, 0u32);
         for _ in 0..10_000 {
             match decide(&mut rng, 0.7, 0.2) {

@@ -4,10 +4,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::rng::Rng;
+use rand::Rng as _;
+use rodando_domain::geo::haversine_m;
 
-/// Mean Earth radius, metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
+use crate::rng::StdRng;
 
 /// A WGS84 position in degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,14 +19,10 @@ pub struct Point {
 }
 
 impl Point {
-    /// Great-circle distance to `other`, metres.
+    /// Great-circle distance to `other`, metres (the domain's haversine, as the fares use).
     #[must_use]
     pub fn distance_m(self, other: Point) -> f64 {
-        let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
-        let dp = p2 - p1;
-        let dl = (other.lon - self.lon).to_radians();
-        let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-        2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
+        haversine_m((self.lat, self.lon), (other.lat, other.lon))
     }
 
     /// Initial bearing towards `other`, degrees clockwise from north in [0, 360).
@@ -73,10 +69,10 @@ impl BBox {
     };
 
     /// A uniformly random point inside.
-    pub fn random_point(&self, rng: &mut Rng) -> Point {
+    pub fn random_point(&self, rng: &mut StdRng) -> Point {
         Point {
-            lat: rng.range(self.south, self.north),
-            lon: rng.range(self.west, self.east),
+            lat: rng.random_range(self.south..self.north),
+            lon: rng.random_range(self.west..self.east),
         }
     }
 
@@ -85,7 +81,7 @@ impl BBox {
     /// `max_m`, so a small box still gets trips.
     pub fn random_point_between(
         &self,
-        rng: &mut Rng,
+        rng: &mut StdRng,
         from: Point,
         min_m: f64,
         max_m: f64,
@@ -221,7 +217,7 @@ mod tests {
 
     #[test]
     fn random_points_fall_inside_and_trips_respect_their_length() {
-        let mut rng = Rng::new(3);
+        let mut rng = crate::rng::stream(3, 0);
         let b = BBox::HAVANA;
         for _ in 0..1000 {
             let p = b.random_point(&mut rng);

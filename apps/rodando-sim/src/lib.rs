@@ -10,19 +10,22 @@
 //! The binary (`main.rs`) is the command line; [`run::run`] is the whole simulation, so tests can
 //! drive it against an in-process server.
 
-pub mod api;
 pub mod config;
 pub mod driver;
 pub mod geo;
 pub mod movement;
 pub mod passenger;
 pub mod report;
-pub mod rng;
 pub mod run;
 pub mod session;
 pub mod stats;
 pub mod stop;
 pub mod users;
+
+/// The REST client, shared with the load generator.
+pub use rodando_toolkit::api;
+/// Seeded random streams, shared with the load generator.
+pub use rodando_toolkit::rng;
 
 pub use config::SimConfig;
 pub use run::run;

@@ -18,10 +18,11 @@ use crate::driver::{self, Driver};
 use crate::movement::SimClock;
 use crate::passenger::{Passenger, TripRequest};
 use crate::report::{Actors, Errors, Latencies, OfferCounts, Progress, Report, TripCounts};
-use crate::rng::Rng;
+use crate::rng::{self, StdRng};
 use crate::session::{TokenKeeper, open};
 use crate::stats::Stats;
 use crate::users::{Identity, Role, log_in_all};
+use rand_distr::Distribution as _;
 
 /// How often progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -79,7 +80,7 @@ where
         stats: Arc::clone(&stats),
     };
     for (n, (identity, socket)) in drivers.into_iter().zip(driver_sockets).enumerate() {
-        let rng = Rng::fork(config.seed, n as u64);
+        let rng = rng::stream(config.seed, n as u64);
         let driver = Driver::new(
             shared.clone(),
             clock,
@@ -124,7 +125,7 @@ where
     let arrivals = tokio::spawn(arrivals(
         Arc::clone(&config),
         clock,
-        Rng::fork(config.seed, u64::MAX),
+        rng::stream(config.seed, u64::MAX),
         idle_rx,
         inboxes,
         Arc::clone(&stats),
@@ -226,7 +227,7 @@ fn passenger_patience(config: &SimConfig, clock: SimClock) -> Duration {
 async fn arrivals(
     config: Arc<SimConfig>,
     clock: SimClock,
-    mut rng: Rng,
+    mut rng: StdRng,
     mut idle: mpsc::Receiver<usize>,
     inboxes: Vec<mpsc::Sender<TripRequest>>,
     stats: Arc<Stats>,
@@ -236,15 +237,19 @@ async fn arrivals(
         crate::stop::stopped(&mut stop).await;
         return;
     }
-    let mean_gap = 60.0 / config.trip_rate_per_min;
-    let mut at = rng.exponential(mean_gap);
+    // Exponential gaps of mean 60 / rate simulated seconds (a Poisson process); rate > 0 here.
+    let Ok(gaps) = rand_distr::Exp::new(config.trip_rate_per_min / 60.0) else {
+        crate::stop::stopped(&mut stop).await;
+        return;
+    };
+    let mut at: f64 = gaps.sample(&mut rng);
     loop {
         tokio::select! {
             biased;
             () = crate::stop::stopped(&mut stop) => return,
             () = tokio::time::sleep_until(clock.instant_of(at)) => {}
         }
-        at += rng.exponential(mean_gap);
+        at += gaps.sample(&mut rng);
         let Ok(index) = idle.try_recv() else {
             stats.requests_skipped.incr();
             continue;

@@ -1,11 +1,11 @@
 //! What a run counts and times, shared by every simulated actor: atomic counters and gauges, and
-//! latency samples summarised into percentiles at the end (or for the live line).
+//! latencies (the tool kit's HDR histograms) summarised into percentiles at the end (or for the
+//! live line).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
-use serde::Serialize;
+pub use rodando_toolkit::stats::{Latencies, Summary};
 
 /// How many error messages are kept for the report (the count covers all of them).
 const KEPT_ERRORS: usize = 10;
@@ -97,82 +97,6 @@ impl Gauge {
     }
 }
 
-/// Latency samples, microseconds.
-#[derive(Debug, Default)]
-pub struct Latencies(Mutex<Vec<u64>>);
-
-impl Latencies {
-    /// Records one latency.
-    pub fn record(&self, latency: Duration) {
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(us);
-    }
-
-    /// Count and percentiles so far.
-    pub fn summary(&self) -> Summary {
-        let mut samples = self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        Summary::of(&mut samples)
-    }
-}
-
-/// Count and percentiles of a latency, milliseconds (`None` without samples).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Summary {
-    /// Samples.
-    pub count: u64,
-    /// Median.
-    pub p50_ms: Option<f64>,
-    /// 90th percentile.
-    pub p90_ms: Option<f64>,
-    /// 99th percentile.
-    pub p99_ms: Option<f64>,
-    /// Largest.
-    pub max_ms: Option<f64>,
-}
-
-impl Summary {
-    /// Sorts `samples` (microseconds) and summarises them.
-    pub fn of(samples: &mut [u64]) -> Summary {
-        samples.sort_unstable();
-        let ms = |p: f64| percentile(samples, p).map(micros_to_ms);
-        Summary {
-            count: samples.len() as u64,
-            p50_ms: ms(50.0),
-            p90_ms: ms(90.0),
-            p99_ms: ms(99.0),
-            max_ms: samples.last().copied().map(micros_to_ms),
-        }
-    }
-}
-
-#[allow(clippy::cast_precision_loss)] // microseconds far below 2^52
-fn micros_to_ms(us: u64) -> f64 {
-    (us as f64 / 1000.0 * 10.0).round() / 10.0
-}
-
-/// Nearest-rank percentile (`p` in (0, 100]) of an ascending slice; `None` when empty.
-#[must_use]
-pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
-}
-
 impl Stats {
     /// Records an error; the first few messages are kept for the report.
     pub fn error(&self, message: impl Into<String>) {
@@ -193,34 +117,6 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50.0), Some(50));
-        assert_eq!(percentile(&v, 99.0), Some(99));
-        assert_eq!(percentile(&v, 100.0), Some(100));
-        assert_eq!(percentile(&v, 0.1), Some(1));
-        assert_eq!(percentile(&[7], 90.0), Some(7));
-        assert_eq!(percentile(&[], 50.0), None);
-    }
-
-    #[test]
-    fn latencies_summarise_in_milliseconds() {
-        let l = Latencies::default();
-        for ms in [30, 10, 20, 40] {
-            l.record(Duration::from_millis(ms));
-        }
-        l.record(Duration::from_micros(1234));
-        let s = l.summary();
-        assert_eq!(s.count, 5);
-        assert_eq!(s.p50_ms, Some(20.0));
-        assert_eq!(s.p99_ms, Some(40.0));
-        assert_eq!(s.max_ms, Some(40.0));
-        let empty = Latencies::default().summary();
-        assert_eq!((empty.count, empty.p50_ms), (0, None));
-        assert_eq!(Summary::of(&mut [1234]).p50_ms, Some(1.2));
-    }
 
     #[test]
     fn counters_gauges_and_errors() {

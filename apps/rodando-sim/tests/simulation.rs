@@ -72,17 +72,13 @@ fn fast_run(base: &str, drivers: usize) -> SimConfig {
 
 /// Every online driver, as an admin's dashboard would see them.
 async fn online_drivers(base: &str) -> Vec<Value> {
-    let login: Value = reqwest::Client::new()
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": "admin@rodando.local", "password": "rodando123", "appAudience": "admin_panel"}))
-        .send()
-        .await
+    let login = rodando_sim::api::Api::new(base)
         .unwrap()
-        .json()
+        .login("admin@rodando.local", "rodando123", "admin_panel")
         .await
         .unwrap();
     let options = ClientOptions {
-        auth: Some(json!({"token": login["accessToken"]})),
+        auth: Some(json!({"token": login.access})),
         ..ClientOptions::default()
     };
     let mut admin = connect(base, "/admin", options).await.unwrap();

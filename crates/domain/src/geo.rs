@@ -107,12 +107,22 @@ impl GeoPoint {
 
     /// Great-circle (haversine) distance in metres.
     pub fn distance_m(&self, other: &GeoPoint) -> f64 {
-        let (lat1, lat2) = (self.latitude.0.to_radians(), other.latitude.0.to_radians());
-        let dlat = lat2 - lat1;
-        let dlon = (other.longitude.0 - self.longitude.0).to_radians();
-        let a = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
-        2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
+        haversine_m(
+            (self.latitude.0, self.longitude.0),
+            (other.latitude.0, other.longitude.0),
+        )
     }
+}
+
+/// Great-circle (haversine) distance in metres between two (latitude, longitude) pairs in
+/// degrees, unchecked: for callers (the simulator) that hold raw degrees.
+#[must_use]
+pub fn haversine_m(from: (f64, f64), to: (f64, f64)) -> f64 {
+    let (lat1, lat2) = (from.0.to_radians(), to.0.to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (to.1 - from.1).to_radians();
+    let a = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The REST half of the contract the simulator uses (PROTOCOL §2): login, token refresh, and the
+//! The REST half of the contract the tools use (PROTOCOL §2): login, token refresh, and the
 //! driver's trip steps.
 
 use std::time::Duration;
@@ -6,6 +6,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Deadline of one REST call.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -33,6 +35,8 @@ pub struct Tokens {
     pub user_id: String,
     /// How long the access token lives, from the login.
     pub access_ttl: Option<Duration>,
+    /// When the access token stops working (`accessTokenExpiresAt`, the server's clock).
+    pub access_expires_at: Option<OffsetDateTime>,
 }
 
 /// The server's REST API.
@@ -48,8 +52,16 @@ impl Api {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(base: &str) -> Result<Self, ApiError> {
+        Self::with_timeout(base, REQUEST_TIMEOUT)
+    }
+
+    /// A client whose every call gives up after `timeout`.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn with_timeout(base: &str, timeout: Duration) -> Result<Self, ApiError> {
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .build()
             .map_err(|e| ApiError {
                 what: "HTTP client".to_owned(),
@@ -188,6 +200,9 @@ fn tokens(answer: &Value, what: &str) -> Result<Tokens, ApiError> {
         refresh,
         user_id,
         access_ttl: access_ttl(answer),
+        access_expires_at: answer["accessTokenExpiresAt"]
+            .as_str()
+            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok()),
     })
 }
 
@@ -214,11 +229,16 @@ mod tests {
         let answer = json!({
             "accessToken": "e30.eyJpYXQiOjEwMDAsImV4cCI6MTkwMH0.sig",
             "refreshToken": "r",
-            "user": {"id": "u"}
+            "user": {"id": "u"},
+            "accessTokenExpiresAt": "2030-01-01T00:00:00Z"
         });
         let t = tokens(&answer, "test").unwrap();
         assert_eq!(t.access_ttl, Some(Duration::from_secs(900)));
         assert_eq!(t.user_id, "u");
+        assert_eq!(
+            t.access_expires_at.map(OffsetDateTime::unix_timestamp),
+            Some(1_893_456_000)
+        );
         assert!(tokens(&json!({"accessToken": "x"}), "test").is_err());
     }
 }
