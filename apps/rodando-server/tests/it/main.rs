@@ -7,6 +7,7 @@ mod cluster;
 mod dispatch_faults;
 mod error_codes;
 mod handshake;
+mod hardening;
 mod helpers;
 mod metrics;
 mod postgres;
