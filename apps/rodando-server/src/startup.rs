@@ -46,6 +46,9 @@ pub const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Time allowed for inbound events being handled to finish and ack before sockets close.
 pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(5);
 
+/// Time between attempts to write out driver positions at shutdown while the store fails.
+pub const POSITION_FLUSH_RETRY: Duration = Duration::from_millis(200);
+
 /// Time allowed for sockets and requests to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -296,6 +299,7 @@ impl Application {
             router,
             io,
             realtime,
+            stores,
             shutdown,
             background,
             ..
@@ -320,6 +324,8 @@ impl Application {
         // another node behind the load balancer.
         tracing::info!("shutting down: closing sockets");
         io.close().await;
+        // No ping can arrive any more: write out the ones accepted in memory.
+        flush_positions(&stores, stop_began).await;
         let left = SHUTDOWN_GRACE.saturating_sub(stop_began.elapsed());
         let outcome = match tokio::time::timeout(left, server).await {
             Ok(Ok(result)) => result,
@@ -334,6 +340,28 @@ impl Application {
         }
         tracing::info!("stopped");
         outcome
+    }
+}
+
+/// Writes out the location pings the store accepted in memory, retrying while the store fails,
+/// until [`SHUTDOWN_GRACE`] after `stop_began` (less a second for the rest of the shutdown).
+async fn flush_positions(stores: &Stores, stop_began: tokio::time::Instant) {
+    let deadline = stop_began + SHUTDOWN_GRACE.saturating_sub(Duration::from_secs(1));
+    loop {
+        match stores.availability.flush().await {
+            Ok(()) => {
+                tracing::info!("shutting down: driver positions written");
+                return;
+            }
+            Err(e) if tokio::time::Instant::now() + POSITION_FLUSH_RETRY < deadline => {
+                tracing::warn!(error = %e, "shutting down: driver positions not written yet; retrying");
+                tokio::time::sleep(POSITION_FLUSH_RETRY).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "shutting down: driver positions since the last batch are lost");
+                return;
+            }
+        }
     }
 }
 

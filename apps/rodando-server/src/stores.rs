@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use rodando_adapter_memory::MemoryStore;
-use rodando_adapter_postgres::PgStore;
+use rodando_adapter_postgres::{PgStore, WriteBehindConfig, WriteBehindStore};
 use rodando_ports::availability::AvailabilityRepository;
 use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::SessionRepository;
@@ -62,9 +62,18 @@ impl Stores {
         Self::over(store, true)
     }
 
-    /// All ports over one PostgreSQL store.
+    /// All ports over one PostgreSQL store, location pings written behind every
+    /// `write_behind.interval` (docs/positions.md).
+    pub fn postgres_with(store: PgStore, write_behind: WriteBehindConfig) -> Self {
+        Self::over(
+            Arc::new(WriteBehindStore::start(store, write_behind)),
+            false,
+        )
+    }
+
+    /// All ports over one PostgreSQL store, with the default write-behind.
     pub fn postgres(store: PgStore) -> Self {
-        Self::over(Arc::new(store), false)
+        Self::postgres_with(store, WriteBehindConfig::default())
     }
 
     /// The store the configuration names: PostgreSQL (migrated at start) when `DATABASE_URL`

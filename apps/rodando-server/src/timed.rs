@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use rodando_domain::availability::{DriverAvailability, TripStanding};
+use rodando_domain::availability::{DriverAvailability, LocationFix, TripStanding};
 use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
@@ -17,7 +17,7 @@ use rodando_domain::session::{RevokeReason, Session};
 use rodando_domain::trip::Trip;
 use rodando_domain::user::{Email, PhoneNumber, User, UserStatus};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, Pinged, Versioned};
 use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
@@ -182,6 +182,23 @@ impl<S: AvailabilityRepository> AvailabilityRepository for Timed<S> {
 
     async fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected> {
         timed("availability.list_online", self.0.list_online()).await
+    }
+
+    async fn record_location(
+        &self,
+        driver: DriverId,
+        fix: &LocationFix,
+        now: OffsetDateTime,
+    ) -> Result<Pinged, Unexpected> {
+        timed(
+            "availability.record_location",
+            self.0.record_location(driver, fix, now),
+        )
+        .await
+    }
+
+    async fn flush(&self) -> Result<(), Unexpected> {
+        timed("availability.flush", self.0.flush()).await
     }
 }
 

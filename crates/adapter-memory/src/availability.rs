@@ -6,12 +6,12 @@ mod spatial;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use rodando_domain::availability::DriverAvailability;
+use rodando_domain::availability::{DriverAvailability, LocationFix};
 use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, TripId};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, Pinged, Versioned};
 use time::{Duration, OffsetDateTime};
 
 use crate::MemoryStore;
@@ -116,6 +116,27 @@ impl AvailabilityRepository for MemoryStore {
         next: &DriverAvailability,
     ) -> Result<u64, CasError> {
         lock(&self.availability).compare_and_set(expected_version, next)
+    }
+
+    /// Load, apply and write under one lock: nothing can come between them, and the ping is
+    /// stored (and visible to dispatch) at once.
+    async fn record_location(
+        &self,
+        driver: DriverId,
+        fix: &LocationFix,
+        now: OffsetDateTime,
+    ) -> Result<Pinged, Unexpected> {
+        let mut t = lock(&self.availability);
+        let current = t.load_or_create(driver, now).clone();
+        let after = current.state.record_location(fix, now);
+        if after != current.state {
+            t.compare_and_set(current.version, &after)
+                .map_err(|e| Unexpected::msg(format!("a location ping was refused: {e}")))?;
+        }
+        Ok(Pinged {
+            before: current.state,
+            after,
+        })
     }
 
     async fn list_stale(

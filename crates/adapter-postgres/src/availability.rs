@@ -5,7 +5,7 @@
 //! per trip. Dispatch's nearest-driver query is one KNN scan of the partial GiST index of
 //! matchable drivers.
 
-mod row;
+pub(crate) mod row;
 
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;

@@ -14,7 +14,9 @@
 //! - uniqueness lives in named constraints, mapped to the ports' typed errors;
 //! - the domain's availability invariants are CHECK constraints as well, and every row read back
 //!   goes through the domain's constructors again;
-//! - the nearest-driver query is one KNN query over a partial GiST index.
+//! - the nearest-driver query is one KNN query over a partial GiST index;
+//! - [`WriteBehindStore`] (what the server runs) keeps location pings in the node's memory and
+//!   writes them in one batch statement per interval (docs/positions.md).
 //!
 //! Queries are runtime `sqlx::query`/`query_as` (no database needed to build), each covered by
 //! the conformance suite or the crate's own tests.
@@ -32,6 +34,7 @@ mod errors;
 mod sessions;
 mod trips;
 mod users;
+mod write_behind;
 
 use async_trait::async_trait;
 use rodando_ports::Unexpected;
@@ -39,6 +42,7 @@ use rodando_ports::health::HealthCheck;
 use sqlx::PgPool;
 
 pub use connect::{MIGRATOR, PgStartError};
+pub use write_behind::{WriteBehindConfig, WriteBehindStats, WriteBehindStore};
 
 /// The PostgreSQL store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]

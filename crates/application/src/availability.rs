@@ -2,7 +2,9 @@
 //!
 //! Each command runs: load (creating the row on first use) → apply the pure rule → if anything
 //! changed, compare-and-set → notify what a client can see changed. A lost race reloads and
-//! applies again, so concurrent pings and status changes never lose an update.
+//! applies again, so concurrent pings and status changes never lose an update. A location ping
+//! is handed to the store whole ([`AvailabilityRepository::record_location`]), which may accept
+//! it in memory and write it behind.
 
 use std::sync::Arc;
 
@@ -180,7 +182,18 @@ impl AvailabilityService {
         driver: DriverId,
         fix: LocationFix,
     ) -> Result<DriverAvailability, AvailabilityError> {
-        self.execute(driver, Command::Ping(fix)).await
+        // Accepted by the store (PostgreSQL writes positions behind, see
+        // docs/positions.md); never a rule violation, never a trip change.
+        let pinged = self
+            .repo
+            .record_location(driver, &fix, self.clock.now())
+            .await?;
+        if pinged.after != pinged.before {
+            let change = pinged.before.change_to(&pinged.after);
+            self.announce(Command::Ping(fix), change, &pinged.after)
+                .await;
+        }
+        Ok(pinged.after)
     }
 
     /// `driver:trip:set` (`None` clears the trip).

@@ -12,7 +12,7 @@ use rodando_domain::availability::{
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::TripId;
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{CasError, MockAvailabilityRepository, Versioned};
+use rodando_ports::availability::{CasError, MockAvailabilityRepository, Pinged, Versioned};
 use rodando_ports::notifier::MockNotifier;
 use rodando_ports::trips::MockTripStandingLookup;
 use support::*;
@@ -125,42 +125,67 @@ async fn a_lost_race_reloads_and_applies_again() {
         .in_sequence(&mut seq)
         .returning(|_, _| Ok(available()));
     repo.expect_compare_and_set()
-        .withf(|v, next| *v == 4 && next.last_location.is_some())
+        .withf(|v, next| *v == 4 && next.availability_reason.is_some())
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_, _| Ok(5));
     let mut notifier = MockNotifier::new();
     notifier
-        .expect_driver_location_changed()
+        .expect_driver_availability_changed()
         .times(1)
         .returning(|_| Ok(()));
     let out = service(repo, MockTripStandingLookup::new(), notifier)
-        .ping_location(user_id(), fix())
+        .update_status(user_id(), StatusCommand::Busy)
         .await
         .unwrap();
     assert!(
-        out.is_available_for_trips,
-        "the concurrent status change was kept"
+        out.is_online && !out.is_available_for_trips,
+        "applied again to the reloaded state"
     );
 }
 
+/// A ping is handed to the store whole (it may write it behind); the use case broadcasts what
+/// the store says changed.
 #[tokio::test]
 async fn a_ping_broadcasts_only_the_location() {
     let mut repo = MockAvailabilityRepository::new();
-    repo.expect_load_or_create()
-        .returning(|_, _| Ok(available()));
-    repo.expect_compare_and_set().returning(|_, _| Ok(5));
+    repo.expect_record_location()
+        .withf(|_, fix, now| *fix == self::fix() && *now == NOW)
+        .times(1)
+        .returning(|_, fix, now| {
+            let before = available().state;
+            let after = before.record_location(fix, now);
+            Ok(Pinged { before, after })
+        });
+    repo.expect_load_or_create().never();
+    repo.expect_compare_and_set().never();
     let mut notifier = MockNotifier::new();
     notifier
         .expect_driver_location_changed()
+        .withf(|next| next.last_location.is_some() && next.is_available_for_trips)
         .times(1)
         .returning(|_| Ok(()));
     notifier.expect_driver_availability_changed().never();
     notifier.expect_driver_trip_changed().never();
-    service(repo, MockTripStandingLookup::new(), notifier)
+    let out = service(repo, MockTripStandingLookup::new(), notifier)
         .ping_location(user_id(), fix())
         .await
         .unwrap();
+    assert!(out.last_location.is_some());
+}
+
+#[tokio::test]
+async fn a_ping_the_store_cannot_accept_fails_and_nothing_is_broadcast() {
+    let mut repo = MockAvailabilityRepository::new();
+    repo.expect_record_location()
+        .returning(|_, _, _| Err(Unexpected::msg("PostgreSQL down, driver never seen")));
+    let mut notifier = MockNotifier::new();
+    notifier.expect_driver_location_changed().never();
+    let err = service(repo, MockTripStandingLookup::new(), notifier)
+        .ping_location(user_id(), fix())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AvailabilityError::Unexpected(_)));
 }
 
 #[tokio::test]

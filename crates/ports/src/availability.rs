@@ -1,7 +1,7 @@
 //! The driver-availability store.
 
 use async_trait::async_trait;
-use rodando_domain::availability::DriverAvailability;
+use rodando_domain::availability::{DriverAvailability, LocationFix};
 use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
@@ -31,6 +31,19 @@ pub enum CasError {
     #[error(transparent)]
     Unexpected(#[from] Unexpected),
 }
+
+/// What a location ping did to a driver's availability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pinged {
+    /// The state the ping was applied to.
+    pub before: DriverAvailability,
+    /// The state after it ([`DriverAvailability::record_location`] of `before`).
+    pub after: DriverAvailability,
+}
+
+/// Attempts of the default [`AvailabilityRepository::record_location`] before it gives up on a
+/// row that keeps changing under it.
+const PING_ATTEMPTS: usize = 8;
 
 /// Driver availability, one row per driver.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -95,6 +108,59 @@ pub trait AvailabilityRepository: Send + Sync {
         freshness: Duration,
         exclude: &[DriverId],
     ) -> Result<Vec<Candidate>, Unexpected>;
+
+    /// Applies a location ping ([`DriverAvailability::record_location`]: position and presence
+    /// only, never status, trip or connection) to the driver's availability, created OFFLINE on
+    /// first use, without losing a concurrent write. The ping is *accepted*: every read through
+    /// this store sees it at once, but a store may write it behind, within its flush interval
+    /// (see [`AvailabilityRepository::flush`]); the embedded store writes it at once. The
+    /// default is a load → apply → compare-and-set loop.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails (or the row stays contended): nothing was accepted.
+    async fn record_location(
+        &self,
+        driver: DriverId,
+        fix: &LocationFix,
+        now: OffsetDateTime,
+    ) -> Result<Pinged, Unexpected> {
+        for _ in 0..PING_ATTEMPTS {
+            let current = self.load_or_create(driver, now).await?;
+            let after = current.state.record_location(fix, now);
+            if after == current.state {
+                return Ok(Pinged {
+                    before: current.state,
+                    after,
+                });
+            }
+            match self.compare_and_set(current.version, &after).await {
+                Ok(_) => {
+                    return Ok(Pinged {
+                        before: current.state,
+                        after,
+                    });
+                }
+                Err(CasError::Stale) => continue,
+                Err(CasError::TripHeldByAnother) => {
+                    return Err(Unexpected::msg("a location ping moved a trip"));
+                }
+                Err(CasError::Unexpected(e)) => return Err(e),
+            }
+        }
+        Err(Unexpected::msg(format!(
+            "driver {driver}: availability row still contended after {PING_ATTEMPTS} attempts"
+        )))
+    }
+
+    /// Writes out every ping accepted so far by [`AvailabilityRepository::record_location`] and
+    /// returns once they are durable (a node calls it before it exits). A no-op for stores
+    /// that write pings at once.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails; what could not be written stays accepted.
+    async fn flush(&self) -> Result<(), Unexpected> {
+        Ok(())
+    }
 
     /// Every online driver, for an admin's first paint.
     ///
