@@ -154,6 +154,9 @@ impl Config {
                 "production secrets must be at least 32 characters",
             ));
         }
+        if production {
+            production_guards(&var)?;
+        }
         Ok(Self {
             host: var("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
             port: parse(&var, "PORT", 3000, "an integer from 0 to 65535")?,
@@ -222,6 +225,27 @@ impl Config {
             },
         })
     }
+}
+
+/// What `RODANDO_ENV=production` refuses besides the development secrets: the embedded store
+/// unless `SEED_DEMO=false` says explicitly that no demo users (known password) are wanted, and
+/// CORS open to every origin (also the default when `WS_CORS_ORIGIN` is unset).
+fn production_guards(var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    if var("DATABASE_URL").is_none()
+        && !matches!(var("SEED_DEMO").as_deref(), Some("false" | "0" | "no"))
+    {
+        return Err(err(
+            "SEED_DEMO",
+            "RODANDO_ENV=production without DATABASE_URL would seed demo users with a known password; set DATABASE_URL, or SEED_DEMO=false to run the embedded store empty",
+        ));
+    }
+    if matches!(var("WS_CORS_ORIGIN").as_deref(), None | Some("*")) {
+        return Err(err(
+            "WS_CORS_ORIGIN",
+            "must list the allowed origins when RODANDO_ENV=production (* is refused)",
+        ));
+    }
+    Ok(())
 }
 
 fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -442,6 +466,7 @@ mod tests {
             ("RODANDO_ENV", "production"),
             ("JWT_ACCESS_SECRET", &a),
             ("JWT_REFRESH_SECRET", &b),
+            ("DATABASE_URL", "postgres://db.example.com/rodando"),
             (
                 "WS_CORS_ORIGIN",
                 "https://ops.example.com, https://app.example.com/",
@@ -456,5 +481,40 @@ mod tests {
                 "https://app.example.com".into()
             ])
         );
+    }
+
+    #[test]
+    fn production_refuses_demo_users_and_any_origin() {
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
+        let base = [
+            ("RODANDO_ENV", "production"),
+            ("JWT_ACCESS_SECRET", a.as_str()),
+            ("JWT_REFRESH_SECRET", b.as_str()),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let origin = ("WS_CORS_ORIGIN", "https://ops.example.com");
+        for (extra, variable) in [
+            (vec![origin], "SEED_DEMO"),
+            (vec![origin, ("SEED_DEMO", "true")], "SEED_DEMO"),
+            (vec![("SEED_DEMO", "false")], "WS_CORS_ORIGIN"),
+            (
+                vec![("SEED_DEMO", "false"), ("WS_CORS_ORIGIN", "*")],
+                "WS_CORS_ORIGIN",
+            ),
+        ] {
+            let e = with(&extra).unwrap_err();
+            assert_eq!(e.variable, variable, "{extra:?}: {e}");
+            assert!(!e.to_string().contains('\n'));
+        }
+        let c = with(&[origin, ("SEED_DEMO", "false")]).unwrap();
+        assert!(c.database_url.is_none() && !c.seed_demo);
+        assert!(with(&[origin, ("DATABASE_URL", "postgres://db/rodando")]).is_ok());
+        // Development keeps its conveniences.
+        assert!(config(&[]).unwrap().seed_demo);
     }
 }

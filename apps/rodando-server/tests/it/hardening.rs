@@ -66,3 +66,71 @@ async fn ready_names_the_failing_dependency_and_keeps_its_error_to_the_log() {
     }
     assert_eq!(app.get("/health").await.0, 200);
 }
+
+/// Production settings but for what each case sets.
+fn production_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("RODANDO_ENV", "production".into()),
+        ("JWT_ACCESS_SECRET", "a".repeat(40)),
+        ("JWT_REFRESH_SECRET", "b".repeat(40)),
+    ]
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_with_demo_users_or_any_origin() {
+    let origin = ("WS_CORS_ORIGIN", "https://ops.example.com".to_owned());
+    for (extra, variable) in [
+        (vec![origin.clone()], "SEED_DEMO"),
+        (vec![("SEED_DEMO", "false".to_owned())], "WS_CORS_ORIGIN"),
+        (
+            vec![
+                ("SEED_DEMO", "false".to_owned()),
+                ("WS_CORS_ORIGIN", "*".to_owned()),
+            ],
+            "WS_CORS_ORIGIN",
+        ),
+    ] {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rodando-server"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .envs(production_env())
+            .envs(extra.clone())
+            .output();
+        let output = tokio::time::timeout(std::time::Duration::from_secs(10), output)
+            .await
+            .expect("refused at once")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{extra:?} started");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{extra:?}: {stderr}");
+        assert!(
+            lines[0].contains(&format!("invalid {variable}:")),
+            "{extra:?}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn production_on_the_embedded_store_with_seed_demo_false_has_no_demo_users() {
+    let mut env = production_env();
+    env.push(("WS_CORS_ORIGIN", "https://ops.example.com".into()));
+    env.push(("SEED_DEMO", "false".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = crate::process::ServerProcess::start(&env).await;
+    for (email, audience) in [
+        ("admin@rodando.local", "admin_panel"),
+        ("driver1@rodando.local", "driver_app"),
+    ] {
+        let (status, body) = server
+            .post(
+                "/api/auth/login",
+                serde_json::json!({"email": email, "password": "rodando123", "appAudience": audience}),
+            )
+            .await;
+        assert_eq!(status, 401, "{email}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_credentials");
+    }
+}
