@@ -26,6 +26,7 @@ pub mod availability;
 pub mod fixtures;
 pub mod guards;
 pub mod nearest;
+pub mod positions;
 pub mod sessions;
 pub mod trips;
 pub mod users;
@@ -79,7 +80,7 @@ impl Ports {
 }
 
 /// Defines one `#[tokio::test]` per case (grouped in modules `users`, `sessions`,
-/// `availability`, `nearest`, `trips`), each running the case through `$harness`: an async fn generic
+/// `availability`, `nearest`, `positions`, `trips`), each running the case through `$harness`: an async fn generic
 /// over the case, `async fn h<C: FnOnce(Ports) -> F, F: Future<Output = ()> + Send + 'static>(case: C)`,
 /// that builds a fresh store, runs the case and cleans up. The calling crate needs `tokio` with
 /// the `macros` and `rt-multi-thread` features.
@@ -132,6 +133,12 @@ macro_rules! conformance_suite {
                 only_available_drivers_are_found_and_the_index_follows_every_change,
                 nothing_is_found_with_no_room_or_no_radius,
                 drivers_holding_an_open_offer_are_skipped,
+            }
+            positions {
+                a_ping_is_read_at_once_and_the_last_one_is_stored,
+                pings_and_status_changes_lose_no_update,
+                nearest_first_holds_with_positions_written_behind,
+                the_sweeper_sees_silent_drivers_and_not_drivers_that_just_pinged,
             }
             trips {
                 a_trip_round_trips_every_field_through_its_life,
@@ -193,6 +200,7 @@ mod tests {
             ("sessions", include_str!("sessions.rs")),
             ("availability", include_str!("availability.rs")),
             ("nearest", include_str!("nearest.rs")),
+            ("positions", include_str!("positions.rs")),
             ("trips", include_str!("trips.rs")),
             ("guards", include_str!("guards.rs")),
         ] {
