@@ -202,6 +202,9 @@ mod tests {
             ("nearest", include_str!("nearest.rs")),
             ("positions", include_str!("positions.rs")),
             ("trips", include_str!("trips.rs")),
+            ("trips", include_str!("trips/requests.rs")),
+            ("trips", include_str!("trips/conflicts.rs")),
+            ("trips", include_str!("trips/offers.rs")),
             ("guards", include_str!("guards.rs")),
         ] {
             for line in source.lines() {
