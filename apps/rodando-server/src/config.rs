@@ -16,7 +16,7 @@ pub const DEV_REFRESH_SECRET: &str = "dev-refresh-secret-change-me";
 #[error("invalid {variable}: {reason}")]
 pub struct ConfigError {
     /// The variable.
-    pub variable: &'static str,
+    pub variable: String,
     /// What is wrong with it.
     pub reason: String,
 }
@@ -50,6 +50,12 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
+    /// `DATABASE_POSITION_FLUSH`: how often location pings are written behind to PostgreSQL
+    /// (docs/positions.md).
+    pub position_flush_interval: Duration,
+    /// `DATABASE_POSITION_BUFFER`: drivers whose pings a node holds in memory at most; pings
+    /// of further drivers are written at once (0 turns the write-behind off).
+    pub position_buffer_drivers: usize,
     /// `REDIS_URL` and `REDIS_CHANNEL_PREFIX`; `None` runs a single node.
     pub redis: Option<crate::realtime::RedisSettings>,
     /// `JWT_ACCESS_SECRET`.
@@ -64,6 +70,10 @@ pub struct Config {
     pub jwt_access_ttl: Duration,
     /// `JWT_REFRESH_TTL`.
     pub jwt_refresh_ttl: Duration,
+    /// `JWT_REFRESH_REUSE_GRACE` (default 10s, `0s` turns it off): the refresh token a rotation
+    /// replaced still answers that rotation's pair this long, for clients retrying a refresh
+    /// whose answer was lost; later it revokes the session as reuse.
+    pub jwt_refresh_reuse_grace: Duration,
     /// `WS_CORS_ORIGIN`.
     pub cors_origins: CorsOrigins,
     /// `WS_PING_INTERVAL`.
@@ -100,6 +110,92 @@ pub struct Config {
     pub dashboard_tiles: rodando_dashboard::Tiles,
 }
 
+/// The variables, one field each, named after the variable (`port` is `PORT`): clap's `env`
+/// declares them, its value parsers check them (each refusal is the one-line reason of
+/// [`ConfigError`]), its defaults fill the unset ones. What depends on several variables (the
+/// secrets, the production guards) is checked after parsing, in [`Config::from_lookup`].
+#[derive(Debug, clap::Parser)]
+#[command(name = "rodando-server", no_binary_name = true)]
+struct Vars {
+    #[arg(long, env, action = clap::ArgAction::Set, default_value = "development", value_parser = environment)]
+    rodando_env: bool,
+    #[arg(long, env, default_value = "0.0.0.0")]
+    host: String,
+    #[arg(long, env, default_value = "3000", value_parser = number::<u16>("an integer from 0 to 65535"))]
+    port: u16,
+    #[arg(long, env)]
+    database_url: Option<String>,
+    #[arg(long, env, default_value = "20", value_parser = positive::<u32>)]
+    database_max_connections: u32,
+    #[arg(long, env, default_value = "250ms", value_parser = duration)]
+    database_position_flush: Duration,
+    #[arg(long, env, default_value = "100000", value_parser = number::<usize>("a number of drivers"))]
+    database_position_buffer: usize,
+    #[arg(long, env)]
+    redis_url: Option<String>,
+    #[arg(long, env, default_value = "rodando")]
+    redis_channel_prefix: String,
+    #[arg(long, env)]
+    jwt_access_secret: Option<String>,
+    #[arg(long, env)]
+    jwt_refresh_secret: Option<String>,
+    #[arg(long, env, default_value = "rodando")]
+    jwt_issuer: String,
+    #[arg(long, env, default_value = "15m", value_parser = duration)]
+    jwt_access_ttl: Duration,
+    #[arg(long, env, default_value = "7d", value_parser = duration)]
+    jwt_refresh_ttl: Duration,
+    #[arg(long, env, default_value = "10s", value_parser = grace)]
+    jwt_refresh_reuse_grace: Duration,
+    #[arg(long, env, default_value = "*", value_parser = cors)]
+    ws_cors_origin: CorsOrigins,
+    #[arg(long, env, default_value = "25s", value_parser = duration)]
+    ws_ping_interval: Duration,
+    #[arg(long, env, default_value = "20s", value_parser = duration)]
+    ws_ping_timeout: Duration,
+    #[arg(long, env, default_value = "120", value_parser = positive::<u64>)]
+    da_presence_ttl_sec: u64,
+    #[arg(long, env, default_value = "15", value_parser = positive::<u64>)]
+    da_sweep_interval_sec: u64,
+    #[arg(long, env, default_value = "1000", value_parser = positive::<usize>)]
+    da_sweep_batch: usize,
+    #[arg(long, env, default_value = "20", value_parser = non_zero)]
+    rate_limit_events_per_sec: NonZeroU32,
+    #[arg(long, env, default_value = "40", value_parser = non_zero)]
+    rate_limit_burst: NonZeroU32,
+    #[arg(long, env, default_value = "5", value_parser = positive::<usize>)]
+    max_connections_per_user: usize,
+    #[arg(long, env, default_value = "5000", value_parser = amount)]
+    dispatch_radius_m: f64,
+    #[arg(long, env, default_value = "20", value_parser = positive::<i64>)]
+    dispatch_offer_ttl_sec: i64,
+    #[arg(long, env, default_value = "5", value_parser = positive::<u32>)]
+    dispatch_max_offers: u32,
+    #[arg(long, env, default_value = "120", value_parser = positive::<i64>)]
+    dispatch_timeout_sec: i64,
+    /// The fares' defaults are the domain's ([`rodando_domain::fare::FareConfig::default`]).
+    #[arg(long, env, value_parser = amount)]
+    fare_base: Option<f64>,
+    #[arg(long, env, value_parser = amount)]
+    fare_per_km: Option<f64>,
+    #[arg(long, env, value_parser = amount)]
+    fare_per_min: Option<f64>,
+    #[arg(long, env, value_parser = amount)]
+    fare_minimum: Option<f64>,
+    #[arg(long, env, value_parser = currency)]
+    fare_currency: Option<rodando_domain::fare::Currency>,
+    #[arg(long, env, default_value = "pretty", value_parser = log_format)]
+    log_format: LogFormat,
+    #[arg(long, env, action = clap::ArgAction::Set, default_value = "true", value_parser = yes_no)]
+    seed_demo: bool,
+    #[arg(long, env, default_value = "0", value_parser = number::<usize>("a count of drivers"))]
+    seed_demo_drivers: usize,
+    #[arg(long, env, default_value = "0", value_parser = number::<usize>("a count of passengers"))]
+    seed_demo_passengers: usize,
+    #[arg(long, env, value_parser = tiles)]
+    dashboard_tile_url: Option<rodando_dashboard::Tiles>,
+}
+
 impl Config {
     /// Reads the process environment.
     ///
@@ -109,31 +205,23 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// Reads variables through `get` (tests pass a map).
+    /// Reads variables through `get` (tests pass a map). Values are trimmed; an empty one counts
+    /// as unset.
     ///
     /// # Errors
     /// The first bad variable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let production = match var("RODANDO_ENV").as_deref() {
-            None | Some("development" | "dev" | "test") => false,
-            Some("production" | "prod") => true,
-            Some(other) => {
-                return Err(err(
-                    "RODANDO_ENV",
-                    format!("must be development or production (got {other:?})"),
-                ));
-            }
-        };
-        let access = var("JWT_ACCESS_SECRET");
-        let refresh = var("JWT_REFRESH_SECRET");
-        let dev_secrets = access.is_none() || refresh.is_none();
-        let access = access.unwrap_or_else(|| DEV_ACCESS_SECRET.to_owned());
-        let refresh = refresh.unwrap_or_else(|| DEV_REFRESH_SECRET.to_owned());
+        let mut v = Vars::parse_lookup(get)?;
+        let production = v.rodando_env;
+        let dev_secrets = v.jwt_access_secret.is_none() || v.jwt_refresh_secret.is_none();
+        let access = v
+            .jwt_access_secret
+            .take()
+            .unwrap_or_else(|| DEV_ACCESS_SECRET.to_owned());
+        let refresh = v
+            .jwt_refresh_secret
+            .take()
+            .unwrap_or_else(|| DEV_REFRESH_SECRET.to_owned());
         if production
             && (dev_secrets || access == DEV_ACCESS_SECRET || refresh == DEV_REFRESH_SECRET)
         {
@@ -155,91 +243,115 @@ impl Config {
             ));
         }
         if production {
-            production_guards(&var)?;
+            production_guards(&v)?;
         }
+        let fares = rodando_domain::fare::FareConfig::default();
+        let cents = |v: Option<f64>, default: rodando_domain::fare::Cents| {
+            v.map_or(default, rodando_domain::fare::Cents::from_units)
+        };
         Ok(Self {
-            host: var("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
-            port: parse(&var, "PORT", 3000, "an integer from 0 to 65535")?,
-            database_url: var("DATABASE_URL").map(SecretString::from),
-            database_max_connections: positive(&var, "DATABASE_MAX_CONNECTIONS", 20)?,
-            redis: var("REDIS_URL").map(|url| crate::realtime::RedisSettings {
+            host: v.host,
+            port: v.port,
+            database_url: v.database_url.map(SecretString::from),
+            database_max_connections: v.database_max_connections,
+            position_flush_interval: v.database_position_flush,
+            position_buffer_drivers: v.database_position_buffer,
+            redis: v.redis_url.map(|url| crate::realtime::RedisSettings {
                 url: SecretString::from(url),
-                channel_prefix: var("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "rodando".to_owned()),
+                channel_prefix: v.redis_channel_prefix,
             }),
             jwt_access_secret: access.into(),
             jwt_refresh_secret: refresh.into(),
             dev_secrets,
-            jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| "rodando".to_owned()),
-            jwt_access_ttl: duration(&var, "JWT_ACCESS_TTL", "15m")?,
-            jwt_refresh_ttl: duration(&var, "JWT_REFRESH_TTL", "7d")?,
-            cors_origins: cors(var("WS_CORS_ORIGIN"))?,
-            ws_ping_interval: duration(&var, "WS_PING_INTERVAL", "25s")?,
-            ws_ping_timeout: duration(&var, "WS_PING_TIMEOUT", "20s")?,
-            presence_ttl: Duration::from_secs(positive(&var, "DA_PRESENCE_TTL_SEC", 120)?),
-            sweep_interval: Duration::from_secs(positive(&var, "DA_SWEEP_INTERVAL_SEC", 15)?),
-            sweep_batch: positive(&var, "DA_SWEEP_BATCH", 1000)?,
-            rate_limit_per_sec: non_zero(&var, "RATE_LIMIT_EVENTS_PER_SEC", 20)?,
-            rate_limit_burst: non_zero(&var, "RATE_LIMIT_BURST", 40)?,
-            max_connections_per_user: positive(&var, "MAX_CONNECTIONS_PER_USER", 5)?,
+            jwt_issuer: v.jwt_issuer,
+            jwt_access_ttl: v.jwt_access_ttl,
+            jwt_refresh_ttl: v.jwt_refresh_ttl,
+            jwt_refresh_reuse_grace: v.jwt_refresh_reuse_grace,
+            cors_origins: v.ws_cors_origin,
+            ws_ping_interval: v.ws_ping_interval,
+            ws_ping_timeout: v.ws_ping_timeout,
+            presence_ttl: Duration::from_secs(v.da_presence_ttl_sec),
+            sweep_interval: Duration::from_secs(v.da_sweep_interval_sec),
+            sweep_batch: v.da_sweep_batch,
+            rate_limit_per_sec: v.rate_limit_events_per_sec,
+            rate_limit_burst: v.rate_limit_burst,
+            max_connections_per_user: v.max_connections_per_user,
             dispatch: rodando_domain::dispatch::DispatchPolicy {
-                radius_m: amount(&var, "DISPATCH_RADIUS_M", 5000.0)?,
-                offer_ttl: time::Duration::seconds(positive(
-                    &var,
-                    "DISPATCH_OFFER_TTL_SEC",
-                    20_i64,
-                )?),
-                max_offers: positive(&var, "DISPATCH_MAX_OFFERS", 5)?,
-                assign_timeout: time::Duration::seconds(positive(
-                    &var,
-                    "DISPATCH_TIMEOUT_SEC",
-                    120_i64,
-                )?),
+                radius_m: v.dispatch_radius_m,
+                offer_ttl: time::Duration::seconds(v.dispatch_offer_ttl_sec),
+                max_offers: v.dispatch_max_offers,
+                assign_timeout: time::Duration::seconds(v.dispatch_timeout_sec),
             },
-            fares: fares(&var)?,
-            log_format: match var("LOG_FORMAT").as_deref() {
-                None | Some("pretty") => LogFormat::Pretty,
-                Some("json") => LogFormat::Json,
-                Some(other) => {
-                    return Err(err(
-                        "LOG_FORMAT",
-                        format!("must be pretty or json (got {other:?})"),
-                    ));
-                }
+            fares: rodando_domain::fare::FareConfig {
+                base: cents(v.fare_base, fares.base),
+                per_km: cents(v.fare_per_km, fares.per_km),
+                per_min: cents(v.fare_per_min, fares.per_min),
+                minimum: cents(v.fare_minimum, fares.minimum),
+                currency: v.fare_currency.unwrap_or(fares.currency),
             },
-            seed_demo_drivers: parse(&var, "SEED_DEMO_DRIVERS", 0, "a count of drivers")?,
-            seed_demo_passengers: parse(&var, "SEED_DEMO_PASSENGERS", 0, "a count of passengers")?,
-            dashboard_tiles: match var("DASHBOARD_TILE_URL") {
-                None => rodando_dashboard::Tiles::default(),
-                Some(url) => rodando_dashboard::Tiles::parse(&url)
-                    .map_err(|e| err("DASHBOARD_TILE_URL", format!("{e} (got {url:?})")))?,
-            },
-            seed_demo: match var("SEED_DEMO").as_deref() {
-                None | Some("true" | "1" | "yes") => true,
-                Some("false" | "0" | "no") => false,
-                Some(other) => {
-                    return Err(err(
-                        "SEED_DEMO",
-                        format!("must be true or false (got {other:?})"),
-                    ));
-                }
-            },
+            log_format: v.log_format,
+            seed_demo: v.seed_demo,
+            seed_demo_drivers: v.seed_demo_drivers,
+            seed_demo_passengers: v.seed_demo_passengers,
+            dashboard_tiles: v.dashboard_tile_url.unwrap_or_default(),
         })
     }
+}
+
+impl Vars {
+    /// Parses the variables `get` answers. Each one set becomes its `--flag=value`, and clap's
+    /// own reading of the process environment is turned off, so what a test passes is all there
+    /// is.
+    fn parse_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let command = Self::command();
+        let mut argv = Vec::new();
+        for arg in command.get_arguments() {
+            let (Some(name), Some(long)) = (arg.get_env(), arg.get_long()) else {
+                continue;
+            };
+            let value = name.to_str().and_then(&get);
+            if let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+                argv.push(format!("--{long}={value}"));
+            }
+        }
+        let command = command.mut_args(|arg| arg.env(None::<&str>));
+        command
+            .try_get_matches_from(argv)
+            .and_then(|matches| Self::from_arg_matches(&matches))
+            .map_err(|e| clap_error(&e))
+    }
+}
+
+/// clap's error as ours: the variable (the flag, upper-cased) and our parser's reason.
+fn clap_error(e: &clap::Error) -> ConfigError {
+    use clap::error::{ContextKind, ContextValue};
+    let variable = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(flag)) => flag
+            .trim_start_matches('-')
+            .split([' ', '='])
+            .next()
+            .unwrap_or_default()
+            .to_uppercase()
+            .replace('-', "_"),
+        _ => "environment".to_owned(),
+    };
+    let reason = std::error::Error::source(e)
+        .map_or_else(|| e.kind().to_string(), std::string::ToString::to_string);
+    ConfigError { variable, reason }
 }
 
 /// What `RODANDO_ENV=production` refuses besides the development secrets: the embedded store
 /// unless `SEED_DEMO=false` says explicitly that no demo users (known password) are wanted, and
 /// CORS open to every origin (also the default when `WS_CORS_ORIGIN` is unset).
-fn production_guards(var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-    if var("DATABASE_URL").is_none()
-        && !matches!(var("SEED_DEMO").as_deref(), Some("false" | "0" | "no"))
-    {
+fn production_guards(v: &Vars) -> Result<(), ConfigError> {
+    if v.database_url.is_none() && v.seed_demo {
         return Err(err(
             "SEED_DEMO",
             "RODANDO_ENV=production without DATABASE_URL would seed demo users with a known password; set DATABASE_URL, or SEED_DEMO=false to run the embedded store empty",
         ));
     }
-    if matches!(var("WS_CORS_ORIGIN").as_deref(), None | Some("*")) {
+    if v.ws_cors_origin == CorsOrigins::Any {
         return Err(err(
             "WS_CORS_ORIGIN",
             "must list the allowed origins when RODANDO_ENV=production (* is refused)",
@@ -248,128 +360,117 @@ fn production_guards(var: &impl Fn(&str) -> Option<String>) -> Result<(), Config
     Ok(())
 }
 
-fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+fn err(variable: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
-        variable,
+        variable: variable.to_owned(),
         reason: reason.into(),
     }
 }
 
-fn parse<T: std::str::FromStr>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    expected: &str,
-) -> Result<T, ConfigError> {
-    match var(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| err(name, format!("must be {expected} (got {v:?})"))),
+/// `RODANDO_ENV`: whether this is production.
+fn environment(v: &str) -> Result<bool, String> {
+    match v {
+        "development" | "dev" | "test" => Ok(false),
+        "production" | "prod" => Ok(true),
+        other => Err(format!("must be development or production (got {other:?})")),
     }
 }
 
-fn positive<T>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + Default,
-{
-    let v = parse(var, name, default, "a positive integer")?;
-    if v > T::default() {
-        Ok(v)
-    } else {
-        Err(err(name, "must be a positive integer (got 0)"))
+/// A number of type `T`, or "must be {expected}".
+fn number<T: std::str::FromStr>(
+    expected: &'static str,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |v| {
+        v.parse()
+            .map_err(|_| format!("must be {expected} (got {v:?})"))
     }
 }
 
-fn non_zero(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u32,
-) -> Result<NonZeroU32, ConfigError> {
-    let v: u32 = positive(var, name, default)?;
-    NonZeroU32::new(v).ok_or_else(|| err(name, "must be a positive integer"))
+/// An integer above zero (`NonZeroU32` parses only those).
+fn positive<T: std::str::FromStr + PartialOrd + Default>(v: &str) -> Result<T, String> {
+    match v.parse::<T>() {
+        Ok(n) if n > T::default() => Ok(n),
+        Ok(_) => Err(format!("must be a positive integer (got {v})")),
+        Err(_) => Err(format!("must be a positive integer (got {v:?})")),
+    }
 }
 
-fn duration(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: &str,
-) -> Result<Duration, ConfigError> {
-    let raw = var(name).unwrap_or_else(|| default.to_owned());
-    let d = humantime::parse_duration(&raw).map_err(|e| {
-        err(
-            name,
-            format!("must be a duration such as 15m or 30s ({e}; got {raw:?})"),
-        )
-    })?;
+fn non_zero(v: &str) -> Result<NonZeroU32, String> {
+    positive::<u32>(v)
+        .and_then(|n| NonZeroU32::new(n).ok_or_else(|| "must be a positive integer".to_owned()))
+}
+
+fn duration(raw: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(raw)
+        .map_err(|e| format!("must be a duration such as 15m or 30s ({e}; got {raw:?})"))?;
     if d.is_zero() {
-        return Err(err(name, "must be longer than zero"));
+        return Err("must be longer than zero".to_owned());
     }
     Ok(d)
 }
 
+/// `JWT_REFRESH_REUSE_GRACE`: a duration, zero allowed (`0` alone too).
+fn grace(raw: &str) -> Result<Duration, String> {
+    if raw == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(raw)
+        .map_err(|e| format!("must be a duration such as 10s, or 0s for none ({e}; got {raw:?})"))
+}
+
 /// A non-negative finite decimal.
-fn amount(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: f64,
-) -> Result<f64, ConfigError> {
-    let v: f64 = parse(var, name, default, "a number")?;
+fn amount(raw: &str) -> Result<f64, String> {
+    let v: f64 = number::<f64>("a number")(raw)?;
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(err(
-            name,
-            format!("must be a number of at least 0 (got {v})"),
-        ))
+        Err(format!("must be a number of at least 0 (got {v})"))
     }
 }
 
-fn fares(
-    var: &impl Fn(&str) -> Option<String>,
-) -> Result<rodando_domain::fare::FareConfig, ConfigError> {
-    use rodando_domain::fare::{Cents, Currency, FareConfig};
-    let d = FareConfig::default();
-    let currency = match var("FARE_CURRENCY") {
-        None => d.currency,
-        Some(c) => {
-            Currency::parse(&c).map_err(|e| err("FARE_CURRENCY", format!("{e} (got {c:?})")))?
-        }
-    };
-    Ok(FareConfig {
-        base: Cents::from_units(amount(var, "FARE_BASE", d.base.units())?),
-        per_km: Cents::from_units(amount(var, "FARE_PER_KM", d.per_km.units())?),
-        per_min: Cents::from_units(amount(var, "FARE_PER_MIN", d.per_min.units())?),
-        minimum: Cents::from_units(amount(var, "FARE_MINIMUM", d.minimum.units())?),
-        currency,
-    })
+fn currency(c: &str) -> Result<rodando_domain::fare::Currency, String> {
+    rodando_domain::fare::Currency::parse(c).map_err(|e| format!("{e} (got {c:?})"))
 }
 
-fn cors(raw: Option<String>) -> Result<CorsOrigins, ConfigError> {
-    match raw.as_deref() {
-        None | Some("*") => Ok(CorsOrigins::Any),
-        Some(list) => {
-            let origins: Vec<String> = list
-                .split(',')
-                .map(|o| o.trim().trim_end_matches('/').to_owned())
-                .filter(|o| !o.is_empty())
-                .collect();
-            if let Some(bad) = origins.iter().find(|o| {
-                !(o.starts_with("http://") || o.starts_with("https://"))
-                    || o.chars().any(char::is_whitespace)
-            }) {
-                return Err(err(
-                    "WS_CORS_ORIGIN",
-                    format!("each origin must look like https://app.example.com (got {bad:?})"),
-                ));
-            }
-            Ok(CorsOrigins::List(origins))
-        }
+fn log_format(v: &str) -> Result<LogFormat, String> {
+    match v {
+        "pretty" => Ok(LogFormat::Pretty),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("must be pretty or json (got {other:?})")),
     }
+}
+
+/// `SEED_DEMO`.
+fn yes_no(v: &str) -> Result<bool, String> {
+    match v {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(format!("must be true or false (got {other:?})")),
+    }
+}
+
+fn tiles(url: &str) -> Result<rodando_dashboard::Tiles, String> {
+    rodando_dashboard::Tiles::parse(url).map_err(|e| format!("{e} (got {url:?})"))
+}
+
+fn cors(list: &str) -> Result<CorsOrigins, String> {
+    if list == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let origins: Vec<String> = list
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_owned())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if let Some(bad) = origins.iter().find(|o| {
+        !(o.starts_with("http://") || o.starts_with("https://"))
+            || o.chars().any(char::is_whitespace)
+    }) {
+        return Err(format!(
+            "each origin must look like https://app.example.com (got {bad:?})"
+        ));
+    }
+    Ok(CorsOrigins::List(origins))
 }
 
 #[cfg(test)]
@@ -413,6 +514,15 @@ mod tests {
             (20, 40)
         );
         assert_eq!(c.max_connections_per_user, 5);
+        assert_eq!(c.jwt_refresh_reuse_grace, Duration::from_secs(10));
+        let off = config(&[("JWT_REFRESH_REUSE_GRACE", "0s")]).unwrap();
+        assert_eq!(off.jwt_refresh_reuse_grace, Duration::ZERO);
+        assert_eq!(
+            config(&[("JWT_REFRESH_REUSE_GRACE", "soon")])
+                .unwrap_err()
+                .variable,
+            "JWT_REFRESH_REUSE_GRACE"
+        );
     }
 
     #[test]
@@ -481,6 +591,33 @@ mod tests {
                 "https://app.example.com".into()
             ])
         );
+    }
+
+    #[test]
+    fn the_messages_are_the_one_liners_they_were() {
+        for (vars, line) in [
+            (
+                vec![("PORT", "abc")],
+                r#"invalid PORT: must be an integer from 0 to 65535 (got "abc")"#,
+            ),
+            (
+                vec![("DA_SWEEP_BATCH", " 0 ")],
+                "invalid DA_SWEEP_BATCH: must be a positive integer (got 0)",
+            ),
+            (
+                vec![("LOG_FORMAT", "xml")],
+                r#"invalid LOG_FORMAT: must be pretty or json (got "xml")"#,
+            ),
+            (
+                vec![("DISPATCH_RADIUS_M", "-5")],
+                "invalid DISPATCH_RADIUS_M: must be a number of at least 0 (got -5)",
+            ),
+        ] {
+            assert_eq!(config(&vars).unwrap_err().to_string(), line);
+        }
+        // Empty counts as unset; only the lookup is read, never the process environment.
+        assert_eq!(config(&[("PORT", "  ")]).unwrap().port, 3000);
+        assert!(config(&[]).unwrap().database_url.is_none());
     }
 
     #[test]
