@@ -240,18 +240,14 @@ pub struct DriverOutcome {
 /// of status updates), then pings its position every `period` (the first ping after a random
 /// part of a period) until the phase is [`Phase::Stop`].
 pub async fn drive(
-    opened: Opened,
+    mut opened: Opened,
     seed: u64,
     period: Duration,
     announce: bool,
     shared: Arc<Shared>,
     phase: watch::Receiver<Phase>,
 ) -> DriverOutcome {
-    let Opened {
-        mut client,
-        user_id,
-        handshake,
-    } = opened;
+    let client = &mut opened.client;
     let mut sent = 0;
     let mut acked = 0;
     let mut room_events = 0;
@@ -307,7 +303,7 @@ pub async fn drive(
             room_events += drained;
         }
         let (lat, lon) = walker.step(period.as_secs_f64());
-        let marker = shared.launch(&user_id, measured);
+        let marker = shared.launch(&opened.user_id, measured);
         let (latitude, longitude) = geo::marked(lat, lon, marker);
         let started = Instant::now();
         let result = client
@@ -341,11 +337,7 @@ pub async fn drive(
         }
     }
     DriverOutcome {
-        opened: Opened {
-            client,
-            user_id,
-            handshake,
-        },
+        opened,
         sent,
         acked,
         room_events,
@@ -367,15 +359,11 @@ pub struct AdminOutcome {
 
 /// Receives broadcasts until the phase is [`Phase::Stop`], matching location updates to pings.
 pub async fn watch_fleet(
-    opened: Opened,
+    mut opened: Opened,
     shared: Arc<Shared>,
     mut phase: watch::Receiver<Phase>,
 ) -> AdminOutcome {
-    let Opened {
-        mut client,
-        user_id,
-        handshake,
-    } = opened;
+    let client = &mut opened.client;
     let mut deliveries = Samples::default();
     let mut location_updates = 0;
     let mut errors = Errors::new();
@@ -410,11 +398,7 @@ pub async fn watch_fleet(
         }
     }
     AdminOutcome {
-        opened: Opened {
-            client,
-            user_id,
-            handshake,
-        },
+        opened,
         deliveries,
         location_updates,
         errors,
