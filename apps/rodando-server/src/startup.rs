@@ -135,7 +135,8 @@ impl Application {
             passwords.clone(),
             notifier.clone(),
             clock.clone(),
-        );
+        )
+        .with_refresh_reuse_grace(config.jwt_refresh_reuse_grace);
         let presence_ttl: time::Duration = config
             .presence_ttl
             .try_into()

@@ -13,7 +13,14 @@ use uuid::Uuid;
 use crate::MemoryStore;
 use crate::lock::{read, write};
 
-pub(crate) type SessionTable = HashMap<SessionId, Session>;
+pub(crate) type SessionTable = HashMap<SessionId, Stored>;
+
+/// A session and the refresh `jti` its latest rotation replaced, with when.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    session: Session,
+    previous: Option<(Uuid, OffsetDateTime)>,
+}
 
 #[async_trait]
 impl SessionRepository for MemoryStore {
@@ -25,12 +32,18 @@ impl SessionRepository for MemoryStore {
                 session.id
             )));
         }
-        t.insert(session.id, session.clone());
+        t.insert(
+            session.id,
+            Stored {
+                session: session.clone(),
+                previous: None,
+            },
+        );
         Ok(())
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, Unexpected> {
-        Ok(read(&self.sessions).get(&id).cloned())
+        Ok(read(&self.sessions).get(&id).map(|s| s.session.clone()))
     }
 
     async fn rotate(
@@ -40,16 +53,28 @@ impl SessionRepository for MemoryStore {
         rotation: &Rotation,
     ) -> Result<RotateOutcome, Unexpected> {
         let mut t = write(&self.sessions);
-        match t.get_mut(&id) {
-            Some(s) if !s.is_revoked() && s.refresh_jti == expected_jti => {
-                s.refresh_jti = rotation.new_refresh_jti;
-                s.access_expires_at = rotation.access_expires_at;
-                s.refresh_expires_at = rotation.refresh_expires_at;
-                s.last_activity_at = rotation.at;
-                Ok(RotateOutcome::Rotated)
-            }
-            _ => Ok(RotateOutcome::Stale),
+        let Some(Stored {
+            session: s,
+            previous,
+        }) = t.get_mut(&id).filter(|s| !s.session.is_revoked())
+        else {
+            return Ok(RotateOutcome::Stale);
+        };
+        if s.refresh_jti == expected_jti {
+            *previous = Some((s.refresh_jti, rotation.at));
+            s.refresh_jti = rotation.new_refresh_jti;
+            s.access_expires_at = rotation.access_expires_at;
+            s.refresh_expires_at = rotation.refresh_expires_at;
+            s.last_activity_at = rotation.at;
+            return Ok(RotateOutcome::Rotated);
         }
+        Ok(match *previous {
+            Some((jti, rotated_at)) if jti == expected_jti => RotateOutcome::Superseded {
+                current_jti: s.refresh_jti,
+                rotated_at,
+            },
+            _ => RotateOutcome::Stale,
+        })
     }
 
     async fn revoke(
@@ -59,7 +84,7 @@ impl SessionRepository for MemoryStore {
         at: OffsetDateTime,
     ) -> Result<bool, Unexpected> {
         let mut t = write(&self.sessions);
-        match t.get_mut(&id) {
+        match t.get_mut(&id).map(|s| &mut s.session) {
             Some(s) if !s.is_revoked() => {
                 s.revoked_at = Some(at);
                 s.revoke_reason = Some(reason);
@@ -76,7 +101,7 @@ impl SessionRepository for MemoryStore {
         at: OffsetDateTime,
     ) -> Result<bool, Unexpected> {
         let mut t = write(&self.sessions);
-        match t.get_mut(&id) {
+        match t.get_mut(&id).map(|s| &mut s.session) {
             Some(s) if !s.is_revoked() => {
                 s.access_expires_at = s.access_expires_at.max(access_expires_at);
                 s.last_activity_at = at;
@@ -93,6 +118,7 @@ impl SessionRepository for MemoryStore {
     ) -> Result<Vec<SessionId>, Unexpected> {
         Ok(read(&self.sessions)
             .values()
+            .map(|s| &s.session)
             .filter(|s| s.user_id == user && !s.is_revoked() && s.refresh_expires_at > now)
             .map(|s| s.id)
             .collect())

@@ -106,8 +106,10 @@ impl SessionRepository for PgStore {
     ) -> Result<RotateOutcome, Unexpected> {
         // A concurrent rotation of the same row makes this one wait, then re-check the WHERE
         // against the row it committed: its jti no longer matches, so exactly one wins.
+        // The jti it replaces is kept, with the time, for the refresh retry grace.
         let done = sqlx::query(
-            "UPDATE sessions SET refresh_jti = $3, access_expires_at = $4, \
+            "UPDATE sessions SET previous_refresh_jti = refresh_jti, rotated_at = $6, \
+             refresh_jti = $3, access_expires_at = $4, \
              refresh_expires_at = $5, last_activity_at = $6 \
              WHERE id = $1 AND revoked_at IS NULL AND refresh_jti = $2",
         )
@@ -120,10 +122,25 @@ impl SessionRepository for PgStore {
         .execute(&self.pool)
         .await
         .map_err(failed("rotating a session"))?;
-        Ok(if done.rows_affected() == 1 {
-            RotateOutcome::Rotated
-        } else {
-            RotateOutcome::Stale
+        if done.rows_affected() == 1 {
+            return Ok(RotateOutcome::Rotated);
+        }
+        // Lost: was `expected_jti` the one the latest rotation replaced?
+        let superseded: Option<(Uuid, OffsetDateTime)> = sqlx::query_as(
+            "SELECT refresh_jti, rotated_at FROM sessions \
+             WHERE id = $1 AND revoked_at IS NULL AND previous_refresh_jti = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(expected_jti)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed("reading a session's previous rotation"))?;
+        Ok(match superseded {
+            Some((current_jti, rotated_at)) => RotateOutcome::Superseded {
+                current_jti,
+                rotated_at,
+            },
+            None => RotateOutcome::Stale,
         })
     }
 

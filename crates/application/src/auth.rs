@@ -77,6 +77,10 @@ pub enum LoginError {
     /// The app does not fit the user's type.
     #[error("audience does not fit the user type")]
     AudienceMismatch,
+    /// Too many password checks are waiting already, or this one waited too long: nothing
+    /// was checked; retry later.
+    #[error("password checks saturated")]
+    Busy,
     /// A port failed.
     #[error(transparent)]
     Unexpected(#[from] Unexpected),
@@ -135,7 +139,38 @@ pub struct AuthService {
     /// worth of CPU for tens of milliseconds: a login flood waits here instead of exhausting
     /// memory and starving the sockets.
     hashing: Arc<tokio::sync::Semaphore>,
+    /// How many checks may wait for a permit, and for how long, before `Busy`: a flood
+    /// gets quick 503s instead of a queue that grows without end in front of real logins.
+    hashing_queue: HashingQueue,
+    /// Checks waiting now.
+    hashing_waiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// How long after a rotation the refresh token it replaced still answers (a retry whose
+    /// answer was lost) instead of revoking the session.
+    refresh_reuse_grace: time::Duration,
 }
+
+/// The bound of the password-check queue ([`AuthService::with_hashing_queue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingQueue {
+    /// Checks that may wait for a free core; one more answers [`LoginError::Busy`] at once.
+    pub max_waiting: usize,
+    /// Longest wait for a free core before [`LoginError::Busy`].
+    pub max_wait: std::time::Duration,
+}
+
+impl HashingQueue {
+    /// 16 waiting per core, at most 2 s each: about what the cores verify in that time
+    /// (~40 ms per check in release), so a check that gets in is served within the wait.
+    pub fn for_cores(cores: usize) -> Self {
+        Self {
+            max_waiting: cores.saturating_mul(16),
+            max_wait: std::time::Duration::from_secs(2),
+        }
+    }
+}
+
+/// Default of [`AuthService::with_refresh_reuse_grace`] (`JWT_REFRESH_REUSE_GRACE`).
+pub const DEFAULT_REFRESH_REUSE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AuthService {
     /// Wires the service.
@@ -156,7 +191,28 @@ impl AuthService {
             notifier,
             clock,
             hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+            hashing_queue: HashingQueue::for_cores(cores),
+            hashing_waiting: Arc::default(),
+            refresh_reuse_grace: time::Duration::seconds(10),
         }
+    }
+
+    /// Password checks run on `cores` blocking threads at most, with `queue` bounding those
+    /// waiting (default: the machine's cores, [`HashingQueue::for_cores`]).
+    #[must_use]
+    pub fn with_hashing_queue(mut self, cores: usize, queue: HashingQueue) -> Self {
+        self.hashing = Arc::new(tokio::sync::Semaphore::new(cores.max(1)));
+        self.hashing_queue = queue;
+        self
+    }
+
+    /// Presenting the refresh token a rotation replaced, within `grace` of that rotation,
+    /// answers the pair that rotation issued instead of revoking the session; zero turns the
+    /// grace off.
+    #[must_use]
+    pub fn with_refresh_reuse_grace(mut self, grace: std::time::Duration) -> Self {
+        self.refresh_reuse_grace = time::Duration::try_from(grace).unwrap_or(time::Duration::MAX);
+        self
     }
 
     /// Checks the credentials and opens a session.
@@ -173,7 +229,13 @@ impl AuthService {
         let hash = user
             .as_ref()
             .map_or_else(|| self.passwords.dummy_hash(), |u| u.password_hash.clone());
-        let matches = self.verify_password(request.password, hash).await?;
+        let matches = self
+            .verify_password(request.password, hash)
+            .await?
+            .ok_or_else(|| {
+                tracing::warn!("password checks saturated: login answered busy");
+                LoginError::Busy
+            })?;
         let user = match user {
             Some(user) if matches => user,
             _ => return Err(LoginError::InvalidCredentials),
@@ -219,7 +281,14 @@ impl AuthService {
 
     /// Exchanges a refresh token for a new pair; the presented one stops working at once.
     /// Presenting an already-used refresh token revokes the whole session and disconnects
-    /// its sockets (the token was probably stolen).
+    /// its sockets (the token was probably stolen), except the one the latest rotation
+    /// replaced, within the reuse grace of it: a client retrying a refresh whose answer was
+    /// lost, or two refreshes racing. That answers the pair the rotation issued, re-signed
+    /// byte for byte (same `jti`, `iat`, `exp`), and rotates nothing: every retry, and every
+    /// racer, holds the same live refresh token, so none of them later presents one that a
+    /// further rotation replaced. (A fresh rotation would leave the first answer, which the
+    /// client may have received after all, one rotation behind: the next refresh from it would
+    /// look like theft once the grace is over.)
     ///
     /// # Errors
     /// See [`RefreshError`].
@@ -241,13 +310,10 @@ impl AuthService {
             return Err(RefreshError::InvalidToken);
         }
         match session.check_refresh(claims.jti, now) {
-            Ok(()) => {}
+            // A used token: the store tells whether the latest rotation replaced it (below).
+            Ok(()) | Err(RefreshRefusal::Reused) => {}
             Err(RefreshRefusal::Revoked) => return Err(RefreshError::SessionRevoked),
             Err(RefreshRefusal::Expired) => return Err(RefreshError::SessionExpired),
-            Err(RefreshRefusal::Reused) => {
-                self.revoke_for_reuse(session.id, session.user_id).await?;
-                return Err(RefreshError::Reused);
-            }
         }
         let user = self
             .users
@@ -275,9 +341,34 @@ impl AuthService {
             .await?
         {
             RotateOutcome::Rotated => {}
+            RotateOutcome::Superseded {
+                current_jti,
+                rotated_at,
+            } => {
+                // Used already, by the latest rotation: a retry or the loser of a race while
+                // the grace lasts, a copy nobody should hold after it.
+                let elapsed = now - rotated_at;
+                if elapsed > self.refresh_reuse_grace {
+                    self.revoke_for_reuse(session.id, session.user_id).await?;
+                    return Err(RefreshError::Reused);
+                }
+                let access = self
+                    .tokens
+                    .issue_access(&grant(&user, session.id, session.app_audience), rotated_at)?;
+                let refresh =
+                    self.tokens
+                        .issue_refresh(user.id, session.id, current_jti, rotated_at)?;
+                tracing::info!(user_id = %user.id, session_id = %session.id, after_ms = elapsed.whole_milliseconds(), "refresh retried within the reuse grace: the same pair answered again");
+                return Ok(SessionTokens {
+                    access,
+                    refresh,
+                    session_id: session.id,
+                    session_type: session.session_type,
+                    user: summary(&user),
+                });
+            }
             RotateOutcome::Stale => {
-                // Another refresh with this very token won the race: one of the two callers
-                // holds a copy it should not have.
+                // Used before the latest rotation, or the session ended meanwhile.
                 self.revoke_for_reuse(session.id, session.user_id).await?;
                 return Err(RefreshError::Reused);
             }
@@ -349,20 +440,57 @@ impl AuthService {
             .await
     }
 
+    /// Whether `password` matches `hash`; `None` when the queue is full or the wait too long.
     async fn verify_password(
         &self,
         password: String,
         hash: PasswordHash,
-    ) -> Result<bool, Unexpected> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| Unexpected::new("password hashing limiter closed", e))?;
+    ) -> Result<Option<bool>, Unexpected> {
+        use std::sync::atomic::Ordering;
+        let permit = match Arc::clone(&self.hashing).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => {
+                return Err(Unexpected::msg("password hashing limiter closed"));
+            }
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                let waiting = self.hashing_waiting.fetch_add(1, Ordering::AcqRel);
+                let _leave = Waiting(&self.hashing_waiting);
+                if waiting >= self.hashing_queue.max_waiting {
+                    return Ok(None);
+                }
+                match tokio::time::timeout(
+                    self.hashing_queue.max_wait,
+                    Arc::clone(&self.hashing).acquire_owned(),
+                )
+                .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(e)) => {
+                        return Err(Unexpected::new("password hashing limiter closed", e));
+                    }
+                    Err(_) => return Ok(None),
+                }
+            }
+        };
         let hasher = Arc::clone(&self.passwords);
-        tokio::task::spawn_blocking(move || hasher.verify(&password, &hash))
-            .await
-            .map_err(|e| Unexpected::new("password verification task failed", e))
+        // The permit moves into the blocking task: a caller that gives up (a client that
+        // disconnects) does not free the core before the check really ends.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hasher.verify(&password, &hash)
+        })
+        .await
+        .map(Some)
+        .map_err(|e| Unexpected::new("password verification task failed", e))
+    }
+}
+
+/// Leaves the password-check queue when dropped.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

@@ -243,7 +243,15 @@ async fn a_reused_refresh_token_revokes_the_session_and_kicks_its_sockets() {
     m.sessions
         .expect_find()
         .returning(move |_| Ok(Some(session(current))));
-    m.sessions.expect_rotate().never();
+    m.users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    // The store judges: `old` is not the jti the latest rotation replaced.
+    m.sessions
+        .expect_rotate()
+        .withf(move |_, expected, _| *expected == old)
+        .times(1)
+        .returning(|_, _, _| Ok(RotateOutcome::Stale));
     m.sessions
         .expect_revoke()
         .with(
@@ -260,6 +268,118 @@ async fn a_reused_refresh_token_revokes_the_session_and_kicks_its_sockets() {
         .returning(|_, _| Ok(()));
     assert!(matches!(
         m.service().refresh("t").await.unwrap_err(),
+        RefreshError::Reused
+    ));
+}
+
+/// A session whose latest rotation, `ago` before [`NOW`], replaced `old` with `current`.
+fn superseded(old: Uuid, current: Uuid, ago: Duration) -> Mocks {
+    let mut m = Mocks::new();
+    m.tokens
+        .expect_verify_refresh()
+        .returning(move |_, _| Ok(refresh_claims(old)));
+    m.sessions
+        .expect_find()
+        .returning(move |_| Ok(Some(session(current))));
+    m.users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    m.sessions
+        .expect_rotate()
+        .withf(move |_, expected, _| *expected == old)
+        .returning(move |_, _, _| {
+            Ok(RotateOutcome::Superseded {
+                current_jti: current,
+                rotated_at: NOW - ago,
+            })
+        });
+    m
+}
+
+#[tokio::test]
+async fn a_retry_within_the_grace_answers_the_pair_the_rotation_issued() {
+    let (old, current) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let mut m = superseded(old, current, Duration::seconds(9));
+    // Re-signed as issued: the current jti, at the rotation's time (the first signing, at
+    // NOW, is the rotation the store then refused).
+    let refreshes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    m.tokens = MockTokenService::new();
+    m.tokens
+        .expect_verify_refresh()
+        .returning(move |_, _| Ok(refresh_claims(old)));
+    m.tokens.expect_issue_access().returning(|_, at| {
+        Ok(SignedToken {
+            token: format!("access@{at}"),
+            expires_at: at + Duration::minutes(15),
+        })
+    });
+    let seen = Arc::clone(&refreshes);
+    m.tokens
+        .expect_issue_refresh()
+        .returning(move |_, _, jti, at| {
+            seen.lock().unwrap().push((jti, at));
+            Ok(SignedToken {
+                token: format!("refresh:{jti}@{at}"),
+                expires_at: at + Duration::days(7),
+            })
+        });
+    m.sessions.expect_revoke().never();
+    m.notifier.expect_session_revoked().never();
+    m.notifier.expect_session_refreshed().never();
+    let tokens = m.service().refresh("t").await.unwrap();
+    let rotated_at = NOW - Duration::seconds(9);
+    assert_eq!(tokens.session_id, session_id());
+    assert_eq!(
+        tokens.refresh.token,
+        format!("refresh:{current}@{rotated_at}")
+    );
+    assert_eq!(tokens.access.token, format!("access@{rotated_at}"));
+    assert_eq!(
+        refreshes.lock().unwrap().last(),
+        Some(&(current, rotated_at))
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_the_grace_revokes_the_session() {
+    let (old, current) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let mut m = superseded(old, current, Duration::seconds(11));
+    m.sessions
+        .expect_revoke()
+        .with(
+            eq(session_id()),
+            eq(RevokeReason::RefreshTokenReuse),
+            eq(NOW),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    m.notifier
+        .expect_session_revoked()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    assert!(matches!(
+        m.service().refresh("t").await.unwrap_err(),
+        RefreshError::Reused
+    ));
+}
+
+#[tokio::test]
+async fn a_zero_grace_revokes_even_an_immediate_retry() {
+    let (old, current) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let mut m = superseded(old, current, Duration::milliseconds(1));
+    m.sessions
+        .expect_revoke()
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    m.notifier
+        .expect_session_revoked()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = m
+        .service()
+        .with_refresh_reuse_grace(std::time::Duration::ZERO);
+    assert!(matches!(
+        service.refresh("t").await.unwrap_err(),
         RefreshError::Reused
     ));
 }

@@ -26,8 +26,17 @@ pub struct Rotation {
 pub enum RotateOutcome {
     /// The session was live with the expected `jti` and now holds the new one.
     Rotated,
-    /// The session is missing, revoked, or its `jti` is no longer the expected one (another
-    /// refresh won the race): nothing was written.
+    /// `expected_jti` is the one the session's latest rotation replaced (a retry of a refresh
+    /// whose answer was lost, or the loser of a race between two): nothing was written. The
+    /// caller decides from `rotated_at` whether this is still a retry or a stolen token.
+    Superseded {
+        /// The session's current refresh `jti` (the one that rotation issued).
+        current_jti: Uuid,
+        /// When that rotation happened ([`Rotation::at`]).
+        rotated_at: OffsetDateTime,
+    },
+    /// The session is missing, revoked, or its `jti` is neither the expected one nor its
+    /// immediate successor: nothing was written.
     Stale,
 }
 
@@ -49,7 +58,8 @@ pub trait SessionRepository: Send + Sync {
 
     /// Atomically replaces the refresh `jti` and expiries if, and only if, the session is not
     /// revoked and still holds `expected_jti`. Two concurrent refreshes with the same token:
-    /// exactly one gets [`RotateOutcome::Rotated`].
+    /// exactly one gets [`RotateOutcome::Rotated`], the other [`RotateOutcome::Superseded`].
+    /// The store remembers the `jti` each rotation replaced, and when, until the next one.
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.

@@ -85,7 +85,8 @@ pub async fn rotate_swaps_the_refresh_jti_and_the_expiries(ports: Ports) {
     );
 }
 
-/// An already rotated jti, a revoked session or an unknown session: `Stale`, nothing written.
+/// The jti the latest rotation replaced: `Superseded` with that rotation's jti and time. An
+/// older jti, a revoked session or an unknown session: `Stale`. Nothing written either way.
 pub async fn rotate_is_stale_for_an_old_jti_a_revoked_or_a_missing_session(ports: Ports) {
     let session = new_stored_session(&ports).await;
     let first = rotation(60);
@@ -99,14 +100,53 @@ pub async fn rotate_is_stale_for_an_old_jti_a_revoked_or_a_missing_session(ports
         .sessions
         .rotate(session.id, session.refresh_jti, &rotation(61))
         .await);
-    assert_eq!(replay, RotateOutcome::Stale);
+    assert_eq!(
+        replay,
+        RotateOutcome::Superseded {
+            current_jti: first.new_refresh_jti,
+            rotated_at: first.at,
+        }
+    );
     assert_eq!(stored(&ports, session.id).await, after_first);
+
+    // One rotation further, the first jti is two behind: stale; the second is now the
+    // replaced one.
+    let second = rotation(61);
+    assert_eq!(
+        ok(ports
+            .sessions
+            .rotate(session.id, first.new_refresh_jti, &second)
+            .await),
+        RotateOutcome::Rotated
+    );
+    let after_second = stored(&ports, session.id).await;
+    let replay = ok(ports
+        .sessions
+        .rotate(session.id, session.refresh_jti, &rotation(62))
+        .await);
+    assert_eq!(replay, RotateOutcome::Stale);
+    assert_eq!(
+        ok(ports
+            .sessions
+            .rotate(session.id, first.new_refresh_jti, &rotation(62))
+            .await),
+        RotateOutcome::Superseded {
+            current_jti: second.new_refresh_jti,
+            rotated_at: second.at,
+        }
+    );
+    assert_eq!(stored(&ports, session.id).await, after_second);
 
     assert!(ok(ports
         .sessions
         .revoke(session.id, RevokeReason::Logout, at(62))
         .await));
     let revoked = stored(&ports, session.id).await;
+    let late = ok(ports
+        .sessions
+        .rotate(session.id, second.new_refresh_jti, &rotation(63))
+        .await);
+    assert_eq!(late, RotateOutcome::Stale);
     let late = ok(ports
         .sessions
         .rotate(session.id, first.new_refresh_jti, &rotation(63))
@@ -122,7 +162,8 @@ pub async fn rotate_is_stale_for_an_old_jti_a_revoked_or_a_missing_session(ports
     assert_eq!(outcome, RotateOutcome::Stale);
 }
 
-/// Twenty refreshes of one token at once: exactly one rotates, and its jti is the one stored.
+/// Twenty refreshes of one token at once: exactly one rotates, and its jti is the one stored;
+/// every other one is told that rotation superseded its token.
 pub async fn of_concurrent_rotations_with_one_jti_exactly_one_wins(ports: Ports) {
     let session = new_stored_session(&ports).await;
     let mut racers = JoinSet::new();
@@ -138,10 +179,13 @@ pub async fn of_concurrent_rotations_with_one_jti_exactly_one_wins(ports: Ports)
         });
     }
     let mut winners = Vec::new();
+    let mut losers = Vec::new();
     while let Some(joined) = racers.join_next().await {
         let (outcome, r) = ok(joined);
         if outcome == RotateOutcome::Rotated {
             winners.push(r);
+        } else {
+            losers.push(outcome);
         }
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
@@ -150,6 +194,11 @@ pub async fn of_concurrent_rotations_with_one_jti_exactly_one_wins(ports: Ports)
         Some(stored.refresh_jti),
         winners.first().map(|r| r.new_refresh_jti)
     );
+    let won = RotateOutcome::Superseded {
+        current_jti: stored.refresh_jti,
+        rotated_at: stored.last_activity_at,
+    };
+    assert!(losers.iter().all(|l| *l == won), "{losers:?}");
 }
 
 /// The first revocation returns `true` and records when and why; later ones return `false` and

@@ -58,7 +58,7 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// An `Idempotency-Key` reused with another body.
     IdempotencyKeyReused,
-    /// Too many events on this socket.
+    /// Too many events on this socket, or too many failed logins or refreshes.
     RateLimited,
     /// The user holds the maximum number of sockets.
     TooManyConnections,
@@ -66,11 +66,13 @@ pub enum ErrorCode {
     Internal,
     /// A dependency of the server does not answer.
     NotReady,
+    /// The server is saturated (password checks queued beyond their bound or their wait).
+    Busy,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the documented table (by HTTP status).
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::ValidationFailed,
         Self::BadRequest,
         Self::MissingToken,
@@ -97,6 +99,7 @@ impl ErrorCode {
         Self::TooManyConnections,
         Self::Internal,
         Self::NotReady,
+        Self::Busy,
     ];
 
     /// The code on the wire: `error.code`, `exception.code`, and for handshake refusals the
@@ -129,6 +132,7 @@ impl ErrorCode {
             Self::TooManyConnections => "too_many_connections",
             Self::Internal => "internal",
             Self::NotReady => "not_ready",
+            Self::Busy => "busy",
         }
     }
 
@@ -159,7 +163,7 @@ impl ErrorCode {
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited | Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -226,7 +230,9 @@ impl ErrorCode {
                 "`POST /api/trips`: the `Idempotency-Key` was used with another body"
             }
             Self::RateLimited => {
-                "Socket.IO: more than 20 events/s sustained (bursts of 40) on this socket"
+                "Socket.IO: more than 20 events/s sustained (bursts of 40) on this socket; \
+                 `/api/auth/login`, `/api/auth/refresh`: too many failures from this address \
+                 (for this account, or in all), with `Retry-After` in seconds"
             }
             Self::TooManyConnections => {
                 "handshake: the user already holds `MAX_CONNECTIONS_PER_USER` sockets"
@@ -234,6 +240,10 @@ impl ErrorCode {
             Self::Internal => "our failure, logged; nothing of the cause is sent; retry later",
             Self::NotReady => {
                 "`GET /ready`: a dependency does not answer; `details.failed` names each"
+            }
+            Self::Busy => {
+                "`POST /api/auth/login`: too many password checks waiting; retry after \
+                 `Retry-After` seconds"
             }
         }
     }

@@ -181,6 +181,10 @@ impl From<&LoginError> for ErrorBody {
                 ErrorCode::AudienceMismatch,
                 "this account cannot use that app",
             ),
+            LoginError::Busy => Self::new(
+                ErrorCode::Busy,
+                "too many logins are being checked; retry in a moment",
+            ),
             LoginError::Unexpected(_) => Self::internal(),
         }
     }

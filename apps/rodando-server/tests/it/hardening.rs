@@ -9,7 +9,7 @@ use rodando_ports::health::HealthCheck;
 use rodando_server::stores::Stores;
 use rodando_server::{Application, Config};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Api, QUIET, TestApp, WAIT};
 
 fn config(overrides: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([
@@ -133,4 +133,111 @@ async fn production_on_the_embedded_store_with_seed_demo_false_has_no_demo_users
         assert_eq!(status, 401, "{email}: {body}");
         assert_eq!(body["error"]["code"], "invalid_credentials");
     }
+}
+
+async fn refresh(app: &Api, token: &serde_json::Value) -> (u16, serde_json::Value) {
+    app.post(
+        "/api/auth/refresh",
+        serde_json::json!({ "refreshToken": token }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_refresh_retried_within_the_grace_answers_the_same_pair_and_keeps_the_session() {
+    let app = crate::helpers::spawn_app().await;
+    let (mut socket, login) = app.connected("driver1@rodando.local", "/drivers").await;
+    let old = serde_json::Value::from(login.refresh.as_str());
+
+    let (status, first) = refresh(&app, &old).await;
+    assert_eq!(status, 200, "{first}");
+    // The answer was lost: the phone presents the old token again.
+    let (status, retry) = refresh(&app, &old).await;
+    assert_eq!(status, 200, "{retry}");
+    for field in [
+        "accessToken",
+        "refreshToken",
+        "accessTokenExpiresAt",
+        "refreshTokenExpiresAt",
+        "sessionId",
+    ] {
+        assert_eq!(retry[field], first[field], "{field}");
+    }
+    assert!(
+        socket
+            .expect_no_event("auth:session_revoked", QUIET)
+            .await
+            .is_ok(),
+        "a retry must not end the session"
+    );
+    // The pair answered twice is the live one.
+    let (status, next) = refresh(&app, &first["refreshToken"]).await;
+    assert_eq!(status, 200, "{next}");
+    // Two rotations behind now: theft, even within the grace.
+    let (status, body) = refresh(&app, &old).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("refresh_token_reused"))
+    );
+    let notice = socket
+        .expect_event("auth:session_revoked", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(notice["reason"], "refresh_token_reuse");
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_all_get_the_same_live_pair() {
+    let app = crate::helpers::spawn_app().await;
+    let (mut socket, login) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    let old = serde_json::Value::from(login.refresh.as_str());
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let api = Api::new(app.base.clone());
+        let old = old.clone();
+        racers.spawn(async move { refresh(&api, &old).await });
+    }
+    let answers = racers.join_all().await;
+    let first = &answers[0].1;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["refreshToken"], first["refreshToken"], "{body}");
+        assert_eq!(body["accessToken"], first["accessToken"], "{body}");
+    }
+    assert!(
+        socket
+            .expect_no_event("auth:session_revoked", QUIET)
+            .await
+            .is_ok()
+    );
+    let (status, body) = refresh(&app, &first["refreshToken"]).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_refresh_retried_after_the_grace_revokes_the_session() {
+    let app = crate::helpers::spawn_app_with(&[("JWT_REFRESH_REUSE_GRACE", "1s")]).await;
+    let (mut socket, login) = app.connected("driver2@rodando.local", "/drivers").await;
+    let old = serde_json::Value::from(login.refresh.as_str());
+    let (status, first) = refresh(&app, &old).await;
+    assert_eq!(status, 200, "{first}");
+
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let (status, body) = refresh(&app, &old).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("refresh_token_reused"))
+    );
+    let notice = socket
+        .expect_event("auth:session_revoked", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(notice["reason"], "refresh_token_reuse");
+    let (status, body) = refresh(&app, &first["refreshToken"]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("session_revoked"))
+    );
 }

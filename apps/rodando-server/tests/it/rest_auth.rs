@@ -126,7 +126,8 @@ async fn bad_bodies_get_json_errors_naming_each_field() {
 
 #[tokio::test]
 async fn refresh_rotates_and_a_replayed_token_revokes_the_session() {
-    let app = spawn_app().await;
+    // No retry grace: any replay is theft (the grace is tested in `hardening`).
+    let app = spawn_app_with(&[("JWT_REFRESH_REUSE_GRACE", "0s")]).await;
     let login = app.login("passenger1@rodando.local").await;
     let (status, first) = app
         .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
