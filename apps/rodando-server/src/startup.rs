@@ -233,6 +233,7 @@ impl Application {
             handshake,
             trips,
             checks,
+            throttle: login_throttle(config.redis.as_ref()).await?,
         })
         .merge(rodando_dashboard::router(&config.dashboard_tiles));
         let router = socket_layer
@@ -312,8 +313,12 @@ impl Application {
             }
         });
         // The listener stops accepting as soon as the shutdown starts.
-        let server = axum::serve(listener, router.into_make_service())
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        // Connect info: the login throttle counts failures by the peer's address.
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let server = tokio::spawn(async move { server.await });
         shutdown.cancelled().await;
         let stop_began = tokio::time::Instant::now();
@@ -364,6 +369,22 @@ async fn flush_positions(stores: &Stores, stop_began: tokio::time::Instant) {
             }
         }
     }
+}
+
+/// Failed login and refresh budgets: counted in Redis, shared by every node, with `REDIS_URL`;
+/// else in this process.
+async fn login_throttle(
+    redis: Option<&crate::realtime::RedisSettings>,
+) -> anyhow::Result<rodando_adapter_http::throttle::Throttle> {
+    use rodando_adapter_http::throttle::{Limits, RedisFailures, Throttle};
+    use secrecy::ExposeSecret as _;
+    let Some(redis) = redis else {
+        return Ok(Throttle::local(Limits::default()));
+    };
+    let counter = RedisFailures::connect(redis.url.expose_secret(), &redis.channel_prefix)
+        .await
+        .context("REDIS_URL (login throttle)")?;
+    Ok(Throttle::shared(Limits::default(), Arc::new(counter)))
 }
 
 /// CORS for REST and Socket.IO polling: `*` echoes the caller's origin so credentials work.

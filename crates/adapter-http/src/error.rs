@@ -14,6 +14,8 @@ use rodando_wire::error::{ErrorBody, ErrorCode, ErrorResponse};
 #[derive(Debug)]
 pub struct ApiError {
     body: ErrorBody,
+    /// Sent as `Retry-After` (whole seconds, rounded up).
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -41,6 +43,18 @@ impl ApiError {
         Self::from(body)
     }
 
+    /// Adds `Retry-After`.
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// The `Retry-After` sent, if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
+    }
+
     /// The status sent: the code's, from the one table in `rodando_wire::codes`.
     pub fn status(&self) -> StatusCode {
         self.body.code.http_status()
@@ -54,13 +68,25 @@ impl ApiError {
 
 impl From<ErrorBody> for ApiError {
     fn from(body: ErrorBody) -> Self {
-        Self { body }
+        Self {
+            body,
+            retry_after: None,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(ErrorResponse { error: self.body })).into_response()
+        let mut response =
+            (self.status(), Json(ErrorResponse { error: self.body })).into_response();
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds.max(1)),
+            );
+        }
+        response
     }
 }
 

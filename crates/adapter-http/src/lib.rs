@@ -13,6 +13,7 @@ mod health;
 mod openapi;
 mod principal;
 mod routes;
+pub mod throttle;
 mod trips;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct HttpState {
     pub trips: TripService,
     /// Dependencies `/ready` checks.
     pub checks: Vec<Arc<dyn HealthCheck>>,
+    /// Budgets of failed logins and refreshes.
+    pub throttle: throttle::Throttle,
 }
 
 /// The REST routes of [`routes`], with JSON answers for unknown routes and methods.

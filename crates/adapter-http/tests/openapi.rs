@@ -102,6 +102,7 @@ async fn spawn_api() -> (String, UserAdmin) {
             time::Duration::minutes(2),
         ),
         checks: vec![store.clone()],
+        throttle: rodando_adapter_http::throttle::Throttle::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

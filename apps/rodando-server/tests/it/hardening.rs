@@ -241,3 +241,79 @@ async fn a_refresh_retried_after_the_grace_revokes_the_session() {
         (401, Some("session_revoked"))
     );
 }
+
+/// A client whose requests leave from `address` (any of 127.0.0.0/8 reaches the server).
+fn client_from(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .unwrap()
+}
+
+async fn login_from(
+    client: &reqwest::Client,
+    app: &TestApp,
+    password: &str,
+) -> (u16, Option<String>, serde_json::Value) {
+    let response = client
+        .post(format!("{}/api/auth/login", app.base))
+        .json(&serde_json::json!({"email": "driver1@rodando.local", "password": password, "appAudience": "driver_app"}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        status,
+        retry_after,
+        response.json().await.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn guessing_from_one_address_is_throttled_and_the_owner_still_logs_in_from_another() {
+    let app = crate::helpers::spawn_app().await;
+    let attacker = client_from([127, 0, 0, 1]);
+    let owner = client_from([127, 0, 0, 2]);
+    let started = std::time::Instant::now();
+    let mut answers = Vec::new();
+    for i in 0..40 {
+        answers.push(login_from(&attacker, &app, &format!("guess-{i}")).await);
+    }
+    let guesses_checked = answers.iter().filter(|a| a.0 == 401).count();
+    let limited: Vec<_> = answers.iter().filter(|a| a.0 == 429).collect();
+    assert_eq!(guesses_checked, 5, "{answers:?}");
+    assert_eq!(limited.len(), 35);
+    for (_, retry_after, body) in &limited {
+        assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+        let seconds: u64 = retry_after.as_deref().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&seconds), "{seconds}");
+    }
+    eprintln!(
+        "40 guesses from one address in {:?}: {guesses_checked} checked",
+        started.elapsed()
+    );
+    // Even the right password waits on the attacker's address...
+    assert_eq!(login_from(&attacker, &app, "rodando123").await.0, 429);
+    // ...while the owner, elsewhere, gets in at once.
+    let (status, _, body) = login_from(&owner, &app, "rodando123").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn failed_refreshes_from_one_address_are_throttled() {
+    let app = crate::helpers::spawn_app().await;
+    let mut statuses = Vec::new();
+    for _ in 0..32 {
+        statuses.push(refresh(&app, &serde_json::json!("not-a-token")).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        30,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2);
+}
