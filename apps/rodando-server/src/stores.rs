@@ -88,7 +88,14 @@ impl Stores {
                 let store =
                     PgStore::connect(url.expose_secret(), config.database_max_connections).await?;
                 tracing::info!("store: PostgreSQL (migrations applied)");
-                Ok(Self::postgres(store))
+                Ok(Self::postgres_with(
+                    store,
+                    WriteBehindConfig {
+                        interval: config.position_flush_interval,
+                        max_drivers: config.position_buffer_drivers,
+                        ..WriteBehindConfig::default()
+                    },
+                ))
             }
             None => {
                 tracing::info!("store: embedded memory store (set DATABASE_URL for PostgreSQL)");

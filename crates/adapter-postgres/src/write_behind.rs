@@ -18,6 +18,7 @@
 mod delegate;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -40,7 +41,8 @@ pub struct WriteBehindConfig {
     /// Time between batches: the most a ping waits before it is in PostgreSQL, and the most a
     /// crashed node loses.
     pub interval: StdDuration,
-    /// Drivers the buffer holds at most; pings of further drivers are written at once.
+    /// Drivers the buffer holds at most; pings of further drivers are written at once (0: every
+    /// ping is written at once, as without the buffer).
     pub max_drivers: usize,
     /// A node's copy of a driver is read again from PostgreSQL on a ping when it is older
     /// than this (a batch that writes the driver refreshes it too).
@@ -139,10 +141,13 @@ struct Entry {
     in_flight: Option<Hot>,
     /// The last ping.
     touched: Instant,
+    /// Whether PostgreSQL holds a position of the driver (else dispatch cannot find it yet).
+    located: bool,
 }
 
 impl Entry {
     fn new(row: Versioned) -> Self {
+        let located = row.state.last_location.is_some();
         Self {
             state: row.state,
             version: row.version,
@@ -150,6 +155,7 @@ impl Entry {
             pending: None,
             in_flight: None,
             touched: Instant::now(),
+            located,
         }
     }
 
@@ -170,9 +176,13 @@ impl Entry {
         };
         self.version = row.version;
         self.refreshed = Some(Instant::now());
+        self.located |= row.state.last_location.is_some();
     }
 
-    fn ping(&mut self, fix: &LocationFix, now: OffsetDateTime) -> Pinged {
+    fn ping(&mut self, fix: &LocationFix, now: OffsetDateTime, first: &AtomicBool) -> Pinged {
+        if !self.located {
+            first.store(true, Ordering::Relaxed);
+        }
         let before = self.state.clone();
         let after = before.record_location(fix, now);
         if after != before {
@@ -208,6 +218,9 @@ struct Shared {
     stats: Mutex<WriteBehindStats>,
     /// When the batches started failing, to log the outage once.
     failing_since: Mutex<Option<Instant>>,
+    /// A driver PostgreSQL has no position of has pinged: dispatch writes a batch before it
+    /// looks, so a driver that just came online is found at once.
+    first_positions: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -255,6 +268,7 @@ impl Shared {
         let _one_at_a_time = self.batch.lock().await;
         let batch: Vec<(DriverId, Hot)> = {
             let mut entries = lock(&self.entries);
+            self.first_positions.store(false, Ordering::Relaxed);
             let idle = self.config.idle;
             entries.retain(|_, e| e.unwritten().is_some() || e.touched.elapsed() < idle);
             entries
@@ -293,6 +307,7 @@ impl Shared {
                         }
                     }
                     drop(entries);
+                    self.first_positions.store(true, Ordering::Relaxed);
                     lock(&self.stats).failures += 1;
                     return Err(error);
                 }
@@ -373,6 +388,7 @@ impl WriteBehindStore {
             batch: tokio::sync::Mutex::new(()),
             stats: Mutex::new(WriteBehindStats::default()),
             failing_since: Mutex::new(None),
+            first_positions: AtomicBool::new(false),
         });
         tokio::spawn(run(Arc::downgrade(&buffer), config.interval));
         Self { store, buffer }
@@ -453,7 +469,8 @@ impl AvailabilityRepository for WriteBehindStore {
     }
 
     /// Over the positions in PostgreSQL: at most one interval (plus a batch's duration) older
-    /// than the pings accepted, on this node and every other.
+    /// than the pings accepted, on this node and every other. When a driver this node heard
+    /// has no position in PostgreSQL yet (it just came online), a batch is written first.
     async fn nearest_available(
         &self,
         origin: GeoPoint,
@@ -463,6 +480,11 @@ impl AvailabilityRepository for WriteBehindStore {
         freshness: Duration,
         exclude: &[DriverId],
     ) -> Result<Vec<Candidate>, Unexpected> {
+        if self.buffer.first_positions.load(Ordering::Relaxed)
+            && let Err(e) = self.buffer.write_batch().await
+        {
+            tracing::debug!(error = %e, "positions not written before a nearest-driver query");
+        }
         AvailabilityRepository::nearest_available(
             &self.store,
             origin,
@@ -500,13 +522,19 @@ impl AvailabilityRepository for WriteBehindStore {
         now: OffsetDateTime,
     ) -> Result<Pinged, Unexpected> {
         let max_age = self.buffer.config.max_age;
-        {
+        let full = {
             let mut entries = lock(&self.buffer.entries);
-            if let Some(entry) = entries.get_mut(&driver)
-                && entry.refreshed.is_some_and(|at| at.elapsed() <= max_age)
-            {
-                return Ok(entry.ping(fix, now));
+            match entries.get_mut(&driver) {
+                Some(entry) if entry.refreshed.is_some_and(|at| at.elapsed() <= max_age) => {
+                    return Ok(entry.ping(fix, now, &self.buffer.first_positions));
+                }
+                Some(_) => false,
+                None => entries.len() >= self.buffer.config.max_drivers,
             }
+        };
+        if full {
+            // This driver's pings are written through, as without the buffer.
+            return AvailabilityRepository::record_location(&self.store, driver, fix, now).await;
         }
         let loaded = AvailabilityRepository::load_or_create(&self.store, driver, now).await;
         let accepted = {
@@ -515,15 +543,17 @@ impl AvailabilityRepository for WriteBehindStore {
             match (loaded, entries.get_mut(&driver)) {
                 (Ok(row), Some(entry)) => {
                     entry.refresh(&row);
-                    Some(Ok(entry.ping(fix, now)))
+                    Some(Ok(entry.ping(fix, now, &self.buffer.first_positions)))
                 }
                 (Ok(row), None) if room => Some(Ok(entries
                     .entry(driver)
                     .or_insert(Entry::new(row))
-                    .ping(fix, now))),
+                    .ping(fix, now, &self.buffer.first_positions))),
                 // Full: this driver's pings are written through, as without the buffer.
                 (Ok(_), None) => None,
-                (Err(_), Some(entry)) => Some(Ok(entry.ping(fix, now))),
+                (Err(_), Some(entry)) => {
+                    Some(Ok(entry.ping(fix, now, &self.buffer.first_positions)))
+                }
                 (Err(error), None) => Some(Err(error)),
             }
         };

@@ -10,6 +10,7 @@ mod handshake;
 mod hardening;
 mod helpers;
 mod metrics;
+mod positions;
 mod postgres;
 mod process;
 mod redis_faults;
