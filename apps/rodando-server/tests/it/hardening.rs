@@ -317,3 +317,46 @@ async fn failed_refreshes_from_one_address_are_throttled() {
     );
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2);
 }
+
+#[tokio::test]
+async fn with_redis_the_nodes_share_one_budget_per_account_and_address() {
+    let port = crate::process::free_port();
+    let _redis = tokio::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("these tests run redis-server: apt-get install redis-server");
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < WAIT, "redis-server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = format!("redis://127.0.0.1:{port}");
+    let prefix = format!("throttle-{port}");
+    let env = [
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
+    ];
+    let a = crate::helpers::spawn_app_with(&env).await;
+    let b = crate::helpers::spawn_app_with(&env).await;
+    let attacker = client_from([127, 0, 0, 1]);
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        statuses.push(login_from(&attacker, node, &format!("guess-{i}")).await.0);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    let owner = client_from([127, 0, 0, 3]);
+    assert_eq!(login_from(&owner, &b, "rodando123").await.0, 200);
+}
