@@ -5,7 +5,7 @@ use rodando_ports::notifier::Notification;
 use rodando_sio_client::Disconnect;
 use serde_json::json;
 
-use crate::helpers::{QUIET, WAIT, spawn_app};
+use crate::helpers::{QUIET, WAIT, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn logout_kicks_every_socket_of_that_session_and_only_those() {
@@ -72,7 +72,9 @@ async fn a_refresh_is_announced_to_the_sessions_sockets() {
 
 #[tokio::test]
 async fn replaying_a_refresh_token_disconnects_the_session() {
-    let app = spawn_app().await;
+    // No retry grace: the replay is reuse at once (within the grace it would get the same pair
+    // again; hardening.rs tests both sides of it).
+    let app = spawn_app_with(&[("JWT_REFRESH_REUSE_GRACE", "0s")]).await;
     let (mut socket, login) = app.connected("admin@rodando.local", "/admin").await;
     assert_eq!(
         app.post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
