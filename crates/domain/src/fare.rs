@@ -114,11 +114,10 @@ impl FareConfig {
     }
 }
 
-/// Seconds for a driver `distance_m` away to reach the pickup at [`PICKUP_SPEED_KMH`].
+/// Seconds for a driver `distance_m` away to reach the pickup at [`PICKUP_SPEED_KMH`] (the
+/// straight-line [`crate::en_route::EtaModel`]).
 pub fn eta_sec(distance_m: f64) -> u32 {
-    let secs = distance_m.max(0.0) / (PICKUP_SPEED_KMH * 1000.0 / 3600.0);
-    // Bounded: no pickup is farther than half the planet.
-    secs.round().min(f64::from(u32::MAX)) as u32
+    crate::en_route::StraightLine::PICKUP.eta_sec(distance_m)
 }
 
 #[cfg(test)]

@@ -12,11 +12,13 @@
 pub mod admission;
 pub mod availability;
 pub mod dispatch;
+pub mod en_route;
 pub mod fare;
 pub mod geo;
 pub mod ids;
 pub mod offer;
 pub mod session;
 pub mod trip;
+pub mod trip_list;
 pub mod user;
 pub mod validation;
