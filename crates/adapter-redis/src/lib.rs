@@ -15,6 +15,7 @@
 //!   [`ClusterHealth`] says whether it does, for `/ready` and for whoever wants to react when
 //!   delivery comes back.
 
+pub mod connection_slots;
 mod connections;
 mod driver;
 pub mod metrics;

@@ -5,7 +5,8 @@
 //! series stay few whatever the rooms are.
 
 /// Redis operations that failed, by `op`: `publish` (one per failed batch), `num_serv`,
-/// `subscribe`, `unsubscribe`, `ping` (the subscriber's keep-alive), `repair`.
+/// `subscribe`, `unsubscribe`, `ping` (the subscriber's keep-alive), `repair`, `slots`
+/// (`MAX_CONNECTIONS_PER_USER` counted on the node only: see `connection_slots`).
 pub const ERRORS: &str = "rodando_adapter_errors_total";
 /// Messages to other nodes that were not sent, by `reason`: `queue_full`, `stale` (queued
 /// longer than the age limit, e.g. during an outage), `send_failed` (their batch failed),

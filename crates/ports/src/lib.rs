@@ -11,6 +11,7 @@
 
 pub mod availability;
 pub mod clock;
+pub mod connection_slots;
 pub mod connections;
 pub mod error;
 pub mod health;
