@@ -171,6 +171,7 @@ impl Application {
             registry: ConnectionRegistry::new(),
             config: realtime_config,
             in_flight: TaskTracker::new(),
+            expiry: rodando_adapter_socketio::ExpiryTimer::default(),
         });
         io.attach(Arc::clone(&realtime)).await?;
 

@@ -13,7 +13,7 @@ use socketioxide::socket::DisconnectReason;
 use time::OffsetDateTime;
 
 use crate::context::SocketContext;
-use crate::{Realtime, events, expiry, metrics, presence, rooms};
+use crate::{Realtime, events, metrics, presence, rooms};
 
 /// Called once the handshake admitted the socket.
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<Realtime>) {
@@ -25,6 +25,7 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     let p = &ctx.principal;
     socket.join(rooms_of(p));
     metrics::connected(p.namespace);
+    realtime.expiry.watch(socket.id, &ctx);
     if p.namespace == Namespace::Drivers {
         presence::driver_connected(&realtime, p.user_id);
     }
@@ -33,7 +34,6 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     socket.on_disconnect(move |socket: SocketRef<A>, reason: DisconnectReason| async move {
         if let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() {
             ctx.slot.release();
-            ctx.closed.cancel();
             let p = &ctx.principal;
             metrics::disconnected(p.namespace);
             tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, %reason, "socket disconnected");
@@ -60,7 +60,6 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     if let Err(e) = socket.emit(names::HELLO, &hello) {
         tracing::debug!(sid = %socket.id, error = %e, "could not send hello");
     }
-    expiry::watch(socket.clone(), Arc::clone(&ctx));
     tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, transport = ?socket.transport_type(), "socket connected");
 }
 

@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rodando_application::Principal;
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::RealtimeConfig;
 use crate::registry::ConnectionSlot;
@@ -20,8 +19,6 @@ pub(crate) struct SocketContext {
     pub(crate) slot: ConnectionSlot,
     /// When the socket's access token expires (unix seconds); `auth:refresh` moves it.
     token_expires_at: AtomicI64,
-    /// Stops the expiry watch when the socket goes away.
-    pub(crate) closed: CancellationToken,
 }
 
 impl SocketContext {
@@ -33,7 +30,6 @@ impl SocketContext {
             principal,
             limiter: RateLimiter::direct(quota),
             slot,
-            closed: CancellationToken::new(),
         }
     }
 

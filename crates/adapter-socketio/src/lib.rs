@@ -40,6 +40,7 @@ use socketioxide_core::adapter::DefinedAdapter;
 use tokio_util::task::TaskTracker;
 
 pub use config::RealtimeConfig;
+pub use expiry::ExpiryTimer;
 pub use kick::revalidate_local_sessions;
 pub use notifier::SocketNotifier;
 pub use registry::ConnectionRegistry;
@@ -58,6 +59,8 @@ pub struct Realtime {
     pub config: RealtimeConfig,
     /// Inbound events being handled, so a shutdown can let them finish and ack first.
     pub in_flight: TaskTracker,
+    /// Every socket's token deadline, served by one task per node.
+    pub expiry: ExpiryTimer,
 }
 
 impl Realtime {
@@ -90,6 +93,7 @@ pub fn attach<A: Adapter + DefinedAdapter>(
     io: &SocketIo<A>,
     realtime: Arc<Realtime>,
 ) -> Vec<A::InitRes> {
+    realtime.expiry.start(io.clone());
     let mut inits = Vec::with_capacity(Namespace::ALL.len());
     for namespace in Namespace::ALL {
         let on_connect = {

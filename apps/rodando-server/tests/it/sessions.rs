@@ -149,6 +149,42 @@ async fn a_socket_outliving_its_token_is_told_and_disconnected() {
     );
 }
 
+/// One timer serves the node: sockets of every namespace, admitted at different moments, are
+/// each expired on their own deadline, and a socket that closed first leaves nothing behind.
+#[tokio::test]
+async fn one_node_timer_expires_every_socket_on_its_own_deadline() {
+    let app = crate::helpers::spawn_app_with(&[("JWT_ACCESS_TTL", "2s")]).await;
+    let (gone, _) = app.connected("driver1@rodando.local", "/drivers").await;
+    let mut sockets = Vec::new();
+    for (email, ns) in [
+        ("driver2@rodando.local", "/drivers"),
+        ("passenger1@rodando.local", "/passengers"),
+        ("admin@rodando.local", "/admin"),
+    ] {
+        sockets.push((app.connected(email, ns).await, std::time::Instant::now()));
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    gone.close().await;
+    for ((mut socket, login), admitted) in sockets {
+        let expired = socket
+            .expect_event("auth:token_expired", std::time::Duration::from_secs(8))
+            .await
+            .unwrap();
+        assert_eq!(expired, json!({"sessionId": login.session_id}));
+        assert_eq!(
+            socket.wait_disconnect(WAIT).await.unwrap(),
+            Disconnect::ByServer
+        );
+        // Never before its own token's deadline: issued just before admission in whole
+        // seconds (so at least 1 s of its 2 s TTL is left), plus the 2 s leeway.
+        assert!(
+            admitted.elapsed() >= std::time::Duration::from_millis(2500),
+            "{:?}",
+            admitted.elapsed()
+        );
+    }
+}
+
 #[tokio::test]
 async fn auth_refresh_with_a_fresh_token_of_the_session_extends_the_socket() {
     let app = crate::helpers::spawn_app_with(&[("JWT_ACCESS_TTL", "3s")]).await;
