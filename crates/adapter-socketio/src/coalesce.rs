@@ -17,7 +17,13 @@ use tokio::time::Instant;
 /// Per-driver throttle with trailing delivery.
 pub(crate) struct Coalescer<T> {
     window: Duration,
-    slots: Mutex<HashMap<DriverId, Slot<T>>>,
+    slots: Mutex<Slots<T>>,
+}
+
+/// The drivers seen lately, and when idle ones were last forgotten.
+struct Slots<T> {
+    by_driver: HashMap<DriverId, Slot<T>>,
+    pruned_at: Instant,
 }
 
 struct Slot<T> {
@@ -39,14 +45,17 @@ impl<T> Coalescer<T> {
     pub(crate) fn new(window: Duration) -> Self {
         Self {
             window,
-            slots: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Slots {
+                by_driver: HashMap::new(),
+                pruned_at: Instant::now(),
+            }),
         }
     }
 
     /// Decides what to do with a new update for `driver` at `now`.
     pub(crate) fn offer(&self, driver: DriverId, update: T, now: Instant) -> Decision<T> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        match slots.get_mut(&driver) {
+        match slots.by_driver.get_mut(&driver) {
             Some(slot) if now < slot.last_sent + self.window => {
                 if slot.pending.replace(update).is_some() {
                     Decision::Merged
@@ -60,7 +69,7 @@ impl<T> Coalescer<T> {
                 Decision::SendNow(update)
             }
             None => {
-                slots.insert(
+                slots.by_driver.insert(
                     driver,
                     Slot {
                         last_sent: now,
@@ -72,20 +81,39 @@ impl<T> Coalescer<T> {
         }
     }
 
-    /// Takes the pending update of `driver` (if any), marking it sent at `now`. Drivers idle
-    /// for a whole window are forgotten so the map only holds active drivers.
+    /// Takes the pending update of `driver` (if any), marking it sent at `now`.
+    ///
+    /// Drivers idle for four windows are forgotten so the map only holds active drivers, but
+    /// in one sweep at most once per four windows: a flush costs O(1) and the sweep, O(drivers
+    /// seen lately), is shared by every flush of that period (amortized O(1) per update)
+    /// rather than paid by each flush as it was (O(all drivers) per flush).
     pub(crate) fn flush(&self, driver: DriverId, now: Instant) -> Option<T> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let pending = slots.get_mut(&driver).and_then(|slot| {
+        let pending = slots.by_driver.get_mut(&driver).and_then(|slot| {
             let pending = slot.pending.take();
             if pending.is_some() {
                 slot.last_sent = now;
             }
             pending
         });
-        let window = self.window;
-        slots.retain(|_, s| s.pending.is_some() || now < s.last_sent + window * 4);
+        let idle = self.window * 4;
+        if now >= slots.pruned_at + idle {
+            slots
+                .by_driver
+                .retain(|_, s| s.pending.is_some() || now < s.last_sent + idle);
+            slots.pruned_at = now;
+        }
         pending
+    }
+
+    /// How many drivers the coalescer remembers.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_driver
+            .len()
     }
 }
 
@@ -157,5 +185,44 @@ mod tests {
             c.offer(d(1), 5, at + Duration::from_millis(600)),
             Decision::SendNow(5)
         ));
+    }
+
+    #[test]
+    fn idle_drivers_are_forgotten_in_one_sweep_per_four_windows_and_none_pending_is_lost() {
+        let window = Duration::from_millis(500);
+        let c = Coalescer::new(window);
+        let t0 = Instant::now();
+        for n in 0..1000 {
+            assert!(matches!(c.offer(d(n), n, t0), Decision::SendNow(_)));
+        }
+        // Driver 0 keeps pinging; its flushes inside the first four windows sweep nothing.
+        assert!(matches!(
+            c.offer(d(0), 7, t0 + Duration::from_millis(100)),
+            Decision::FlushAt(_)
+        ));
+        assert_eq!(c.flush(d(0), t0 + window), Some(7));
+        assert_eq!(c.remembered(), 1000, "no sweep before four windows");
+        // Past four windows one flush sweeps the idle ones; a pending update survives.
+        let later = t0 + window * 5;
+        assert!(matches!(c.offer(d(0), 8, later), Decision::SendNow(8)));
+        assert!(matches!(
+            c.offer(d(0), 9, later + Duration::from_millis(10)),
+            Decision::FlushAt(_)
+        ));
+        assert!(matches!(
+            c.offer(d(1), 10, later + Duration::from_millis(20)),
+            Decision::SendNow(10)
+        ));
+        assert!(matches!(
+            c.offer(d(1), 11, later + Duration::from_millis(30)),
+            Decision::FlushAt(_)
+        ));
+        assert_eq!(c.flush(d(0), later + window), Some(9));
+        assert_eq!(c.remembered(), 2, "only the two active drivers remain");
+        assert_eq!(
+            c.flush(d(1), later + window),
+            Some(11),
+            "driver 1's update kept"
+        );
     }
 }

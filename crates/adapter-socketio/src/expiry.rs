@@ -92,7 +92,10 @@ async fn run<A: Adapter>(io: SocketIo<A>, mut rx: mpsc::UnboundedReceiver<Watch>
 
 fn schedule(queue: &mut DelayQueue<Watch>, watch: Watch) {
     let left = watch.expires_at + CLOCK_LEEWAY - OffsetDateTime::now_utc();
-    queue.insert(watch, std::time::Duration::try_from(left).unwrap_or_default());
+    queue.insert(
+        watch,
+        std::time::Duration::try_from(left).unwrap_or_default(),
+    );
 }
 
 fn expire<A: Adapter>(io: &SocketIo<A>, queue: &mut DelayQueue<Watch>, mut watch: Watch) {
