@@ -56,7 +56,7 @@ pub struct Config {
     /// `DATABASE_POSITION_BUFFER`: drivers whose pings a node holds in memory at most; pings
     /// of further drivers are written at once (0 turns the write-behind off).
     pub position_buffer_drivers: usize,
-    /// `REDIS_URL` and `REDIS_CHANNEL_PREFIX`; `None` runs a single node.
+    /// `REDIS_URL`, `REDIS_CHANNEL_PREFIX` and `CLUSTER_NODE_TTL`; `None` runs a single node.
     pub redis: Option<crate::realtime::RedisSettings>,
     /// `JWT_ACCESS_SECRET`.
     pub jwt_access_secret: SecretString,
@@ -135,6 +135,8 @@ struct Vars {
     redis_url: Option<String>,
     #[arg(long, env, default_value = "rodando")]
     redis_channel_prefix: String,
+    #[arg(long, env, default_value = "30s", value_parser = duration)]
+    cluster_node_ttl: Duration,
     #[arg(long, env)]
     jwt_access_secret: Option<String>,
     #[arg(long, env)]
@@ -259,6 +261,7 @@ impl Config {
             redis: v.redis_url.map(|url| crate::realtime::RedisSettings {
                 url: SecretString::from(url),
                 channel_prefix: v.redis_channel_prefix,
+                node_ttl: v.cluster_node_ttl,
             }),
             jwt_access_secret: access.into(),
             jwt_refresh_secret: refresh.into(),
@@ -496,6 +499,25 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.redis.unwrap().channel_prefix, "eu-west");
+    }
+
+    #[test]
+    fn a_node_heartbeat_lives_30s_unless_cluster_node_ttl_says_otherwise() {
+        let c = config(&[("REDIS_URL", "redis://127.0.0.1:6379")]).unwrap();
+        assert_eq!(c.redis.unwrap().node_ttl, Duration::from_secs(30));
+        let c = config(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("CLUSTER_NODE_TTL", "3s"),
+        ])
+        .unwrap();
+        assert_eq!(c.redis.unwrap().node_ttl, Duration::from_secs(3));
+        assert!(
+            config(&[
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+                ("CLUSTER_NODE_TTL", "0s"),
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -46,6 +46,39 @@ pub struct RedisSettings {
     /// `REDIS_CHANNEL_PREFIX`: nodes share rooms only with nodes using the same prefix, so
     /// several deployments (or test runs) can use one Redis without hearing each other.
     pub channel_prefix: String,
+    /// `CLUSTER_NODE_TTL`: a node's heartbeat for `MAX_CONNECTIONS_PER_USER` lives this long
+    /// (refreshed every third of it), so a crashed node's sockets stop counting within it.
+    pub node_ttl: Duration,
+}
+
+/// `MAX_CONNECTIONS_PER_USER` counting: on this node alone, or with `redis` across every node
+/// of the deployment (and on this node alone while Redis cannot be reached).
+///
+/// # Errors
+/// Redis is configured but cannot be reached.
+pub async fn connection_slots(
+    redis: Option<&RedisSettings>,
+) -> anyhow::Result<Arc<dyn rodando_ports::connection_slots::ConnectionSlots>> {
+    let local = Arc::new(rodando_adapter_socketio::LocalConnectionSlots::new());
+    let Some(redis) = redis else {
+        return Ok(local);
+    };
+    let settings = rodando_adapter_redis::connection_slots::Settings {
+        node_ttl: redis.node_ttl,
+        ..rodando_adapter_redis::connection_slots::Settings::new(redis.channel_prefix.clone())
+    };
+    let slots = rodando_adapter_redis::connection_slots::RedisConnectionSlots::start(
+        redis_client(&redis.url)?,
+        settings,
+        local,
+    )
+    .await
+    .context("REDIS_URL: cannot connect to Redis (connection slots)")?;
+    tracing::info!(
+        node = slots.node_id(),
+        "MAX_CONNECTIONS_PER_USER is counted in Redis across the nodes"
+    );
+    Ok(Arc::new(slots))
 }
 
 /// The Socket.IO server of this node. Cheap to clone (handles to the same server).

@@ -10,7 +10,7 @@ use axum::serve::ListenerExt;
 use rodando_adapter_argon2::Argon2Hasher;
 use rodando_adapter_http::HttpState;
 use rodando_adapter_jwt::{JwtConfig, JwtTokenService};
-use rodando_adapter_socketio::{ConnectionRegistry, Realtime, RealtimeConfig};
+use rodando_adapter_socketio::{Realtime, RealtimeConfig};
 use rodando_application::auth::AuthService;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
@@ -168,7 +168,7 @@ impl Application {
             handshake: handshake.clone(),
             availability,
             trips: trips.clone(),
-            registry: ConnectionRegistry::new(),
+            slots: crate::realtime::connection_slots(config.redis.as_ref()).await?,
             config: realtime_config,
             in_flight: TaskTracker::new(),
             expiry: rodando_adapter_socketio::ExpiryTimer::default(),

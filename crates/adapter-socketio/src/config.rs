@@ -10,7 +10,10 @@ pub struct RealtimeConfig {
     pub ping_interval: Duration,
     /// engine.io heartbeat timeout (`WS_PING_TIMEOUT`).
     pub ping_timeout: Duration,
-    /// Largest engine.io payload accepted.
+    /// Largest engine.io payload accepted: one WebSocket message or frame (`ws_max_message_size`
+    /// and `ws_max_frame_size` are set to it, so a frame header declaring more closes the
+    /// connection before its payload is read), or one HTTP long-polling POST. 64 KiB: the
+    /// largest legitimate event is about 8 KB (docs/protocol.md, "Transport limits").
     pub max_payload_bytes: u64,
     /// Sockets one user may hold on this node (`MAX_CONNECTIONS_PER_USER`).
     pub max_connections_per_user: usize,
@@ -36,7 +39,7 @@ impl Default for RealtimeConfig {
         Self {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
-            max_payload_bytes: 1_100_000,
+            max_payload_bytes: 64 * 1024,
             max_connections_per_user: 5,
             rate_limit_per_sec: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
             rate_limit_burst: NonZeroU32::new(40).unwrap_or(NonZeroU32::MIN),

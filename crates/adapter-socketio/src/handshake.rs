@@ -5,12 +5,41 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use rodando_domain::admission::{Namespace, Refusal};
+use rodando_ports::connection_slots::SlotId;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
 use crate::Realtime;
 use crate::context::SocketContext;
+use crate::registry::ConnectionSlot;
+
+/// Largest handshake `auth` payload, as JSON. It carries one access token (about 400 bytes; the
+/// token service refuses any over 8 KiB); a larger payload is refused as `invalid_token` before
+/// anything is verified. The packet limit (`max_payload`, 64 KiB) bounds it first: no bigger
+/// CONNECT packet is even read.
+pub const MAX_AUTH_BYTES: usize = 10 * 1024;
+
+/// Whether `value` serializes to at most `limit` bytes (counted, never buffered).
+fn fits(value: &Value, limit: usize) -> bool {
+    struct Count {
+        n: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.n += buf.len();
+            if self.n > self.limit {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(&mut Count { n: 0, limit }, value).is_ok()
+}
 
 /// Runs the handshake for one connection attempt.
 pub(crate) async fn authenticate<A: Adapter>(
@@ -19,6 +48,12 @@ pub(crate) async fn authenticate<A: Adapter>(
     namespace: Namespace,
     realtime: Arc<Realtime>,
 ) -> Result<(), Refusal> {
+    if auth.as_ref().is_some_and(|a| !fits(a, MAX_AUTH_BYTES)) {
+        let refusal = Refusal::InvalidToken;
+        crate::metrics::refused(namespace, refusal.code());
+        tracing::info!(ns = namespace.path(), sid = %socket.id, code = refusal.code(), limit = MAX_AUTH_BYTES, "connection refused: auth payload too large");
+        return Err(refusal);
+    }
     let token = token_from(auth.as_ref(), &socket.req_parts().headers);
     let principal = realtime
         .handshake
@@ -29,13 +64,22 @@ pub(crate) async fn authenticate<A: Adapter>(
             tracing::info!(ns = namespace.path(), sid = %socket.id, code = refused.refusal.code(), reason = %refused.reason, "connection refused");
         })
         .map_err(|refused| refused.refusal)?;
-    let slot = realtime
-        .registry
-        .acquire(principal.user_id, realtime.config.max_connections_per_user)
-        .inspect_err(|r| {
-            crate::metrics::refused(namespace, r.code());
-            tracing::info!(ns = namespace.path(), sid = %socket.id, user_id = %principal.user_id, session_id = %principal.session_id, code = r.code(), "connection refused: per-user limit reached");
-        })?;
+    let id = SlotId::new();
+    if !realtime
+        .slots
+        .acquire(
+            principal.user_id,
+            id,
+            realtime.config.max_connections_per_user,
+        )
+        .await
+    {
+        let refusal = Refusal::TooManyConnections;
+        crate::metrics::refused(namespace, refusal.code());
+        tracing::info!(ns = namespace.path(), sid = %socket.id, user_id = %principal.user_id, session_id = %principal.session_id, code = refusal.code(), "connection refused: per-user limit reached");
+        return Err(refusal);
+    }
+    let slot = ConnectionSlot::new(Arc::clone(&realtime.slots), principal.user_id, id);
     socket.extensions.insert(Arc::new(SocketContext::new(
         principal,
         slot,
@@ -85,6 +129,21 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(http::header::AUTHORIZATION, auth.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn the_auth_size_is_counted_as_json() {
+        let token = json!({"token": "x".repeat(100)});
+        assert!(fits(&token, 112));
+        assert!(!fits(&token, 111));
+        assert!(fits(
+            &json!({"token": "x".repeat(8 * 1024)}),
+            MAX_AUTH_BYTES
+        ));
+        assert!(!fits(
+            &json!({"token": "x".repeat(11 * 1024)}),
+            MAX_AUTH_BYTES
+        ));
     }
 
     #[test]

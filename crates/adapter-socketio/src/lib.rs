@@ -43,9 +43,9 @@ pub use config::RealtimeConfig;
 pub use expiry::ExpiryTimer;
 pub use kick::revalidate_local_sessions;
 pub use notifier::SocketNotifier;
-pub use registry::ConnectionRegistry;
+pub use registry::LocalConnectionSlots;
 
-/// What the socket handlers need: the use cases and the per-node connection registry.
+/// What the socket handlers need: the use cases and the per-user connection slots.
 pub struct Realtime {
     /// Admission of connections.
     pub handshake: HandshakeService,
@@ -53,8 +53,9 @@ pub struct Realtime {
     pub availability: AvailabilityService,
     /// Trips and dispatch.
     pub trips: TripService,
-    /// Sockets per user on this node.
-    pub registry: ConnectionRegistry,
+    /// Sockets per user (`MAX_CONNECTIONS_PER_USER`): [`LocalConnectionSlots`] on one node,
+    /// counted in Redis across nodes with `REDIS_URL`.
+    pub slots: Arc<dyn rodando_ports::connection_slots::ConnectionSlots>,
     /// Limits and timings.
     pub config: RealtimeConfig,
     /// Inbound events being handled, so a shutdown can let them finish and ack first.
@@ -81,7 +82,8 @@ pub fn builder(config: &RealtimeConfig) -> SocketIoBuilder {
         .ping_interval(config.ping_interval)
         .ping_timeout(config.ping_timeout)
         .max_payload(config.max_payload_bytes)
-        .ws_max_message_size(config.max_payload_bytes as usize)
+        .ws_max_message_size(usize::try_from(config.max_payload_bytes).unwrap_or(usize::MAX))
+        .ws_max_frame_size(usize::try_from(config.max_payload_bytes).unwrap_or(usize::MAX))
         .max_buffer_size(config.max_buffered_packets)
         .ws_read_buffer_size(config.ws_read_buffer_bytes)
 }

@@ -4,6 +4,7 @@
 
 mod availability;
 mod cluster;
+mod connection_limit;
 mod dispatch_faults;
 mod error_codes;
 mod handshake;
@@ -19,4 +20,5 @@ mod scratch;
 mod sessions;
 mod shutdown;
 mod stalled;
+mod transport_limits;
 mod trips;

@@ -106,6 +106,12 @@ impl ServerProcess {
         assert!(sent.success());
     }
 
+    /// SIGKILL, as a crash: the process says goodbye to nobody. Returns once it is gone.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().expect("SIGKILL the server");
+        self.child.wait().await.expect("the killed server exits");
+    }
+
     /// Waits for the process to exit.
     pub async fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
         tokio::time::timeout(limit, self.child.wait())

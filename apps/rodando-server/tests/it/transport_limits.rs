@@ -1,0 +1,103 @@
+//! Transport limits (issue 16, item 5): the largest legitimate event against the 64 KiB packet
+//! limit, and the bounded handshake `auth` payload.
+
+use rodando_sio_client::{ClientOptions, ConnectError};
+use serde_json::{Value, json};
+
+use crate::helpers::{WAIT, refusal, spawn_app};
+
+/// engine.io's packet limit (`maxPayload`, and the WebSocket frame and message limits).
+const PACKET_LIMIT: usize = 64 * 1024;
+
+/// `s` as JSON with every non-ASCII character escaped (`\ud83d\ude95`): the longest encoding of
+/// the same value.
+fn ascii_json(value: &Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0_u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_largest_legitimate_event_is_accepted_and_far_below_the_packet_limit() {
+    let app = spawn_app().await;
+    let (mut passenger, _) = app
+        .connected("passenger1@rodando.local", "/passengers")
+        .await;
+    // The largest inbound event: trip:request with both addresses at their 300-character
+    // limit, in 4-byte characters, every one escaped as a UTF-16 surrogate pair (12 bytes).
+    let address = "🚕".repeat(300);
+    let payload = json!({
+        "pickup": {"latitude": -23.136_712_345_678, "longitude": -82.359_412_345_678, "address": address},
+        "dropoff": {"latitude": -23.133_012_345_678, "longitude": -82.383_012_345_678, "address": address},
+        "paymentMethod": "cash",
+    });
+    let frame = format!(
+        "42/passengers,{}",
+        ascii_json(&json!(["trip:request", payload]))
+    );
+    println!(
+        "largest legitimate event: {} bytes as sent ({} with raw UTF-8); packet limit {PACKET_LIMIT}",
+        frame.len(),
+        format!("42/passengers,{}", json!(["trip:request", payload])).len()
+    );
+    assert!(frame.len() * 8 < PACKET_LIMIT, "{} bytes", frame.len());
+    passenger.send_raw(frame).await.unwrap();
+    let requested = passenger
+        .expect_event("trip:requested", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        requested["pickup"]["address"],
+        address.as_str(),
+        "{requested}"
+    );
+    assert_eq!(requested["dropoff"]["address"], address.as_str());
+}
+
+#[tokio::test]
+async fn an_oversized_handshake_auth_is_refused_before_anything_is_verified() {
+    let app = spawn_app().await;
+    let login = app.login("driver1@rodando.local").await;
+    // Over the 10 KiB auth bound but within the packet limit: refused with the token's code.
+    assert_eq!(
+        refusal(
+            app.connect_with_token("/drivers", &"x".repeat(12_000))
+                .await
+        ),
+        "invalid_token"
+    );
+    let padded = ClientOptions {
+        auth: Some(json!({"token": login.access, "pad": "y".repeat(12_000)})),
+        ..ClientOptions::default()
+    };
+    assert_eq!(
+        refusal(app.connect_with("/drivers", padded).await),
+        "invalid_token",
+        "a valid token does not make a 12 KB auth acceptable"
+    );
+    // Over the packet limit: the CONNECT packet is never read; the connection is closed.
+    let huge = ClientOptions {
+        auth: Some(json!({"token": "z".repeat(100_000)})),
+        ..ClientOptions::default()
+    };
+    match app.connect_with("/drivers", huge).await {
+        Err(ConnectError::Transport(_)) => {}
+        Err(other) => panic!("expected the connection closed, got {other}"),
+        Ok(_) => panic!("a 100 KB CONNECT packet was admitted"),
+    }
+    // An ordinary handshake of the same user is still admitted.
+    let mut socket = app
+        .connect_with_token("/drivers", &login.access)
+        .await
+        .expect("admitted");
+    socket.expect_event("hello", WAIT).await.expect("hello");
+}
