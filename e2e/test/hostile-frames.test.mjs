@@ -5,6 +5,9 @@
 // user and a healthy client of someone else are served throughout, and the server stays up.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -15,11 +18,14 @@ import { emitWithAck, startServer } from '../lib/server.mjs';
 
 const NS = '/drivers';
 const PING = (lat = 23.1) => `["driver:location:ping",{"latitude":${lat},"longitude":-82.3}]`;
+/** engine.io's packet limit (`maxPayload`), also the WebSocket frame and message limit. */
+const MAX_PAYLOAD = 64 * 1024;
 
 /** Frames the server reads and answers: [label, frames(after hello), ack id, code]. */
 const ANSWERED = [
   ['a number that overflows f64 (1e309)', [`42${NS},1["driver:location:ping",{"latitude":1e309,"longitude":1}]`], 1, 'validation_failed'],
-  ['JSON nested 100 000 deep', [`42${NS},2["driver:location:ping",${'['.repeat(100_000)}${']'.repeat(100_000)}]`], 2, 'validation_failed'],
+  ['JSON nested 30 000 deep (60 KB, under maxPayload)', [`42${NS},2["driver:location:ping",${'['.repeat(30_000)}${']'.repeat(30_000)}]`], 2, 'validation_failed'],
+  ['a 60 KB string, just under maxPayload', [`42${NS},11["driver:location:ping",{"latitude":"${'x'.repeat(60_000)}","longitude":1}]`], 11, 'validation_failed'],
   ['a lone UTF-16 surrogate in a string', [`42${NS},3["driver:status:update",{"availabilityStatus":"\\ud800"}]`], 3, 'validation_failed'],
   ['an event with no payload argument', [`42${NS},4["driver:location:ping"]`], 4, 'validation_failed'],
   ['a binary event with its attachment', [`451-${NS},5["driver:location:ping",{"_placeholder":true,"num":0}]`, Buffer.from([1, 2, 3])], 5, 'validation_failed'],
@@ -50,8 +56,69 @@ const CLOSING = [
   ['a binary frame nobody announced', [Buffer.from([0xde, 0xad, 0xbe, 0xef])]],
   ['a binary event announcing 10^12 attachments', [`451000000000000-${NS},1${PING()}`]],
   ['a text packet where an attachment is due', [`451-${NS},1["driver:location:ping",{"_placeholder":true,"num":0}]`, `42${NS},2${PING()}`]],
-  ['a frame over the announced maxPayload', [`42${NS},1["driver:location:ping",{"latitude":"${'x'.repeat(1_200_000)}"}]`]],
+  ['a frame over the announced maxPayload (70 KB)', [`42${NS},1["driver:location:ping",{"latitude":"${'x'.repeat(70_000)}"}]`]],
 ];
+
+/**
+ * Opens the WebSocket transport by hand over TCP (no token, nothing authenticated), waits for
+ * the engine.io open packet, then writes the header of one masked text frame declaring
+ * `declared` bytes followed by 64 KiB of it (what a server that buffers the frame would keep),
+ * and never the rest. Resolves `{ms}`: how long after
+ * the header the server closed the TCP connection; rejects if it has not within `limitMs`.
+ */
+function declareFrame(server, declared, limitMs = 5000) {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((ok, fail) => {
+    const tcp = tcpConnect({ host: hostname, port: Number(port) });
+    let received = Buffer.alloc(0);
+    let sentAt = null;
+    const expire = (why, ms) =>
+      setTimeout(() => {
+        tcp.destroy();
+        fail(new Error(why));
+      }, ms);
+    let timer = expire(`no open packet within ${limitMs} ms`, limitMs);
+    tcp.on('error', () => {}); // a reset shows as close
+    tcp.on('connect', () => {
+      tcp.write(
+        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
+          `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+          'Sec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    tcp.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      if (sentAt !== null) return;
+      const text = received.toString('latin1');
+      if (!text.startsWith('HTTP/1.1 101')) {
+        if (text.includes('\r\n\r\n')) fail(new Error(`upgrade refused: ${text.split('\r\n')[0]}`));
+        return;
+      }
+      if (!text.includes('0{"sid"')) return; // the open packet, in the first server frame
+      const header = Buffer.alloc(14);
+      header[0] = 0x81; // FIN, text
+      header[1] = 0x80 | 127; // masked, 64-bit length follows
+      header.writeBigUInt64BE(BigInt(declared), 2);
+      randomBytes(4).copy(header, 10);
+      sentAt = performance.now();
+      clearTimeout(timer);
+      timer = expire(`still open ${limitMs} ms after a frame header declaring ${declared} bytes`, limitMs);
+      tcp.write(Buffer.concat([header, randomBytes(64 * 1024)]));
+    });
+    tcp.on('close', () => {
+      clearTimeout(timer);
+      if (sentAt === null) fail(new Error('closed before the open packet'));
+      else ok({ ms: Math.round(performance.now() - sentAt) });
+    });
+  });
+}
+
+/** Resident memory of a process in bytes, from /proc/<pid>/status. */
+function rssOf(pid) {
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(kb, `VmRSS of ${pid}`);
+  return Number(kb[1]) * 1024;
+}
 
 describe('hostile frames', { skip: process.env.SERVER_URL ? 'needs a spawned server with MAX_CONNECTIONS_PER_USER lifted (SERVER_URL is set)' : false }, () => {
   let server;
@@ -85,7 +152,7 @@ describe('hostile frames', { skip: process.env.SERVER_URL ? 'needs a spawned ser
 
   test('the open packet announces the limits the server enforces', async () => {
     const raw = await RawSocket.open(server);
-    assert.equal(raw.handshake.maxPayload, 1_100_000);
+    assert.equal(raw.handshake.maxPayload, MAX_PAYLOAD);
     assert.deepEqual(raw.handshake.upgrades, []);
     raw.close();
   });
@@ -142,6 +209,31 @@ describe('hostile frames', { skip: process.env.SERVER_URL ? 'needs a spawned ser
     await othersUnharmed('event after leaving');
   });
 
+  test('a frame header declaring 15 MB closes the connection at once, before anything is read or authenticated', async (t) => {
+    const { ms } = await declareFrame(server, 15_000_000);
+    t.diagnostic(`closed ${ms} ms after the header`);
+    assert.ok(ms < 2000, `closed after ${ms} ms`);
+    // Just over the limit is refused the same way: the limit is the packet limit.
+    await declareFrame(server, MAX_PAYLOAD + 1);
+    await othersUnharmed('a 15 MB frame header');
+  });
+
+  test('200 connections declaring 15 MB frames do not grow the server by more than a few MB', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async (t) => {
+    const pid = server.proc.child.pid;
+    // Warm up the allocator and the accept path, then measure.
+    await Promise.all(Array.from({ length: 20 }, () => declareFrame(server, 15_000_000, 10_000)));
+    const before = rssOf(pid);
+    const closed = await Promise.all(Array.from({ length: 200 }, () => declareFrame(server, 15_000_000, 10_000)));
+    const after = rssOf(pid);
+    const slowest = Math.max(...closed.map((c) => c.ms));
+    const grown = after - before;
+    t.diagnostic(`RSS ${(before / 2 ** 20).toFixed(1)} MB before, ${(after / 2 ** 20).toFixed(1)} MB after 200 x 15 MB headers (+${(grown / 2 ** 20).toFixed(2)} MB); slowest close ${slowest} ms`);
+    // Measured +3.3 MB (the 200 connections' own transient state). A server buffering what
+    // each one sent after its header (64 KiB) would keep 12.5 MB.
+    assert.ok(grown < 6 * 2 ** 20, `RSS grew by ${grown} bytes`);
+    await othersUnharmed('200 frame headers of 15 MB');
+  });
+
   describe('HTTP long-polling requests', () => {
     /**
      * fetch, retried once when it fails before any answer: after the 413 the server closes that
@@ -186,7 +278,7 @@ describe('hostile frames', { skip: process.env.SERVER_URL ? 'needs a spawned ser
       assert.equal(connect.status, 200);
       const hello = await (await request(url)).text();
       assert.match(hello, /"hello"/);
-      const big = await request(url, { method: 'POST', body: 'x'.repeat(2_000_000) });
+      const big = await request(url, { method: 'POST', body: 'x'.repeat(MAX_PAYLOAD + 1) });
       assert.equal(big.status, 413);
       const after = await request(url);
       assert.equal(after.status, 400, 'the session is gone');

@@ -112,10 +112,12 @@ const CASES = [
     token: (c) => sign({ ...c.claims, pad: 'x'.repeat(9 * KIB) }, c.key),
     expect: { refused: 'invalid_token' },
   },
-  { name: 'oversized: 1 MB of garbage', token: () => 'x'.repeat(1024 * KIB), expect: { refused: 'invalid_token' } },
-  // Over the engine's maxPayload (1.1 MB announced in the open packet): the transport drops
+  // Over the 10 KiB bound of the handshake auth, within the packet limit: refused before any
+  // token check.
+  { name: 'oversized: 60 KB of garbage', token: () => 'x'.repeat(60_000), expect: { refused: 'invalid_token' } },
+  // Over the engine's maxPayload (64 KiB, announced in the open packet): the transport drops
   // the handshake before the middleware runs, so there is no code to send.
-  { name: 'oversized: 2 MB, over the engine maxPayload', token: () => 'x'.repeat(2048 * KIB), expect: { dropped: 'transport close' } },
+  { name: 'oversized: 100 KB, over the engine maxPayload', token: () => 'x'.repeat(100 * KIB), expect: { dropped: 'transport close' } },
   {
     name: 'oversized: a 100 KB Authorization header',
     opts: () => ({ extraHeaders: { Authorization: `Bearer ${'x'.repeat(100 * KIB)}` } }),
