@@ -11,7 +11,7 @@ run:
 
 # Every test: Rust (unit, property, integration over real sockets, PostgreSQL, two nodes over
 # Redis), the Node e2e suite and the dashboard in a headless browser.
-test: db redis test-rust e2e browser
+test: db redis test-rust e2e e2e-postgres browser
 
 # PostGIS for the running PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test);
 # installs the Debian package for the server's major version only when it is missing.
@@ -34,6 +34,13 @@ test-rust:
 e2e: db
     cargo build -p rodando-server
     cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test
+
+# The same Node suite again with every spawned server on PostgreSQL: each gets a database of its
+# own, cloned from a template seeded once per run, all dropped at the end (~2 min; needs
+# PostgreSQL with PostGIS at DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test, and psql).
+e2e-postgres: db
+    cargo build -p rodando-server
+    cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm run test:postgres
 
 # Formatting and lints, as CI checks them.
 lint:

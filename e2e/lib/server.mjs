@@ -67,6 +67,14 @@ export async function startServer({ env = {} } = {}) {
         '(or set RODANDO_SERVER_BIN to the binary, or SERVER_URL to a running server)',
     );
   }
+  // The PostgreSQL pass (lib/suite-postgres.mjs): a database of its own for this server, unless
+  // the test names one (two nodes sharing a database, a scratch database it bans users in).
+  let database = null;
+  if (process.env.E2E_STORE === 'postgres' && !('DATABASE_URL' in env)) {
+    const { cloneForServer } = await import('./postgres.mjs');
+    database = await cloneForServer(env);
+    env = { ...env, DATABASE_URL: database.url };
+  }
   // Known, random keys: tests can then forge tokens that only the signature check would catch.
   const secrets = {
     JWT_ACCESS_SECRET: `e2e-access-${randomBytes(24).toString('hex')}`,
@@ -84,13 +92,19 @@ export async function startServer({ env = {} } = {}) {
       PORT: String(port),
     };
     try {
-      return await spawnServer(bin, port, fullEnv);
+      const server = await spawnServer(bin, port, fullEnv);
+      server.proc.database = database;
+      return server;
     } catch (e) {
       lastError = e;
       // Another process may have taken the port between freePort() and the bind: try another.
-      if (!/address (already )?in use|AddrInUse/i.test(String(e.message))) throw e;
+      if (!/address (already )?in use|AddrInUse/i.test(String(e.message))) {
+        await database?.drop();
+        throw e;
+      }
     }
   }
+  await database?.drop();
   throw lastError;
 }
 
@@ -150,7 +164,7 @@ async function spawnServer(bin, port, env) {
   }
   return new Server(
     url,
-    { child, exit, output: () => output },
+    { child, exit, output: () => output, env },
     { accessSecret: env.JWT_ACCESS_SECRET, refreshSecret: env.JWT_REFRESH_SECRET },
   );
 }
@@ -167,6 +181,8 @@ export class Server {
     /** HS256 refresh key when known (as `accessSecret`, with JWT_REFRESH_SECRET). */
     this.refreshSecret = refreshSecret ?? null;
     this.sockets = new Set();
+    /** The store of a spawned server: `postgres` (DATABASE_URL set) or `memory`; null for SERVER_URL. */
+    this.store = proc ? (proc.env?.DATABASE_URL ? 'postgres' : 'memory') : null;
   }
 
   /** Recent output of a spawned server (for failure messages). */
@@ -332,6 +348,10 @@ export class Server {
         await exit;
       }
     }
+    // Not awaited: the file's process waits for it before it exits, and the runner drops
+    // whatever is left at the end of the pass.
+    this.proc.database?.drop();
+    this.proc.database = null;
   }
 }
 

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { io } from 'socket.io-client';
 
 import { emitWithAck, expectDisconnect, expectEvent, startServer } from '../lib/server.mjs';
-import { scratchDatabase } from '../lib/postgres.mjs';
+import { ownDatabaseSuite, scratchDatabase } from '../lib/postgres.mjs';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
@@ -37,7 +37,7 @@ function balancer(pick) {
   });
 }
 
-describe('two nodes over Redis', () => {
+describe('two nodes over Redis', ownDatabaseSuite(), () => {
   let db;
   let a;
   let b;

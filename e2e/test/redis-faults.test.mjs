@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { drainEvents, emitWithAck, expectEvent, startServer } from '../lib/server.mjs';
-import { scratchDatabase } from '../lib/postgres.mjs';
+import { ownDatabaseSuite, scratchDatabase } from '../lib/postgres.mjs';
 import { startRedis } from '../lib/redis.mjs';
 
 const RESUME_LIMIT_MS = 10_000;
@@ -58,7 +58,7 @@ async function untilReadyIs(node, status, limitMs) {
   return null;
 }
 
-describe('two nodes through Redis faults', () => {
+describe('two nodes through Redis faults', ownDatabaseSuite(), () => {
   let db;
   let redis;
   let a;

@@ -81,14 +81,39 @@ pub async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()
     Ok(())
 }
 
-/// `rodando-server seed-demo`: the demo users of PROTOCOL §2, skipping existing ones.
+/// `rodando-server seed-demo`: the demo users of PROTOCOL §2, skipping existing ones, and
+/// `SEED_DEMO_DRIVERS` / `SEED_DEMO_PASSENGERS` more as the embedded store seeds them
+/// (`driver4@…`, `passenger3@…` onwards; the e2e PostgreSQL pass and the store benchmark).
 ///
 /// # Errors
 /// An unreachable store.
 pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
-    let created = seed_demo_users(&user_admin(config).await?)
+    let stores = persistent_store(config).await?;
+    let hasher = Arc::new(Argon2Hasher::new()?);
+    let admin = UserAdmin::new(stores.users.clone(), hasher.clone(), Arc::new(SystemClock));
+    let mut created = seed_demo_users(&admin)
         .await
         .context("could not seed the demo users")?;
+    for (user_type, count) in [
+        (
+            rodando_domain::user::UserType::Driver,
+            config.seed_demo_drivers,
+        ),
+        (
+            rodando_domain::user::UserType::Passenger,
+            config.seed_demo_passengers,
+        ),
+    ] {
+        created += rodando_application::demo::seed_extra_demo_users(
+            stores.users.as_ref(),
+            hasher.as_ref(),
+            &SystemClock,
+            user_type,
+            count,
+        )
+        .await
+        .context("could not seed the extra demo users")?;
+    }
     println!(
         "seeded {created} demo users (password \"{}\")",
         rodando_application::demo::DEMO_PASSWORD
