@@ -15,6 +15,7 @@ use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::{RevokeReason, Session};
 use rodando_domain::trip::Trip;
+use rodando_domain::trip_list::TripListQuery;
 use rodando_domain::user::{Email, PhoneNumber, User, UserStatus};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::{AvailabilityRepository, CasError, Pinged, Versioned};
@@ -229,6 +230,10 @@ impl<S: TripRepository> TripRepository for Timed<S> {
             self.0.active_for_passenger(passenger),
         )
         .await
+    }
+
+    async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
+        timed("trips.list", self.0.list(query)).await
     }
 
     async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {

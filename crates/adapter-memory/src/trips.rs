@@ -5,13 +5,14 @@
 //! passenger. [`TripRepository::apply`] takes the availability lock first and this one second
 //! (always in that order), checks every guard, and only then writes: all or nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use rodando_domain::availability::TripStanding;
 use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
 use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::trip::{Trip, TripStatus};
+use rodando_domain::trip_list::{TripKey, TripListQuery};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
@@ -32,6 +33,9 @@ pub(crate) struct DispatchTable {
     open_by_driver: HashMap<DriverId, OfferId>,
     active_by_passenger: HashMap<UserId, TripId>,
     idempotency: HashMap<(UserId, String), (String, TripId)>,
+    /// Every trip by `(requested_at, id)`, walked backwards by [`TripRepository::list`] (the
+    /// memory counterpart of the `(requested_at, id)` indexes of the PostgreSQL store).
+    by_request: BTreeSet<(OffsetDateTime, TripId)>,
 }
 
 impl DispatchTable {
@@ -87,7 +91,25 @@ impl DispatchTable {
         } else if self.active_by_passenger.get(&trip.passenger_id) == Some(&trip.id) {
             self.active_by_passenger.remove(&trip.passenger_id);
         }
+        self.by_request.insert((trip.requested_at, trip.id));
         self.trips.insert(trip.id, trip.clone());
+    }
+
+    /// [`TripRepository::list`]: newest first from the page boundary, filtered, up to the limit.
+    fn list(&self, query: &TripListQuery) -> Vec<Trip> {
+        let newest_first = match query.after {
+            // Strictly before the boundary in `(requested_at, id)` order is after it in the list.
+            Some(TripKey { requested_at, id }) => {
+                self.by_request.range(..(requested_at, id)).rev()
+            }
+            None => self.by_request.range(..).rev(),
+        };
+        newest_first
+            .filter_map(|(_, id)| self.trips.get(id))
+            .filter(|trip| query.admits(trip))
+            .take(query.limit)
+            .cloned()
+            .collect()
     }
 
     fn put_offer(&mut self, offer: &Offer) {
@@ -176,6 +198,10 @@ impl TripRepository for MemoryStore {
             .get(&passenger)
             .and_then(|id| t.trips.get(id))
             .cloned())
+    }
+
+    async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
+        Ok(lock(&self.dispatch).list(query))
     }
 
     async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {

@@ -11,6 +11,7 @@
 //! concurrent writers wait and then re-evaluate their guard against the committed row, so of
 //! fifty simultaneous accepts exactly one wins.
 
+mod list;
 mod row;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use rodando_domain::availability::TripStanding;
 use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{Trip, TripStatus};
+use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
 use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
@@ -358,6 +360,10 @@ impl TripRepository for PgStore {
             .map_err(failed("reading a passenger's active trip"))?
             .map(Trip::try_from)
             .transpose()
+    }
+
+    async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
+        list::list(self, query).await
     }
 
     async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {

@@ -462,3 +462,146 @@ async fn driver_row(store: &PgStore) -> DriverId {
     store.load_or_create(id, NOW).await.unwrap();
     id
 }
+
+/// With 30,000 trips of 300 passengers and 100 drivers (a tenth in flight), every trip list —
+/// each scope, each status filter, first page or later — walks an index backwards from its
+/// boundary and stops at the limit: no sequential scan and no sort of the history.
+#[tokio::test]
+async fn every_trip_list_walks_an_index_from_its_boundary() {
+    use rodando_domain::ids::UserId;
+    use rodando_domain::trip_list::{TripFilter, TripKey, TripListQuery, TripScope};
+
+    with_fresh_store(|store| async move {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, user_type, password_hash, created_at) \
+             SELECT gen_random_uuid(), 'u' || g || '@rodando.test', 'User ' || g, \
+                    CASE WHEN g <= 300 THEN 'passenger' ELSE 'driver' END, 'x', $1 \
+             FROM generate_series(1, 400) AS g",
+        )
+        .bind(NOW)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        // Trip n of passenger n % 300 (its latest one in flight for a tenth of them), driven by
+        // driver n % 100 unless still waiting.
+        sqlx::query(
+            "WITH p AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users \
+                        WHERE user_type = 'passenger'), \
+                  d AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users \
+                        WHERE user_type = 'driver') \
+             INSERT INTO trips (id, passenger_id, driver_id, status, pickup, dropoff, \
+                                payment_method, fare_estimate_cents, currency, requested_at) \
+             SELECT gen_random_uuid(), p.id, \
+                    CASE WHEN n % 300 < 10 AND n >= 29700 THEN NULL ELSE d.id END, \
+                    CASE WHEN n < 29700 THEN 'completed' \
+                         WHEN n % 300 < 10 THEN 'assigning' \
+                         WHEN n % 300 < 30 THEN 'in_progress' ELSE 'completed' END, \
+                    ST_SetSRID(ST_MakePoint(-82.36, 23.13), 4326)::geography, \
+                    ST_SetSRID(ST_MakePoint(-82.38, 23.14), 4326)::geography, \
+                    'cash', 700, 'CUP', $1 - make_interval(secs => 30000 - n) \
+             FROM generate_series(0, 29999) AS n \
+             JOIN p ON p.i = n % 300 JOIN d ON d.i = n % 100",
+        )
+        .bind(NOW)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        sqlx::query("ANALYZE trips")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let someone: Uuid = sqlx::query_scalar(
+            "SELECT passenger_id FROM trips WHERE status = 'in_progress' LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let a_driver: Uuid =
+            sqlx::query_scalar("SELECT driver_id FROM trips WHERE driver_id IS NOT NULL LIMIT 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        let (someone, a_driver) = (UserId::from_uuid(someone), UserId::from_uuid(a_driver));
+        let boundary = TripKey {
+            requested_at: NOW - Duration::hours(2),
+            id: TripId::from_uuid(Uuid::from_u128(u128::MAX / 2)),
+        };
+
+        for (scope, index) in [
+            (
+                TripScope::Passenger(someone),
+                "trips_passenger_requested_idx",
+            ),
+            (TripScope::Driver(a_driver), "trips_driver_requested_idx"),
+            (TripScope::Everyone, "trips_requested_idx"),
+        ] {
+            for filter in TripFilter::ALL {
+                for after in [None, Some(boundary)] {
+                    let query = TripListQuery {
+                        scope,
+                        filter,
+                        after,
+                        limit: 21,
+                    };
+                    let plan = store.explain_trip_list(&query).await.unwrap();
+                    println!("EXPLAIN list {scope:?} {filter:?} after {after:?}:\n{plan}");
+                    assert!(!plan.contains("Seq Scan"), "{plan}");
+                    assert!(plan.starts_with("Limit"), "{plan}");
+                    match (scope, filter) {
+                        // Everyone's trips in flight: the partial index of active trips.
+                        (TripScope::Everyone, TripFilter::Active) => assert!(
+                            plan.contains("Index Scan Backward using trips_active_requested_idx"),
+                            "{plan}"
+                        ),
+                        // A passenger's or a driver's trips in flight (one at most) may come
+                        // from the one-active-trip-per-passenger index too, leaving a row or two
+                        // to order.
+                        (TripScope::Passenger(_) | TripScope::Driver(_), TripFilter::Active) => {
+                            assert!(plan.contains("Index Scan"), "{plan}");
+                        }
+                        _ => {
+                            assert!(
+                                plan.contains(&format!("Index Scan Backward using {index}")),
+                                "{plan}"
+                            );
+                            assert!(!plan.contains("Sort"), "{plan}");
+                        }
+                    }
+                    let few = filter == TripFilter::Active && scope != TripScope::Everyone;
+                    if after.is_some() && !few {
+                        // The boundary is an index condition, not a filter over skipped rows.
+                        assert!(
+                            plan.contains("Index Cond:")
+                                && plan.contains("ROW(requested_at, id) <"),
+                            "{plan}"
+                        );
+                    }
+                }
+            }
+        }
+
+        // And the answers agree with the order: newest first, pages that follow each other.
+        let first = store
+            .list(&TripListQuery {
+                scope: TripScope::Everyone,
+                filter: TripFilter::All,
+                after: None,
+                limit: 50,
+            })
+            .await
+            .unwrap();
+        let second = store
+            .list(&TripListQuery {
+                scope: TripScope::Everyone,
+                filter: TripFilter::All,
+                after: first.last().map(TripKey::of),
+                limit: 50,
+            })
+            .await
+            .unwrap();
+        let keys: Vec<TripKey> = first.iter().chain(&second).map(TripKey::of).collect();
+        assert_eq!(keys.len(), 100);
+        assert!(keys.windows(2).all(|w| w[1].is_after(&w[0])), "{keys:?}");
+    })
+    .await;
+}

@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod handshake;
 pub mod presence;
 pub mod principal;
+pub mod trip_lists;
 pub mod trips;
 pub mod users;
 

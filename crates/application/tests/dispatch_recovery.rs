@@ -20,6 +20,7 @@ use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{PaymentMethod, Place, Trip, TripStatus};
+use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
 use rodando_ports::trips::{
     CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository, UnattendedTrip,
@@ -49,6 +50,9 @@ impl TripRepository for FlakyTrips {
     }
     async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
         self.store.active_for_passenger(passenger).await
+    }
+    async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
+        self.store.list(query).await
     }
     async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {
         self.store.find_offer(id).await

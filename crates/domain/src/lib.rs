@@ -19,5 +19,6 @@ pub mod ids;
 pub mod offer;
 pub mod session;
 pub mod trip;
+pub mod trip_list;
 pub mod user;
 pub mod validation;

@@ -10,6 +10,7 @@ use rodando_domain::availability::{DriverAvailability, TripStanding};
 use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{Trip, TripStatus};
+use rodando_domain::trip_list::TripListQuery;
 use time::OffsetDateTime;
 
 use crate::Unexpected;
@@ -150,6 +151,15 @@ pub trait TripRepository: Send + Sync {
     /// # Errors
     /// [`Unexpected`] when the store fails.
     async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected>;
+
+    /// Up to `query.limit` trips that [`TripListQuery::admits`], in list order (newest request
+    /// first, the greater id first among equal times; see
+    /// [`TripKey`](rodando_domain::trip_list::TripKey)). Keyset paging: trips
+    /// stored after an earlier page was read never shift a page that starts at a key.
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the store fails.
+    async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected>;
 
     /// The offer, if any.
     ///

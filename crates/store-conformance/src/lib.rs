@@ -25,6 +25,7 @@
 pub mod availability;
 pub mod fixtures;
 pub mod guards;
+pub mod lists;
 pub mod nearest;
 pub mod positions;
 pub mod sessions;
@@ -170,6 +171,10 @@ macro_rules! conformance_suite {
                 unattended_lists_quiet_waiting_trips_and_timed_out_ones,
                 the_store_clock_is_microseconds_and_moves_forward,
             }
+            lists {
+                each_scope_lists_exactly_its_trips_newest_first_and_filters_split_them,
+                pages_neither_skip_nor_repeat_and_later_trips_do_not_shift_them,
+            }
         );
     };
     (@modules $harness:path; $($module:ident { $($case:ident),* $(,)? })*) => {
@@ -206,6 +211,7 @@ mod tests {
             ("trips", include_str!("trips/conflicts.rs")),
             ("trips", include_str!("trips/offers.rs")),
             ("guards", include_str!("guards.rs")),
+            ("lists", include_str!("lists.rs")),
         ] {
             for line in source.lines() {
                 if let Some(rest) = line.strip_prefix("pub async fn ") {

@@ -7,6 +7,7 @@ use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::{RevokeReason, Session};
 use rodando_domain::trip::Trip;
+use rodando_domain::trip_list::TripListQuery;
 use rodando_domain::user::{Email, PhoneNumber, User, UserStatus};
 use rodando_ports::Unexpected;
 use rodando_ports::health::HealthCheck;
@@ -113,6 +114,10 @@ impl TripRepository for WriteBehindStore {
 
     async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
         TripRepository::active_for_passenger(&self.store, passenger).await
+    }
+
+    async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
+        TripRepository::list(&self.store, query).await
     }
 
     async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {
