@@ -101,3 +101,70 @@ async fn an_oversized_handshake_auth_is_refused_before_anything_is_verified() {
         .expect("admitted");
     socket.expect_event("hello", WAIT).await.expect("hello");
 }
+
+/// Opens the WebSocket transport by hand (no token), reads the engine.io open packet, sends one
+/// ordinary frame (answered), then writes the header of a masked text frame declaring
+/// `declared` bytes and 64 KiB of it, never the rest. Returns how long after the header the server closed the connection.
+async fn declare_frame(base: &str, declared: u64) -> std::time::Duration {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {address}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    while !String::from_utf8_lossy(&received).contains("0{\"sid\"") {
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut buffer))
+            .await
+            .expect("the open packet in time")
+            .unwrap();
+        assert!(n > 0, "closed before the open packet");
+        received.extend_from_slice(&buffer[..n]);
+    }
+    assert!(received.starts_with(b"HTTP/1.1 101"));
+    // Control: an ordinary frame on this connection is read and answered.
+    let mask = [1_u8, 2, 3, 4];
+    let connect = b"40/nope,";
+    let mut small = vec![0x81, 0x80 | u8::try_from(connect.len()).unwrap()];
+    small.extend_from_slice(&mask);
+    small.extend(connect.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    tcp.write_all(&small).await.unwrap();
+    received.clear();
+    while !String::from_utf8_lossy(&received).contains("44/nope,") {
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut buffer))
+            .await
+            .expect("an answer to CONNECT /nope in time")
+            .unwrap();
+        assert!(n > 0, "closed after an ordinary frame");
+        received.extend_from_slice(&buffer[..n]);
+    }
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&declared.to_be_bytes());
+    frame.extend_from_slice(&mask);
+    frame.extend(std::iter::repeat_n(b'x', 64 * 1024));
+    let sent = std::time::Instant::now();
+    // The server may close while this is being written: a reset is as good as an end.
+    let _ = tcp.write_all(&frame).await;
+    loop {
+        match tokio::time::timeout(WAIT, tcp.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => return sent.elapsed(),
+            Ok(Ok(_)) => {} // a close frame, maybe
+            Err(_) => panic!("still open {WAIT:?} after a frame header declaring {declared} bytes"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_frame_header_over_the_packet_limit_closes_the_connection_before_its_payload() {
+    let app = spawn_app().await;
+    let closed = declare_frame(&app.base, 15_000_000).await;
+    println!("a 15 MB frame header: closed after {closed:?}");
+    assert!(closed < std::time::Duration::from_secs(2), "{closed:?}");
+    declare_frame(&app.base, PACKET_LIMIT as u64 + 1).await;
+    // The server still admits and greets an ordinary client.
+    let _ = app.connected("driver1@rodando.local", "/drivers").await;
+}
