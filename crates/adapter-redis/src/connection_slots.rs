@@ -12,7 +12,8 @@
 //! whose heartbeat is gone, counts the rest, and takes the new slot only below the limit. Of
 //! 20 simultaneous handshakes of one user on any number of nodes, exactly `max` are admitted.
 //! A crashed node's slots therefore come back at the user's next handshake once its heartbeat
-//! expired. The script names heartbeat keys it computes (not all passed as `KEYS`): fine on a
+//! expired; a user's hash expires [`Settings::user_ttl`] (24 h) after the user's last handshake,
+//! so what a crashed node left for users who never return goes too. The script names heartbeat keys it computes (not all passed as `KEYS`): fine on a
 //! single Redis or a replicated one, not on Redis Cluster.
 //!
 //! Every slot is also counted on this node (the `local` counter given at start), first: a user
@@ -37,8 +38,8 @@ use crate::DriverError;
 use crate::throttle::Throttle;
 
 /// The admission script. `KEYS[1]` the user's hash, `KEYS[2]` this node's heartbeat;
-/// `ARGV`: heartbeat key prefix, slot id, limit, heartbeat TTL in ms, this node's id.
-/// Returns 1 when the slot was taken, 0 at the limit.
+/// `ARGV`: heartbeat key prefix, slot id, limit, heartbeat TTL in ms, this node's id, the user
+/// hash's TTL in ms. Returns 1 when the slot was taken, 0 at the limit.
 ///
 /// The caller's own heartbeat is refreshed first: a node running the script is alive, so its
 /// slots never count as dead even if its heartbeat task was late or Redis lost the key.
@@ -64,6 +65,7 @@ if held >= tonumber(ARGV[3]) then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
 ";
 
@@ -81,15 +83,20 @@ pub struct Settings {
     pub node_ttl: Duration,
     /// Longest wait for Redis on a handshake before counting on this node only.
     pub timeout: Duration,
+    /// A user's hash expires this long after the user's last handshake, so the slots a crashed
+    /// node left for a user who never comes back do not stay in Redis for good. A socket open
+    /// longer than this with no other handshake of its user since stops counting.
+    pub user_ttl: Duration,
 }
 
 impl Settings {
-    /// A 30 s heartbeat and a 500 ms timeout under `prefix`.
+    /// A 30 s heartbeat, a 500 ms timeout and a 24 h user TTL under `prefix`.
     pub fn new(prefix: impl Into<String>) -> Self {
         Self {
             prefix: prefix.into(),
             node_ttl: Duration::from_secs(30),
             timeout: Duration::from_millis(500),
+            user_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -212,7 +219,12 @@ impl Inner {
             .arg(slot.as_uuid().simple().to_string())
             .arg(max)
             .arg(self.ttl_ms())
-            .arg(&self.node);
+            .arg(&self.node)
+            .arg(
+                u64::try_from(self.settings.user_ttl.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            );
         Ok(self.query::<i64>(&eval).await? == 1)
     }
 

@@ -76,6 +76,23 @@ async fn held_in_redis(url: &str, prefix: &str, user: UserId) -> HashMap<String,
         .unwrap()
 }
 
+/// Deletes every key under `prefix` (the shared Redis keeps no test's leftovers).
+async fn clean(url: &str, prefix: &str) {
+    let mut conn = connection(url).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
 /// Polls `check` until it holds, for at most 10 s.
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -123,6 +140,8 @@ async fn twenty_simultaneous_acquires_over_two_nodes_admit_exactly_the_limit() {
     assert!(a.acquire(u, SlotId::new(), 5).await);
     assert!(!a.acquire(u, SlotId::new(), 5).await);
     assert!(!b.acquire(u, SlotId::new(), 5).await);
+    drop((a, b));
+    clean(&url, &prefix).await;
 }
 
 #[tokio::test]
@@ -179,6 +198,18 @@ async fn slots_of_a_node_whose_heartbeat_is_gone_are_dropped_at_the_next_acquire
     let held = held_in_redis(&url, &prefix, u).await;
     assert_eq!(held.len(), 2, "{held:?}");
     assert!(held.values().all(|n| n == live.node_id()), "{held:?}");
+    // The user's hash expires a day after the last handshake.
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(user_key(&prefix, u))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 23 * 3600 * 1000 && ttl <= 24 * 3600 * 1000,
+        "{ttl} ms"
+    );
+    drop(live);
+    clean(&url, &prefix).await;
 }
 
 #[tokio::test]
@@ -194,6 +225,8 @@ async fn a_node_that_stops_takes_its_heartbeat_along() {
         a.acquire(u, SlotId::new(), 1).await
     })
     .await;
+    drop(a);
+    clean(&url, &prefix).await;
 }
 
 #[tokio::test]

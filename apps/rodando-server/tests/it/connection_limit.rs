@@ -16,7 +16,28 @@ const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 const NODE_TTL: Duration = Duration::from_secs(3);
 const LIMIT: usize = 5;
 
-async fn two_nodes() -> (ServerProcess, ServerProcess, Scratch) {
+/// Deletes the keys the nodes left under `prefix` (a SIGKILLed node's slots stay otherwise).
+async fn clean(redis: &str, prefix: &str) {
+    let mut conn = redis::Client::open(redis)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+async fn two_nodes() -> (ServerProcess, ServerProcess, Scratch, String, String) {
     let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
     let db = Scratch::seeded().await;
     let url = db.url();
@@ -31,7 +52,7 @@ async fn two_nodes() -> (ServerProcess, ServerProcess, Scratch) {
         ("MAX_CONNECTIONS_PER_USER", limit.as_str()),
     ];
     let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
-    (a, b, db)
+    (a, b, db, redis, prefix)
 }
 
 async fn connect_to(base: &str, token: &str) -> Result<SioClient, ConnectError> {
@@ -64,7 +85,7 @@ async fn admitted_within(base: &str, token: &str, limit: Duration) -> SioClient 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_handshakes_of_one_user_over_two_nodes_admit_exactly_the_limit_and_slots_come_back()
 {
-    let (a, mut b, db) = two_nodes().await;
+    let (a, mut b, db, redis, prefix) = two_nodes().await;
     let login = a.login("driver1@rodando.local").await;
 
     // 20 simultaneous handshakes, alternating between the nodes.
@@ -134,4 +155,5 @@ async fn twenty_handshakes_of_one_user_over_two_nodes_admit_exactly_the_limit_an
     drop(admitted);
     drop(a);
     db.drop_it().await;
+    clean(&redis, &prefix).await;
 }
