@@ -65,6 +65,8 @@ impl Stores {
     /// All ports over one PostgreSQL store, location pings written behind every
     /// `write_behind.interval` (docs/positions.md).
     pub fn postgres_with(store: PgStore, write_behind: WriteBehindConfig) -> Self {
+        // The recorder first: the buffer registers its series when it starts.
+        crate::metrics::handle();
         Self::over(
             Arc::new(WriteBehindStore::start(store, write_behind)),
             false,

@@ -16,6 +16,7 @@
 //! position of each is written when a batch succeeds again.
 
 mod delegate;
+mod metrics;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,23 +66,42 @@ impl Default for WriteBehindConfig {
 /// Rows per batch statement.
 const BATCH_ROWS: usize = 5_000;
 
+/// Whether the batch's position (`u`) is not older than the stored one (`d`): the guard that
+/// orders the batches of several nodes by position time (see [`WRITE_BATCH`]).
+macro_rules! newer {
+    () => {
+        "(d.last_location IS NULL OR d.last_location_timestamp IS NULL \
+          OR d.last_location_timestamp <= u.located_at)"
+    };
+}
+
 /// One batch: the latest position and presence of each driver (`$1` ids, `$2`/`$3` longitude
 /// and latitude, `$4` position time, `$5` presence, `$6` `updated_at`). The position is the
-/// latest this node accepted; presence and `updated_at` never go back. Rows that would not
-/// change are left alone (no version bump, so no compare-and-set is disturbed for nothing).
+/// latest this node accepted, and it is written only over an older one (`NEWER`): with one
+/// driver's sockets on two nodes, each node's batch holds that node's latest ping, and the
+/// batches land in any order, so a node that writes after another must not put back its older
+/// position. Presence and `updated_at` never go back. Rows that would not change are left alone
+/// (no version bump, so no compare-and-set is disturbed for nothing).
 const WRITE_BATCH: &str = concat!(
     "UPDATE drivers_availability AS d SET \
-       last_location = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, \
-       last_location_timestamp = u.located_at, \
+       last_location = CASE WHEN ",
+    newer!(),
+    " THEN ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography \
+         ELSE d.last_location END, \
+       last_location_timestamp = CASE WHEN ",
+    newer!(),
+    " THEN u.located_at ELSE d.last_location_timestamp END, \
        last_presence_timestamp = GREATEST(d.last_presence_timestamp, u.seen_at), \
        updated_at = GREATEST(d.updated_at, u.stamped_at), \
        version = d.version + 1 \
      FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::timestamptz[], $5::timestamptz[], \
                  $6::timestamptz[]) AS u(id, lon, lat, located_at, seen_at, stamped_at) \
      WHERE d.driver_id = u.id \
-       AND (d.last_location IS NULL OR d.last_location_timestamp IS DISTINCT FROM u.located_at \
-            OR ST_X(d.last_location::geometry) <> u.lon \
-            OR ST_Y(d.last_location::geometry) <> u.lat \
+       AND ((",
+    newer!(),
+    " AND (d.last_location IS NULL OR d.last_location_timestamp IS DISTINCT FROM u.located_at \
+              OR ST_X(d.last_location::geometry) <> u.lon \
+              OR ST_Y(d.last_location::geometry) <> u.lat)) \
             OR d.last_presence_timestamp IS NULL OR d.last_presence_timestamp < u.seen_at) \
      RETURNING ",
     availability_columns!()
@@ -104,11 +124,20 @@ impl Hot {
         })
     }
 
-    /// `state` as it will be once this is written: the position replaced, presence and
-    /// `updated_at` never earlier.
+    /// Whether this position is not older than `state`'s (the batch's `NEWER` guard).
+    fn is_newer_than(self, state: &DriverAvailability) -> bool {
+        state
+            .last_location
+            .is_none_or(|stored| stored.at <= self.location.at)
+    }
+
+    /// `state` as it will be once this is written: the position replaced unless `state`'s is
+    /// newer (another node wrote a later ping), presence and `updated_at` never earlier.
     fn over(self, state: &DriverAvailability) -> DriverAvailability {
         let mut record = state.clone().into_record();
-        record.last_location = Some(self.location);
+        if self.is_newer_than(state) {
+            record.last_location = Some(self.location);
+        }
         record.last_presence_at = Some(
             record
                 .last_presence_at
@@ -119,9 +148,9 @@ impl Hot {
         DriverAvailability::restore(record).unwrap_or_else(|_| state.clone())
     }
 
-    /// Whether `state` already holds this.
+    /// Whether `state` already holds this (or a newer position).
     fn is_in(self, state: &DriverAvailability) -> bool {
-        state.last_location == Some(self.location)
+        (state.last_location == Some(self.location) || !self.is_newer_than(state))
             && state
                 .last_presence_at
                 .is_some_and(|seen| seen >= self.seen_at)
@@ -207,6 +236,10 @@ pub struct WriteBehindStats {
     pub drivers: usize,
     /// Drivers with a ping not yet written.
     pub unwritten: usize,
+    /// Pings written through at once because the buffer was full (none is dropped).
+    pub written_through_full: u64,
+    /// How long the last batch took (successful or not).
+    pub last_flush: StdDuration,
 }
 
 struct Shared {
@@ -266,6 +299,34 @@ impl Shared {
     /// Writes every unwritten ping; returns how many rows changed.
     async fn write_batch(&self) -> Result<u64, Unexpected> {
         let _one_at_a_time = self.batch.lock().await;
+        let started = Instant::now();
+        let outcome = self.write_unwritten().await;
+        let took = started.elapsed();
+        {
+            let mut stats = lock(&self.stats);
+            stats.last_flush = took;
+            match outcome {
+                Ok(rows) => {
+                    stats.batches += 1;
+                    stats.rows_written += rows;
+                    metrics::flushed(rows, took);
+                }
+                Err(_) => {
+                    stats.failures += 1;
+                    metrics::failed(took);
+                }
+            }
+        }
+        {
+            let entries = lock(&self.entries);
+            let unwritten = entries.values().filter(|e| e.unwritten().is_some()).count();
+            metrics::buffered(entries.len(), unwritten);
+        }
+        outcome
+    }
+
+    /// [`Self::write_batch`]'s work, with the batch lock held.
+    async fn write_unwritten(&self) -> Result<u64, Unexpected> {
         let batch: Vec<(DriverId, Hot)> = {
             let mut entries = lock(&self.entries);
             self.first_positions.store(false, Ordering::Relaxed);
@@ -308,15 +369,20 @@ impl Shared {
                     }
                     drop(entries);
                     self.first_positions.store(true, Ordering::Relaxed);
-                    lock(&self.stats).failures += 1;
                     return Err(error);
                 }
             }
         }
-        let mut stats = lock(&self.stats);
-        stats.batches += 1;
-        stats.rows_written += written;
         Ok(written)
+    }
+
+    /// A ping of a driver beyond the bound, about to be written through (not counted with
+    /// the buffer off, `max_drivers` 0).
+    fn full(&self) {
+        if self.config.max_drivers > 0 {
+            lock(&self.stats).written_through_full += 1;
+            metrics::full();
+        }
     }
 
     async fn write_rows(&self, chunk: &[(DriverId, Hot)]) -> Result<Vec<Versioned>, Unexpected> {
@@ -390,6 +456,7 @@ impl WriteBehindStore {
             failing_since: Mutex::new(None),
             first_positions: AtomicBool::new(false),
         });
+        metrics::register();
         tokio::spawn(run(Arc::downgrade(&buffer), config.interval));
         Self { store, buffer }
     }
@@ -534,6 +601,7 @@ impl AvailabilityRepository for WriteBehindStore {
         };
         if full {
             // This driver's pings are written through, as without the buffer.
+            self.buffer.full();
             return AvailabilityRepository::record_location(&self.store, driver, fix, now).await;
         }
         let loaded = AvailabilityRepository::load_or_create(&self.store, driver, now).await;
@@ -559,7 +627,10 @@ impl AvailabilityRepository for WriteBehindStore {
         };
         match accepted {
             Some(outcome) => outcome,
-            None => AvailabilityRepository::record_location(&self.store, driver, fix, now).await,
+            None => {
+                self.buffer.full();
+                AvailabilityRepository::record_location(&self.store, driver, fix, now).await
+            }
         }
     }
 

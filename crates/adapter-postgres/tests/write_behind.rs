@@ -189,6 +189,73 @@ async fn a_full_buffer_writes_further_drivers_through() {
             "written through"
         );
         assert_eq!(buffered.stats().drivers, 1);
+        assert_eq!(buffered.stats().written_through_full, 1);
+    })
+    .await;
+}
+
+/// One driver with a socket on each of two nodes (two buffers over one database): whichever
+/// node's batch lands last, PostgreSQL keeps the latest position by time, and each node's reads
+/// show it, never the older one the other node still held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_batches_in_any_order_keep_the_latest_position() {
+    support::with_fresh_store(|pg| async move {
+        let quiet = WriteBehindConfig {
+            interval: StdDuration::from_secs(3600),
+            ..WriteBehindConfig::default()
+        };
+        let (a, b) = (
+            WriteBehindStore::start(pg.clone(), quiet),
+            WriteBehindStore::start(pg.clone(), quiet),
+        );
+        let driver = available_driver(&pg).await;
+        let t0 = now();
+        let at = |ms: i64| t0 + time::Duration::milliseconds(ms);
+        let lat = |i: u32| Some(fix(i).point.latitude().degrees());
+
+        // The older ping through B, the newer through A; A's batch first, then B's.
+        b.record_location(driver, &fix(1), at(0)).await.unwrap();
+        a.record_location(driver, &fix(2), at(100)).await.unwrap();
+        a.flush().await.unwrap();
+        assert_eq!(stored(&pg, driver).await.0, lat(2));
+        b.flush().await.unwrap();
+        assert_eq!(
+            stored(&pg, driver).await.0,
+            lat(2),
+            "B put back its older position"
+        );
+        for node in [&a, &b] {
+            let read = node.find(driver).await.unwrap().unwrap();
+            assert_eq!(
+                read.state.last_location.map(|p| p.point),
+                Some(fix(2).point)
+            );
+            assert_eq!(read.state.last_presence_at, Some(at(100)));
+        }
+
+        // The other order: B (now newer) first, then A's older one.
+        a.record_location(driver, &fix(3), at(200)).await.unwrap();
+        b.record_location(driver, &fix(4), at(300)).await.unwrap();
+        b.flush().await.unwrap();
+        a.flush().await.unwrap();
+        assert_eq!(stored(&pg, driver).await.0, lat(4));
+
+        // Both still unwritten when a status change goes through the node with the older one:
+        // it writes the newer position it can see, and the batches keep it.
+        b.record_location(driver, &fix(5), at(400)).await.unwrap();
+        a.record_location(driver, &fix(6), at(500)).await.unwrap();
+        a.flush().await.unwrap();
+        let row = b.load_or_create(driver, at(600)).await.unwrap();
+        assert_eq!(row.state.last_location.map(|p| p.point), Some(fix(6).point));
+        let busy = row
+            .state
+            .set_status(StatusCommand::Busy, TripStanding::External, at(600))
+            .unwrap();
+        b.compare_and_set(row.version, &busy).await.unwrap();
+        b.flush().await.unwrap();
+        assert_eq!(stored(&pg, driver).await.0, lat(6));
+        assert_eq!(b.stats().unwritten, 0);
+        assert!(a.stats().batches >= 3 && b.stats().batches >= 3);
     })
     .await;
 }

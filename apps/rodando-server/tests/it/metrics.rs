@@ -9,7 +9,7 @@ use crate::helpers::{Api, TestApp, WAIT, refusal, spawn_app};
 use crate::trips::{ack, driver_at, trip_request};
 
 /// The value of the sample `name{labels…}` carrying every one of `labels`; 0 when absent.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.rsplit_once(' '))
@@ -27,7 +27,7 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn scrape(api: &Api) -> String {
+pub(crate) async fn scrape(api: &Api) -> String {
     let response = reqwest::get(format!("{}/metrics", api.base)).await.unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
