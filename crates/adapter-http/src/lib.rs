@@ -14,6 +14,7 @@ mod openapi;
 mod principal;
 mod routes;
 pub mod throttle;
+mod trip_lists;
 mod trips;
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{auth, health, trips};
+use crate::{auth, health, trip_lists, trips};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use crate::{auth, health, trips};
         auth::refresh,
         auth::logout,
         trips::request,
+        trip_lists::list,
         trips::get,
         trips::cancel,
         trips::arrived,

@@ -5,7 +5,7 @@
 use axum::handler::Handler;
 use axum::routing::{self, MethodRouter};
 
-use crate::{HttpState, auth, health, openapi, trips};
+use crate::{HttpState, auth, health, openapi, trip_lists, trips};
 
 /// The HTTP methods the API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,7 @@ pub(crate) fn table() -> Vec<Route> {
         post("/api/auth/refresh", auth::refresh),
         post("/api/auth/logout", auth::logout),
         post("/api/trips", trips::request),
+        get("/api/trips", trip_lists::list),
         get("/api/trips/{id}", trips::get),
         post("/api/trips/{id}/cancel", trips::cancel),
         post("/api/trips/{id}/arrived", trips::arrived),

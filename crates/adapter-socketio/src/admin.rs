@@ -11,7 +11,7 @@ use socketioxide::extract::SocketRef;
 
 use crate::events::ack_data;
 use crate::reply::{EventError, readable};
-use crate::{Realtime, rooms};
+use crate::{Realtime, rooms, trips_snapshot};
 
 /// Routes one `/admin` event.
 pub(crate) async fn route<A: Adapter>(
@@ -29,6 +29,9 @@ pub(crate) async fn route<A: Adapter>(
                 .await
                 .map_err(|e| EventError::internal(principal, event, &e))?;
             Ok(ack_data(drivers.iter().collect::<DriversSnapshot>()))
+        }
+        names::ADMIN_TRIPS_SNAPSHOT => {
+            trips_snapshot::trips_snapshot(socket, realtime, principal, event, payload).await
         }
         names::ADMIN_TRIP_WATCH | names::ADMIN_TRIP_UNWATCH => {
             let (trip_id, _) =

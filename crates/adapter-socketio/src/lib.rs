@@ -26,6 +26,7 @@ mod presence;
 mod registry;
 mod reply;
 mod rooms;
+mod trips_snapshot;
 
 use std::sync::Arc;
 

@@ -30,6 +30,9 @@ pub const TRIP_REQUEST: &str = "trip:request";
 pub const TRIP_CANCEL: &str = "trip:cancel";
 /// `/admin`: every online driver's snapshot, for a dashboard's first paint.
 pub const ADMIN_DRIVERS_SNAPSHOT: &str = "admin:drivers:snapshot";
+/// `/admin`: every trip in flight (at most 500), for a dashboard's first paint; `{watch: true}`
+/// also joins their rooms.
+pub const ADMIN_TRIPS_SNAPSHOT: &str = "admin:trips:snapshot";
 /// `/admin`: join the room of a trip `{tripId}`.
 pub const ADMIN_TRIP_WATCH: &str = "admin:trip:watch";
 /// `/admin`: leave the room of a trip `{tripId}`.
@@ -164,6 +167,7 @@ pub const ADMIN: NamespaceEvents = NamespaceEvents {
     inbound: &[
         AUTH_REFRESH,
         ADMIN_DRIVERS_SNAPSHOT,
+        ADMIN_TRIPS_SNAPSHOT,
         ADMIN_TRIP_WATCH,
         ADMIN_TRIP_UNWATCH,
     ],
@@ -206,6 +210,7 @@ pub const INBOUND: &[&str] = &[
     TRIP_REQUEST,
     TRIP_CANCEL,
     ADMIN_DRIVERS_SNAPSHOT,
+    ADMIN_TRIPS_SNAPSHOT,
     ADMIN_TRIP_WATCH,
     ADMIN_TRIP_UNWATCH,
 ];

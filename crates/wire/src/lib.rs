@@ -24,4 +24,5 @@ pub mod nearby;
 pub mod schema;
 pub mod session;
 pub mod timestamp;
+pub mod trip_lists;
 pub mod trips;

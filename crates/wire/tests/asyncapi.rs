@@ -18,6 +18,7 @@ use rodando_wire::events::{self as names, INBOUND, NAMESPACES, NamespaceEvents, 
 use rodando_wire::session::{
     AuthRefreshAck, Hello, NotificationBody, SessionRef, SessionRefreshed, SessionRevoked,
 };
+use rodando_wire::trip_lists::TripsSnapshot;
 use rodando_wire::trips::{
     ArrivingStarted, DriverAssigned, DriverStep, NoDriversFound, OfferClosed, OfferRejected,
     TripAt, TripBody, TripCancelled, TripCompleted, TripOffered, TripRequested, TripWatch,
@@ -314,6 +315,10 @@ fn typed_payloads() -> Vec<(Documented, RustSchema)> {
             rust::<DriversSnapshot>(),
         ),
         (AckData(names::ADMIN_TRIP_WATCH), rust::<TripWatch>()),
+        (
+            AckData(names::ADMIN_TRIPS_SNAPSHOT),
+            rust::<TripsSnapshot>(),
+        ),
         (AckData(names::ADMIN_TRIP_UNWATCH), rust::<TripWatch>()),
     ]
 }

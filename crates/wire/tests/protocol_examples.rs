@@ -16,6 +16,7 @@
 use std::collections::BTreeSet;
 
 use rodando_application::Principal;
+use rodando_application::trip_lists::TripPage;
 use rodando_domain::admission::Namespace;
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
 use rodando_domain::fare::{Cents, Currency};
@@ -24,6 +25,7 @@ use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::RevokeReason;
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip};
+use rodando_domain::trip_list::TripKey;
 use rodando_domain::user::UserType;
 use rodando_wire::availability::{
     AvailabilitySnapshot, DriversSnapshot, LocationUpdate, TripUpdate,
@@ -32,6 +34,7 @@ use rodando_wire::events::{self, INBOUND, OUTBOUND};
 use rodando_wire::session::{
     AuthRefreshAck, Hello, NotificationBody, SessionRef, SessionRefreshed, SessionRevoked,
 };
+use rodando_wire::trip_lists::{TripPageBody, TripsSnapshot};
 use rodando_wire::trips::{
     ArrivingStarted, DriverAssigned, DriverStep, NoDriversFound, OfferClosed, OfferRejected,
     TripAt, TripBody, TripCancelled, TripCompleted, TripOffered, TripRequested, TripWatch,
@@ -56,6 +59,8 @@ enum Kind {
     Event(&'static str),
     /// The REST trip (`components.schemas.Trip`).
     Trip,
+    /// A page of `GET /api/trips` (`{items: [Trip], nextCursor}`).
+    TripPage,
     /// The `data` of the ack of a client event.
     AckData(&'static str),
     /// The whole ack of a client event.
@@ -297,6 +302,19 @@ fn generated() -> Vec<Generated> {
             Kind::AckData(events::ADMIN_TRIP_WATCH),
             json(&TripWatch::new(&arriving, true)),
         ),
+        shown(
+            "admin:trips:snapshot ack",
+            Kind::AckData(events::ADMIN_TRIPS_SNAPSHOT),
+            json(&TripsSnapshot::new(std::slice::from_ref(&arriving), false)),
+        ),
+        shown(
+            "trip page",
+            Kind::TripPage,
+            json(&TripPageBody::from(&TripPage {
+                next: Some(TripKey::of(&arriving)),
+                trips: vec![arriving.clone()],
+            })),
+        ),
     ]
 }
 
@@ -461,6 +479,15 @@ fn fits(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Stri
 #[test]
 fn generated_payloads_fit_their_asyncapi_schemas() {
     let doc = asyncapi();
+    // The OpenAPI `TripPage` of `GET /api/trips`, over the documented trip.
+    let trip_page = json!({
+        "type": "object",
+        "required": ["items", "nextCursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Trip"}},
+            "nextCursor": {"type": ["string", "null"]}
+        }
+    });
     for g in generated() {
         let (schema, payload, what) = match g.kind {
             Kind::Event(event) => (payload_schema(&doc, event), g.value, event.to_owned()),
@@ -469,6 +496,7 @@ fn generated_payloads_fit_their_asyncapi_schemas() {
                 g.value,
                 "trip".into(),
             ),
+            Kind::TripPage => (&trip_page, g.value, "trip page".into()),
             Kind::Ack(event) => (ack_schema(&doc, event), g.value, format!("{event} ack")),
             Kind::AckData(event) => (
                 ack_schema(&doc, event),
@@ -516,6 +544,7 @@ fn every_server_event_and_ack_has_a_generated_payload() {
         events::DRIVER_OFFER_REJECT,
         events::TRIP_CANCEL,
         events::ADMIN_DRIVERS_SNAPSHOT,
+        events::ADMIN_TRIPS_SNAPSHOT,
         events::ADMIN_TRIP_WATCH,
     ]
     .into_iter()

@@ -21,4 +21,5 @@ mod sessions;
 mod shutdown;
 mod stalled;
 mod transport_limits;
+mod trip_lists;
 mod trips;
