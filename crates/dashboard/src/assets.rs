@@ -25,7 +25,7 @@ pub const INDEX: Asset = Asset {
 };
 
 /// Everything the page loads, each at its own path under `/dashboard/`.
-pub const FILES: [Asset; 10] = [
+pub const FILES: [Asset; 11] = [
     Asset {
         path: "/dashboard/style.css",
         content_type: CSS,
@@ -45,6 +45,11 @@ pub const FILES: [Asset; 10] = [
         path: "/dashboard/trips.js",
         content_type: JS,
         body: include_bytes!("../static/trips.js"),
+    },
+    Asset {
+        path: "/dashboard/in_flight.js",
+        content_type: JS,
+        body: include_bytes!("../static/in_flight.js"),
     },
     Asset {
         path: "/dashboard/projection.js",

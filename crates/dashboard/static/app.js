@@ -5,13 +5,18 @@
 // repaint.
 
 import { Fleet, STATUSES } from './fleet.js';
-import { Trips, TRIP_EVENTS, isFinal } from './trips.js';
+import { Trips, TRIP_EVENTS } from './trips.js';
+import { InFlightMarks, missedEndings, requestTripsSnapshot } from './in_flight.js';
 import { FleetMap } from './map.js';
 import { Bounds } from './projection.js';
 import { ApiError, Session, explain } from './session.js';
 
 const ACK_TIMEOUT_MS = 5000;
 const TRIP_ROWS_SHOWN = 100;
+/** Trips kept: room for a full `admin:trips:snapshot` (500) and those requested after it. */
+const TRIPS_KEPT = 600;
+/** Known trips the snapshot missed (they ended meanwhile) re-read by a watch, at most. */
+const ENDED_REREAD = 30;
 /** Refused handshakes that a fresh access token cures (PROTOCOL §3). */
 const CURABLE_BY_REFRESH = new Set(['token_expired', 'session_expired']);
 
@@ -21,7 +26,7 @@ const state = {
   session: null,
   socket: null,
   fleet: new Fleet(),
-  trips: new Trips({ limit: 200 }),
+  trips: new Trips({ limit: TRIPS_KEPT }),
   map: null,
   bounds: null,
   hiddenStatuses: new Set(),
@@ -101,11 +106,12 @@ async function signOut(message = '') {
 
 function resetView() {
   state.fleet = new Fleet();
-  state.trips = new Trips({ limit: 200 });
+  state.trips = new Trips({ limit: TRIPS_KEPT });
   state.bounds = null;
   state.selectedTripId = null;
   state.connects = 0;
   state.map?.clear();
+  state.inFlight?.clear();
   for (const row of state.rows.values()) row.remove();
   state.rows.clear();
   state.fullRender = true;
@@ -183,9 +189,7 @@ function connect() {
   socket.on('hello', () => {
     setConnection('live', 'Live', reconnectDetail());
     requestSnapshot(socket);
-    for (const trip of state.trips.list()) {
-      if (!isFinal(trip.status)) watchTrip(socket, trip.id);
-    }
+    requestInFlight(socket);
   });
   socket.io.on('reconnect_attempt', (attempt) => {
     setConnection('reconnecting', `Reconnecting (attempt ${attempt})…`, reconnectDetail());
@@ -244,6 +248,26 @@ function requestSnapshot(socket) {
   });
 }
 
+/**
+ * The trips in flight, watched by the same event (in_flight.js): the first paint of a dashboard
+ * opened mid-day, and the catch-up after a reconnect. Known trips it no longer lists ended
+ * meanwhile; a watch reads them once more.
+ */
+function requestInFlight(socket) {
+  requestTripsSnapshot(socket, {
+    timeoutMs: ACK_TIMEOUT_MS,
+    onTrips: (trips) => {
+      const ended = missedEndings(state.trips.list(), trips);
+      // Oldest first, so the newest is listed first (trips.js lists the latest known first).
+      for (const trip of [...trips].reverse()) state.trips.merge(trip);
+      for (const id of ended.slice(0, ENDED_REREAD)) watchTrip(socket, id);
+      state.tripsDirty = true;
+      queueRender();
+    },
+    onError: (reason) => setConnection('live', 'Live (trips snapshot failed)', reason),
+  });
+}
+
 /** Joins the trip's room; the ack's trip catches up on events sent before the watch. */
 function watchTrip(socket, tripId) {
   socket.timeout(ACK_TIMEOUT_MS).emit('admin:trip:watch', { tripId }, (err, ack) => {
@@ -273,6 +297,7 @@ function render() {
     state.tripsDirty = false;
     renderTrips();
     renderTripMarks();
+    renderInFlight();
   }
   const socket = state.socket;
   for (const id of state.trips.takeDropped()) {
@@ -333,6 +358,12 @@ function renderMap() {
 
 function selectedTrip() {
   return state.selectedTripId ? state.trips.trips.get(state.selectedTripId) ?? null : null;
+}
+
+/** A mark at the pickup of every trip in flight (in_flight.js). */
+function renderInFlight() {
+  if (!state.inFlight && state.map) state.inFlight = new InFlightMarks(state.map);
+  state.inFlight?.update(state.trips.list());
 }
 
 /** Pickup (P), dropoff (D) and the line between them for the selected trip. */
