@@ -4,8 +4,9 @@
 //! logs an admin in over REST, connects to `/admin` with the vendored socket.io-client, paints the
 //! fleet on a map drawn by the vendored Leaflet (tiles from [`Tiles`], over a latitude/longitude
 //! grid that shows wherever tiles cannot load) from `admin:drivers:snapshot` and keeps it live
-//! from the `driver:*` broadcasts, and lists trips as `trip:requested` announces them (watching
-//! each with `admin:trip:watch`). It uses the public contract only (PROTOCOL §2, §7, §8), so it
+//! from the `driver:*` broadcasts, and lists the trips in flight from `admin:trips:snapshot` (which
+//! also watches them, and marks their pickups on the map), then each trip `trip:requested`
+//! announces (watching it with `admin:trip:watch`). It uses the public contract only (PROTOCOL §2, §7, §8), so it
 //! also proves that contract in a browser.
 //!
 //! Plain files rather than an npm build: nothing to install or rebuild to change a line, nothing
