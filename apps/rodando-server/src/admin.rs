@@ -1,4 +1,5 @@
-//! Operator commands against the configured store: `users create` and `seed-demo`.
+//! Operator commands against the configured store: `users create`, `users set-status` and
+//! `seed-demo`.
 
 use std::sync::Arc;
 
@@ -6,12 +7,13 @@ use anyhow::Context as _;
 use rodando_adapter_argon2::Argon2Hasher;
 use rodando_application::clock::SystemClock;
 use rodando_application::demo::seed_demo_users;
+use rodando_application::user_status::{Operator, SetStatusError, UserRef};
 use rodando_application::users::{NewUser, UserAdmin};
 use rodando_domain::user::{Email, NewPassword, PersonName, PhoneNumber};
 
-use crate::Config;
-use crate::cli::CreateUser;
+use crate::cli::{CreateUser, SetStatus};
 use crate::stores::Stores;
+use crate::{Application, Config};
 
 /// The embedded store lives inside a running server only: these commands need PostgreSQL.
 async fn persistent_store(config: &Config) -> anyhow::Result<Stores> {
@@ -77,6 +79,54 @@ pub async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()
         user.user_type.as_str(),
         user.email.as_str(),
         user.id
+    );
+    Ok(())
+}
+
+/// `rodando-server users set-status --email … --status active|inactive|banned`: the use case
+/// of `PATCH /api/users/{id}`, with `cli` as the operator in the audit line.
+///
+/// The command runs as a node of the deployment that serves no client (its listener, on an
+/// ephemeral local port, is never served) for as long as the change takes: with `REDIS_URL`,
+/// the sessions it ends reach their sockets on every node exactly as a logout does. Without
+/// `REDIS_URL` no running server can be told; its sockets of the user are refused at their
+/// next check (token refresh, reconnect), so prefer the REST route there.
+///
+/// # Errors
+/// A bad e-mail, no such user, or an unreachable store or Redis.
+pub async fn set_status(config: &Config, args: SetStatus) -> anyhow::Result<()> {
+    let email = Email::parse(&args.email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let stores = persistent_store(config).await?;
+    let mut node = config.clone();
+    node.host = "127.0.0.1".to_owned();
+    node.port = 0;
+    let app = Application::build_with(node, stores, Arc::new(SystemClock)).await?;
+    let outcome = app
+        .user_status()
+        .set_status(&Operator::Cli, &UserRef::Email(email), args.status.into())
+        .await;
+    app.shutdown_token().cancel();
+    let changed = match outcome {
+        Ok(changed) => changed,
+        Err(SetStatusError::NotFound) => {
+            anyhow::bail!("no user has the e-mail {}", args.email.trim())
+        }
+        Err(e) => return Err(e).context("could not set the status"),
+    };
+    let user = &changed.user;
+    println!(
+        "{} {} ({}): {} -> {}; {} sessions ended{}",
+        user.user_type.as_str(),
+        user.email.as_str(),
+        user.id,
+        changed.previous.as_str(),
+        user.status.as_str(),
+        changed.sessions_ended,
+        if changed.offer_released {
+            "; open offer released"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

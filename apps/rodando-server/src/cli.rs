@@ -1,7 +1,7 @@
-//! Command line: `serve` (default), `users create`, `seed-demo`.
+//! Command line: `serve` (default), `users create`, `users set-status`, `seed-demo`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use rodando_domain::user::UserType;
+use rodando_domain::user::{UserStatus, UserType};
 
 /// Rodando Realtime server. Configuration comes from the environment (see README).
 #[derive(Debug, Parser)]
@@ -32,6 +32,42 @@ pub enum Command {
 pub enum UsersCommand {
     /// Create an active user.
     Create(CreateUser),
+    /// Ban, deactivate or re-activate a user, as `PATCH /api/users/{id}` does: a user no longer
+    /// active is logged out everywhere (its sockets on every node reached through REDIS_URL)
+    /// and a driver's open offer is released.
+    SetStatus(SetStatus),
+}
+
+/// `users set-status` options.
+#[derive(Debug, Args)]
+pub struct SetStatus {
+    /// The user's login e-mail.
+    #[arg(long)]
+    pub email: String,
+    /// The new status.
+    #[arg(long, value_enum)]
+    pub status: UserStatusArg,
+}
+
+/// `--status` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UserStatusArg {
+    /// May log in again.
+    Active,
+    /// Suspended: may not log in.
+    Inactive,
+    /// Banned: may not log in.
+    Banned,
+}
+
+impl From<UserStatusArg> for UserStatus {
+    fn from(s: UserStatusArg) -> Self {
+        match s {
+            UserStatusArg::Active => UserStatus::Active,
+            UserStatusArg::Inactive => UserStatus::Inactive,
+            UserStatusArg::Banned => UserStatus::Banned,
+        }
+    }
 }
 
 /// `users create` options.

@@ -22,6 +22,9 @@ async fn main() -> ExitCode {
         Command::Users {
             command: UsersCommand::Create(args),
         } => admin::create_user(&config, args).await,
+        Command::Users {
+            command: UsersCommand::SetStatus(args),
+        } => admin::set_status(&config, args).await,
         Command::SeedDemo => admin::seed_demo(&config).await,
     };
     match outcome {

@@ -20,6 +20,7 @@ use rodando_application::demo::{
 use rodando_application::handshake::HandshakeService;
 use rodando_application::presence::{PresenceSweeper, SweepConfig};
 use rodando_application::trips::TripService;
+use rodando_application::user_status::UserStatusService;
 use rodando_application::users::UserAdmin;
 use rodando_domain::user::UserType;
 use rodando_ports::clock::Clock;
@@ -73,6 +74,7 @@ pub struct Application {
     realtime: Arc<Realtime>,
     stores: Stores,
     notifier: Arc<dyn Notifier>,
+    user_status: UserStatusService,
     shutdown: CancellationToken,
     background: Vec<JoinHandle<()>>,
 }
@@ -164,6 +166,13 @@ impl Application {
             tokens,
             clock.clone(),
         );
+        let user_status = UserStatusService::new(
+            stores.users.clone(),
+            stores.sessions.clone(),
+            auth.clone(),
+            trips.clone(),
+            clock.clone(),
+        );
         let realtime = Arc::new(Realtime {
             handshake: handshake.clone(),
             availability,
@@ -233,6 +242,7 @@ impl Application {
             auth,
             handshake,
             trips,
+            user_status: user_status.clone(),
             checks,
             throttle: login_throttle(config.redis.as_ref()).await?,
         })
@@ -252,6 +262,7 @@ impl Application {
             realtime,
             stores,
             notifier,
+            user_status,
             shutdown,
             background: [sweeper, scheduler, upkeep]
                 .into_iter()
@@ -273,6 +284,12 @@ impl Application {
     /// The realtime push the server's services use (e.g. for `notification`).
     pub fn notifier(&self) -> Arc<dyn Notifier> {
         Arc::clone(&self.notifier)
+    }
+
+    /// Banning, deactivating and re-activating users, with this node's push to every node's
+    /// sockets (what `PATCH /api/users/{id}` and `users set-status` run).
+    pub fn user_status(&self) -> &UserStatusService {
+        &self.user_status
     }
 
     /// A handle that re-checks the sessions of this node's sockets against the store (what the
@@ -401,7 +418,7 @@ fn cors(origins: &CorsOrigins) -> anyhow::Result<CorsLayer> {
     Ok(CorsLayer::new()
         .allow_origin(allow_origin)
         .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
         .allow_headers(AllowHeaders::mirror_request()))
 }
 

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rodando_application::auth::{LoginError, LogoutError, RefreshError};
 use rodando_application::trips::TripCommandError;
+use rodando_application::user_status::SetStatusError;
 use rodando_domain::validation::FieldErrors;
 use rodando_wire::error::{ErrorBody, ErrorCode, ErrorResponse};
 
@@ -110,6 +111,12 @@ impl From<LogoutError> for ApiError {
 
 impl From<TripCommandError> for ApiError {
     fn from(e: TripCommandError) -> Self {
+        Self::answer(ErrorBody::from(&e), &e)
+    }
+}
+
+impl From<SetStatusError> for ApiError {
+    fn from(e: SetStatusError) -> Self {
         Self::answer(ErrorBody::from(&e), &e)
     }
 }

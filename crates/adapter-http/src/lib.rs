@@ -1,10 +1,10 @@
 //! # rodando-adapter-http
 //!
 //! The REST transport (PROTOCOL §2) on axum: `/api/auth/*`, `/api/trips/*`,
-//! `/api/drivers/available`, `/health`, `/ready`, and the OpenAPI document of them all at
-//! `/api/openapi.json`, generated from the handlers' annotations and the wire types. Every
-//! error is `{"error": {code, message, details?}}` with a 4xx/5xx status, mapped in [`error`]
-//! only.
+//! `/api/drivers/available`, `/api/users/{id}`, `/health`, `/ready`, and the OpenAPI document
+//! of them all at `/api/openapi.json`, generated from the handlers' annotations and the wire
+//! types. Every error is `{"error": {code, message, details?}}` with a 4xx/5xx status, mapped
+//! in [`error`] only.
 
 mod auth;
 mod body;
@@ -16,6 +16,7 @@ mod routes;
 pub mod throttle;
 mod trip_lists;
 mod trips;
+mod users;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use rodando_application::auth::AuthService;
 use rodando_application::handshake::HandshakeService;
 use rodando_application::trips::TripService;
+use rodando_application::user_status::UserStatusService;
 use rodando_ports::health::HealthCheck;
 
 pub use error::ApiError;
@@ -42,6 +44,8 @@ pub struct HttpState {
     pub handshake: HandshakeService,
     /// Trips and dispatch.
     pub trips: TripService,
+    /// Operators setting users' statuses (`PATCH /api/users/{id}`).
+    pub user_status: UserStatusService,
     /// Dependencies `/ready` checks.
     pub checks: Vec<Arc<dyn HealthCheck>>,
     /// Budgets of failed logins and refreshes.

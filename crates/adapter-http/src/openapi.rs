@@ -6,13 +6,13 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{auth, health, trip_lists, trips};
+use crate::{auth, health, trip_lists, trips, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Rodando Realtime REST API",
-        description = "Login and sessions, trips and dispatch, operations endpoints. Errors are always `{\"error\": {code, message, details?}}`; clients branch on `code`. Times are RFC 3339 UTC, ids lowercase UUIDs, coordinates WGS84 degrees. The realtime half (Socket.IO) is described in docs/asyncapi.yaml.",
+        description = "Login and sessions, trips and dispatch, user administration, operations endpoints. Errors are always `{\"error\": {code, message, details?}}`; clients branch on `code`. Times are RFC 3339 UTC, ids lowercase UUIDs, coordinates WGS84 degrees. The realtime half (Socket.IO) is described in docs/asyncapi.yaml.",
         license(name = "MIT", identifier = "MIT"),
     ),
     paths(
@@ -27,6 +27,7 @@ use crate::{auth, health, trip_lists, trips};
         trips::start,
         trips::complete,
         trips::available_drivers,
+        users::set_status,
         serve,
         health::health,
         health::ready,
@@ -35,6 +36,7 @@ use crate::{auth, health, trip_lists, trips};
         (name = "auth", description = "Sessions: login, token rotation, logout."),
         (name = "trips", description = "Trip lifecycle (PROTOCOL §8). Trip events are pushed over Socket.IO."),
         (name = "drivers", description = "The fleet, for operators."),
+        (name = "users", description = "Accounts, for operators: ban, deactivate, re-activate."),
         (name = "operations", description = "Liveness, readiness, this document."),
     )
 )]

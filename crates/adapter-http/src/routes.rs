@@ -5,7 +5,7 @@
 use axum::handler::Handler;
 use axum::routing::{self, MethodRouter};
 
-use crate::{HttpState, auth, health, openapi, trip_lists, trips};
+use crate::{HttpState, auth, health, openapi, trip_lists, trips, users};
 
 /// The HTTP methods the API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum Verb {
     Get,
     /// `POST`.
     Post,
+    /// `PATCH`.
+    Patch,
 }
 
 impl Verb {
@@ -22,6 +24,7 @@ impl Verb {
         match self {
             Self::Get => "get",
             Self::Post => "post",
+            Self::Patch => "patch",
         }
     }
 }
@@ -50,6 +53,14 @@ fn post<H: Handler<T, HttpState>, T: 'static>(path: &'static str, handler: H) ->
     }
 }
 
+fn patch<H: Handler<T, HttpState>, T: 'static>(path: &'static str, handler: H) -> Route {
+    Route {
+        verb: Verb::Patch,
+        path,
+        handler: routing::patch(handler),
+    }
+}
+
 /// The table: one entry per method and path.
 pub(crate) fn table() -> Vec<Route> {
     vec![
@@ -64,6 +75,7 @@ pub(crate) fn table() -> Vec<Route> {
         post("/api/trips/{id}/start", trips::start),
         post("/api/trips/{id}/complete", trips::complete),
         get("/api/drivers/available", trips::available_drivers),
+        patch("/api/users/{id}", users::set_status),
         get("/api/openapi.json", openapi::serve),
         get("/health", health::health),
         get("/ready", health::ready),

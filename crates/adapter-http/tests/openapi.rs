@@ -13,6 +13,7 @@ use rodando_application::auth::AuthService;
 use rodando_application::clock::SystemClock;
 use rodando_application::handshake::HandshakeService;
 use rodando_application::trips::TripService;
+use rodando_application::user_status::UserStatusService;
 use rodando_application::users::{NewUser, UserAdmin};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
@@ -81,26 +82,35 @@ async fn spawn_api() -> (String, UserAdmin) {
         .unwrap(),
     );
     let passwords = Arc::new(Argon2Hasher::new().unwrap());
+    let auth = AuthService::new(
+        store.clone(),
+        store.clone(),
+        tokens.clone(),
+        passwords.clone(),
+        notifier.clone(),
+        clock.clone(),
+    );
+    let trips = TripService::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        notifier,
+        clock.clone(),
+        DispatchPolicy::default(),
+        FareConfig::default(),
+        time::Duration::minutes(2),
+    );
     let state = HttpState {
-        auth: AuthService::new(
+        user_status: UserStatusService::new(
             store.clone(),
             store.clone(),
-            tokens.clone(),
-            passwords.clone(),
-            notifier.clone(),
+            auth.clone(),
+            trips.clone(),
             clock.clone(),
         ),
+        auth,
         handshake: HandshakeService::new(store.clone(), store.clone(), tokens, clock.clone()),
-        trips: TripService::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            notifier,
-            clock.clone(),
-            DispatchPolicy::default(),
-            FareConfig::default(),
-            time::Duration::minutes(2),
-        ),
+        trips,
         checks: vec![store.clone()],
         throttle: rodando_adapter_http::throttle::Throttle::default(),
     };
@@ -281,6 +291,7 @@ async fn every_documented_route_is_routed() {
         );
         let request = match method.as_str() {
             "get" => client.get(&url),
+            "patch" => client.patch(&url).json(&json!({})),
             _ => client.post(&url).json(&json!({})),
         };
         let status = request.send().await.unwrap().status().as_u16();
@@ -360,6 +371,27 @@ async fn the_bodies_the_server_sends_are_the_documented_ones() {
         &nearby,
         "nearby",
     );
+
+    let response = client
+        .patch(format!(
+            "{base}/api/users/{}",
+            session["user"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(ops["accessToken"].as_str().unwrap())
+        .json(&json!({"status": "inactive"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let user: Value = response.json().await.unwrap();
+    assert_conforms(
+        &doc,
+        response_schema(&doc, "patch", "/api/users/{id}", 200),
+        &user,
+        "user",
+    );
+    assert_eq!(user["status"], "inactive");
+    assert_eq!(user["type"], "passenger");
 
     let response = client
         .post(format!("{base}/api/auth/login"))

@@ -169,10 +169,17 @@ impl AvailabilityRepository for MemoryStore {
         let t = lock(&self.availability);
         // After the availability lock, as dispatch writes take them.
         let offers = lock(&self.dispatch);
+        // Last, as dispatch writes take it: a status change cannot land between this read and
+        // the rows'.
+        let users = crate::lock::read(&self.users);
         let mut found: Vec<Candidate> = t
             .spatial
             .candidates(origin, radius_m)
-            .filter(|driver| !exclude.contains(driver) && !offers.holds_open_offer(*driver))
+            .filter(|driver| {
+                !exclude.contains(driver)
+                    && !offers.holds_open_offer(*driver)
+                    && !users.is_inactive(*driver)
+            })
             .filter_map(|driver| t.rows.get(&driver))
             .filter(|row| row.state.is_matchable(now, freshness))
             .filter_map(|row| {

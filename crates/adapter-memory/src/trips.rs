@@ -279,7 +279,15 @@ impl TripRepository for MemoryStore {
     async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
         let mut availability = lock(&self.availability);
         let mut dispatch = lock(&self.dispatch);
+        // Held to the end of the write: a ban is stored either before the check or after it.
+        let users = crate::lock::read(&self.users);
         dispatch.check(write)?;
+        if let Some(o) = &write.offer
+            && o.status == OfferStatus::Accepted
+            && users.is_inactive(o.driver_id)
+        {
+            return Err(DispatchConflict::DriverInactive);
+        }
         if let Some(change) = &write.availability {
             availability
                 .check_cas(change.expected_version, &change.next)
@@ -290,9 +298,10 @@ impl TripRepository for MemoryStore {
                 })?;
         }
         if let Some(o) = &write.new_offer {
-            let matchable = availability
-                .row(o.driver_id)
-                .is_some_and(|row| row.state.is_available_for_trips && row.state.is_connected);
+            let matchable = !users.is_inactive(o.driver_id)
+                && availability
+                    .row(o.driver_id)
+                    .is_some_and(|row| row.state.is_available_for_trips && row.state.is_connected);
             if !matchable {
                 return Err(DispatchConflict::DriverNotMatchable);
             }

@@ -19,6 +19,15 @@ pub(crate) struct UserTable {
     by_phone: HashMap<String, UserId>,
 }
 
+impl UserTable {
+    /// Whether the user is known and not active (a driver dispatch must skip or refuse). A
+    /// driver with no user row, which only tests create, counts as active: PostgreSQL's foreign
+    /// keys rule that case out.
+    pub(crate) fn is_inactive(&self, id: UserId) -> bool {
+        self.by_id.get(&id).is_some_and(|u| !u.is_active())
+    }
+}
+
 #[async_trait]
 impl UserRepository for MemoryStore {
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Unexpected> {

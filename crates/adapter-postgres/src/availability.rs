@@ -93,6 +93,11 @@ const LIST_ONLINE: &str = concat!(
 /// for a bitmap scan of everything in the radius's box plus a sort, which reads every driver of
 /// a busy city centre instead of `$6`.
 ///
+/// The user's status is a scalar subquery, one primary-key probe per driver the scan reaches,
+/// and deliberately not `NOT EXISTS`: the planner turns that into an anti join, and with a
+/// users table it has no statistics for it picks a hash anti join over a scan of every user
+/// plus a sort, losing the KNN scan and its early stop.
+///
 /// Distances are on the sphere (`use_spheroid => false`, the same sphere `<->` uses), whose
 /// radius is the domain's haversine radius to 0.03 m, so they agree with
 /// [`GeoPoint::distance_m`].
@@ -111,6 +116,8 @@ macro_rules! nearest_available_sql {
              AND NOT EXISTS (SELECT 1 FROM trip_offers o \
                              WHERE o.driver_id = drivers_availability.driver_id \
                                AND o.status = 'offered') \
+             AND (SELECT u.status = 'active' FROM users u \
+                  WHERE u.id = drivers_availability.driver_id) \
            ORDER BY last_location <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography \
            LIMIT $6 \
          ) AS nearest \

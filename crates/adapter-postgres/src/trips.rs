@@ -17,7 +17,7 @@ mod row;
 use async_trait::async_trait;
 use rodando_domain::availability::TripStanding;
 use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
-use rodando_domain::offer::Offer;
+use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
@@ -117,8 +117,16 @@ const LOCK_ASSIGNING_TRIP: &str =
 
 /// Locks driver `$1`'s availability (until commit) if it can be offered a trip: a new offer's
 /// guard. A concurrent write of another trip or status waits for this one.
-const LOCK_MATCHABLE_DRIVER: &str = "SELECT 1 FROM drivers_availability \
-     WHERE driver_id = $1 AND is_available_for_trips AND is_connected FOR SHARE";
+/// Whether driver `$1` may get a new offer, locking its availability and user rows (a status
+/// change waits for this write, or this write sees it).
+const LOCK_MATCHABLE_DRIVER: &str = "SELECT 1 FROM drivers_availability d \
+     JOIN users u ON u.id = d.driver_id \
+     WHERE d.driver_id = $1 AND d.is_available_for_trips AND d.is_connected \
+       AND u.status = 'active' FOR SHARE";
+
+/// Whether user `$1` is active, locking its row until the write commits: a ban either lands
+/// before this check or waits for the write.
+const LOCK_ACTIVE_USER: &str = "SELECT 1 FROM users WHERE id = $1 AND status = 'active' FOR SHARE";
 
 /// Open offers whose deadline is at or before `$1`, earliest first, at most `$2`.
 const DUE_OFFERS: &str = concat!(
@@ -243,6 +251,16 @@ async fn apply_on(
             .map_err(failed("writing an offer"))?;
         if done.rows_affected() == 0 {
             return Err(DispatchConflict::OfferNotOpen);
+        }
+        if o.status == OfferStatus::Accepted {
+            let active = sqlx::query(LOCK_ACTIVE_USER)
+                .bind(o.driver_id.as_uuid())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(failed("checking the driver of an acceptance"))?;
+            if active.is_none() {
+                return Err(DispatchConflict::DriverInactive);
+            }
         }
     }
     if let Some(o) = &write.new_offer {

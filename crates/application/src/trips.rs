@@ -73,6 +73,9 @@ pub enum TripCommandError {
     /// The driver cannot take a trip now (holding another one).
     #[error("the driver is on another trip")]
     DriverBusy,
+    /// The caller's account is no longer active (banned or deactivated meanwhile).
+    #[error("the account is not active")]
+    UserInactive,
     /// The trip or offer changed while this command ran; the client may retry.
     #[error("the trip changed meanwhile; retry")]
     Changed,
@@ -391,6 +394,7 @@ pub(crate) fn conflict(e: DispatchConflict) -> TripCommandError {
         DispatchConflict::Unexpected(e) => TripCommandError::Unexpected(e),
         DispatchConflict::OfferNotOpen => TripCommandError::Offer(OfferError::NotOpen),
         DispatchConflict::TripHeldByAnother => TripCommandError::DriverBusy,
+        DispatchConflict::DriverInactive => TripCommandError::UserInactive,
         DispatchConflict::TripChanged
         | DispatchConflict::TripHasOpenOffer
         | DispatchConflict::DriverHasOpenOffer

@@ -93,7 +93,8 @@ pub trait AvailabilityRepository: Send + Sync {
     /// Up to `limit` drivers dispatch may offer a trip to, nearest first: available (hence
     /// online, no trip, no reason), presence and position fresher than `freshness` at `now`
     /// ([`DriverAvailability::is_matchable`]), within `radius_m` of `origin`, holding no open
-    /// offer of any trip, and not in `exclude`; distances are great-circle metres. Answered
+    /// offer of any trip, whose user is not inactive or banned, and not in `exclude`; distances
+    /// are great-circle metres. Answered
     /// from a spatial index, not a scan of every driver.
     ///
     /// # Errors

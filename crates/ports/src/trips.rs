@@ -74,10 +74,12 @@ pub struct DispatchWrite {
     pub trip: Option<TripTransition>,
     /// A new open offer (one open offer per trip and per driver). Guarded in the same write:
     /// the trip must be `assigning` (after this write's `trip` change, if any) and the driver
-    /// still available for trips and connected, so a cancel or another trip taken between the
-    /// candidate read and this write leaves no offer behind.
+    /// still available for trips and connected, and its user active, so a cancel, another trip
+    /// taken or a ban between the candidate read and this write leaves no offer behind.
     pub new_offer: Option<Offer>,
-    /// A change to an offer that must still be open (accept, reject, expire).
+    /// A change to an offer that must still be open (accept, reject, expire). An acceptance
+    /// also needs the driver's user still active, so no trip goes to a driver banned or
+    /// deactivated after it was offered.
     pub offer: Option<Offer>,
     /// A guarded availability change (taking or releasing a trip).
     pub availability: Option<AvailabilityChange>,
@@ -106,9 +108,13 @@ pub enum DispatchConflict {
     /// Another driver holds the trip.
     #[error("another driver holds the trip")]
     TripHeldByAnother,
-    /// The driver of a new offer is no longer available for trips, or not connected.
+    /// The driver of a new offer is no longer available for trips, not connected, or its user
+    /// is not active.
     #[error("the driver can no longer be offered a trip")]
     DriverNotMatchable,
+    /// The driver accepting an offer is no longer an active user (banned or deactivated).
+    #[error("the driver's account is not active")]
+    DriverInactive,
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] Unexpected),

@@ -53,7 +53,9 @@ pub trait UserRepository: Send + Sync {
     /// [`InsertUserError::Unexpected`] when the store fails.
     async fn insert(&self, user: &User) -> Result<(), InsertUserError>;
 
-    /// Changes a user's status. Returns whether the user exists.
+    /// Changes a user's status. Returns whether the user exists. Once it returns, a driver that
+    /// is not active is skipped by [`crate::availability::AvailabilityRepository::nearest_available`]
+    /// and refused by dispatch writes (a new offer, an acceptance), on every node.
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.

@@ -30,6 +30,7 @@ pub mod nearest;
 pub mod positions;
 pub mod sessions;
 pub mod trips;
+pub mod user_status;
 pub mod users;
 
 use std::sync::Arc;
@@ -175,6 +176,11 @@ macro_rules! conformance_suite {
                 each_scope_lists_exactly_its_trips_newest_first_and_filters_split_them,
                 pages_neither_skip_nor_repeat_and_later_trips_do_not_shift_them,
             }
+            user_status {
+                nearest_available_skips_drivers_that_are_not_active,
+                a_new_offer_is_refused_once_its_driver_is_not_active,
+                an_accept_is_refused_once_its_driver_is_not_active,
+            }
         );
     };
     (@modules $harness:path; $($module:ident { $($case:ident),* $(,)? })*) => {
@@ -212,6 +218,7 @@ mod tests {
             ("trips", include_str!("trips/offers.rs")),
             ("guards", include_str!("guards.rs")),
             ("lists", include_str!("lists.rs")),
+            ("user_status", include_str!("user_status.rs")),
         ] {
             for line in source.lines() {
                 if let Some(rest) = line.strip_prefix("pub async fn ") {

@@ -139,6 +139,9 @@ impl From<&TripCommandError> for ErrorBody {
                 Self::conflict("offer_expired", message)
             }
             TripCommandError::DriverBusy => Self::conflict("driver_busy", message),
+            TripCommandError::UserInactive => {
+                Self::new(ErrorCode::UserInactive, "this account is not active")
+            }
             TripCommandError::Changed => Self::conflict("changed", message),
             TripCommandError::Unexpected(_) => Self::internal(),
         }

@@ -26,3 +26,4 @@ pub mod session;
 pub mod timestamp;
 pub mod trip_lists;
 pub mod trips;
+pub mod users;

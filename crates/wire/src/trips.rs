@@ -370,7 +370,8 @@ pub struct OfferClosed {
     trip_id: String,
     #[schema(format = "uuid")]
     driver_id: String,
-    /// The rejection's reason (the driver's own, `driver_offline`, `driver_busy`); `null` for
+    /// The rejection's reason (the driver's own, `driver_offline`, `driver_busy`,
+    /// `driver_unavailable`); `null` for
     /// accepted and expired offers. Always sent, so the three events keep one shape.
     #[schema(required = true)]
     reason: Option<String>,

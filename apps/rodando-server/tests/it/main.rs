@@ -23,3 +23,4 @@ mod stalled;
 mod transport_limits;
 mod trip_lists;
 mod trips;
+mod user_status;

@@ -1,0 +1,148 @@
+//! A user's status as dispatch sees it: once [`UserRepository::set_status`] stores `inactive`
+//! or `banned`, the driver is no longer among the nearest, cannot be offered a trip and cannot
+//! accept one; once `active` again, it can.
+//!
+//! [`UserRepository::set_status`]: rodando_ports::users::UserRepository::set_status
+
+use rodando_domain::availability::TripStanding;
+use rodando_domain::ids::DriverId;
+use rodando_domain::offer::{Offer, OfferStatus};
+use rodando_domain::trip::{Trip, TripStatus};
+use rodando_domain::user::UserStatus;
+use rodando_ports::trips::{AvailabilityChange, DispatchConflict, DispatchWrite};
+use time::{Duration, OffsetDateTime};
+
+use crate::Ports;
+use crate::fixtures::{T0, at, available_driver_at, havana, ok, point};
+use crate::trips::{offer, offered, refused, stored_trip, transition, trip_of};
+
+async fn set(ports: &Ports, driver: DriverId, status: UserStatus) {
+    assert!(ok(ports.users.set_status(driver, status).await), "{driver}");
+}
+
+async fn nearest(ports: &Ports) -> Vec<DriverId> {
+    ok(ports
+        .availability
+        .nearest_available(
+            point(havana::PARQUE_CENTRAL),
+            5_000.0,
+            10,
+            at(10),
+            Duration::hours(1),
+            &[],
+        )
+        .await)
+    .into_iter()
+    .map(|c| c.driver_id)
+    .collect()
+}
+
+/// Inactive and banned drivers are skipped by the nearest-driver query at once, whatever their
+/// availability says; active again, they are found again, in distance order.
+pub async fn nearest_available_skips_drivers_that_are_not_active(ports: Ports) {
+    let capitolio = available_driver_at(&ports, havana::CAPITOLIO, T0).await;
+    let morro = available_driver_at(&ports, havana::MORRO, T0).await;
+    let nacional = available_driver_at(&ports, havana::HOTEL_NACIONAL, T0).await;
+    assert_eq!(nearest(&ports).await, vec![capitolio, morro, nacional]);
+
+    set(&ports, capitolio, UserStatus::Banned).await;
+    set(&ports, nacional, UserStatus::Inactive).await;
+    assert_eq!(nearest(&ports).await, vec![morro]);
+
+    set(&ports, capitolio, UserStatus::Active).await;
+    set(&ports, nacional, UserStatus::Active).await;
+    assert_eq!(nearest(&ports).await, vec![capitolio, morro, nacional]);
+}
+
+/// A driver banned or deactivated after dispatch read it is not offered the trip:
+/// `DriverNotMatchable`, and nothing of the write lands.
+pub async fn a_new_offer_is_refused_once_its_driver_is_not_active(ports: Ports) {
+    for status in [UserStatus::Banned, UserStatus::Inactive] {
+        let driver = available_driver_at(&ports, havana::CAPITOLIO, T0).await;
+        set(&ports, driver, status).await;
+        let trip = stored_trip(&ports).await;
+        let conflict = refused(
+            &ports,
+            DispatchWrite {
+                trip: transition(&trip, ok(trip.start_assigning())),
+                new_offer: Some(offer(&trip, driver, 1)),
+                ..DispatchWrite::default()
+            },
+        )
+        .await;
+        assert!(
+            matches!(conflict, DispatchConflict::DriverNotMatchable),
+            "{status:?}: {conflict:?}"
+        );
+        assert_eq!(trip_of(&ports, trip.id).await.status, TripStatus::Pending);
+        assert!(ok(ports.trips.offers_for_trip(trip.id).await).is_empty());
+
+        // Active again: offered.
+        set(&ports, driver, UserStatus::Active).await;
+        offered(&ports, &trip, driver, 2).await;
+    }
+}
+
+/// An offer made before its driver was banned cannot be accepted after: `DriverInactive`, and
+/// nothing is written (the offer stays open for the release that follows a ban, the trip
+/// assigning, the driver free). Rejecting it still works.
+pub async fn an_accept_is_refused_once_its_driver_is_not_active(ports: Ports) {
+    let driver = available_driver_at(&ports, havana::CAPITOLIO, T0).await;
+    let trip = stored_trip(&ports).await;
+    let (assigning, open) = offered(&ports, &trip, driver, 1).await;
+    set(&ports, driver, UserStatus::Banned).await;
+
+    let accept = accept_write(&ports, &assigning, &open, at(2)).await;
+    let conflict = refused(&ports, accept).await;
+
+    assert!(
+        matches!(conflict, DispatchConflict::DriverInactive),
+        "{conflict:?}"
+    );
+    assert_eq!(trip_of(&ports, trip.id).await.status, TripStatus::Assigning);
+    let still = ok(ports.trips.find_offer(open.id).await);
+    assert_eq!(still.map(|o| o.status), Some(OfferStatus::Offered));
+    let row = ok(ports.availability.find(driver).await);
+    assert_eq!(row.and_then(|r| r.state.current_trip_id), None);
+
+    let rejected = ok(open.reject(driver, Some("driver_unavailable".into()), at(3)));
+    let closed = ports
+        .trips
+        .apply(&DispatchWrite {
+            offer: Some(rejected),
+            ..DispatchWrite::default()
+        })
+        .await;
+    assert!(closed.is_ok(), "{closed:?}");
+    assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
+}
+
+/// What the application writes when `offer`'s driver accepts it at `now`.
+async fn accept_write(
+    ports: &Ports,
+    trip: &Trip,
+    offer: &Offer,
+    now: OffsetDateTime,
+) -> DispatchWrite {
+    let driver = offer.driver_id;
+    let accepted = ok(offer.accept(driver, now));
+    let arriving = ok(ok(trip.accept(driver, now)).begin_arriving());
+    let row = ok(ports.availability.load_or_create(driver, now).await);
+    let mine = TripStanding::Dispatched {
+        assigned_to: Some(driver),
+        active: true,
+    };
+    let on_trip = ok(row
+        .state
+        .set_trip(trip.id, mine, TripStanding::External, now));
+    DispatchWrite {
+        trip: transition(trip, arriving),
+        offer: Some(accepted),
+        availability: Some(AvailabilityChange {
+            expected_version: row.version,
+            next: on_trip,
+        }),
+        withdraw_open_offers_at: Some(now),
+        ..DispatchWrite::default()
+    }
+}
