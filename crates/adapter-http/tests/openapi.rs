@@ -61,6 +61,13 @@ mod support {
         async fn notify(&self, _: SessionId, _: &Notification) -> Result<(), Unexpected> {
             Ok(())
         }
+        async fn driver_en_route(
+            &self,
+            _: TripAudience,
+            _: &rodando_ports::notifier::EnRoute,
+        ) -> Result<(), Unexpected> {
+            Ok(())
+        }
     }
 }
 

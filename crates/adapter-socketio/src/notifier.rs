@@ -432,4 +432,31 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
         self.emit_to_session(session, names::NOTIFICATION, &data)
             .await
     }
+
+    /// To the passenger (its room and the trip's) and the admins in the trip's room: the same
+    /// audience as the trip's events, minus the driver. The caller's throttle already made it
+    /// one per trip per window, so nothing is coalesced here.
+    async fn driver_en_route(
+        &self,
+        audience: TripAudience,
+        update: &rodando_ports::notifier::EnRoute,
+    ) -> Result<(), Unexpected> {
+        use rodando_wire::en_route::{DriverEnRoute, EnRoutePosition};
+        let data = DriverEnRoute::new(
+            audience.trip_id,
+            update.driver_id,
+            EnRoutePosition::new(update.position, update.heading_deg, update.speed_kph),
+            &update.progress,
+            update.at,
+        );
+        let name = names::TRIP_DRIVER_EN_ROUTE;
+        let trip_room = rooms::trip(audience.trip_id);
+        let to_passenger = vec![rooms::passenger(audience.passenger_id), trip_room.clone()];
+        let mut steps = Steps::default();
+        steps.record(
+            emit_to_rooms(&self.io, Namespace::Passengers, to_passenger, name, &data).await,
+        );
+        steps.record(emit_to_rooms(&self.io, Namespace::Admin, vec![trip_room], name, &data).await);
+        steps.finish()
+    }
 }

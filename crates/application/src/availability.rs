@@ -21,6 +21,7 @@ use rodando_ports::notifier::Notifier;
 use rodando_ports::trips::TripStandingLookup;
 use time::OffsetDateTime;
 
+use crate::en_route::{EnRouteTracker, TrackedPing};
 use crate::trips::TripService;
 
 /// Attempts before a command that keeps losing compare-and-set races gives up. Each loss means
@@ -59,6 +60,9 @@ pub struct AvailabilityService {
     /// Releases the open offer of a driver who goes OFFLINE or BUSY (see
     /// [`AvailabilityService::releasing_offers_with`]).
     offers: Option<TripService>,
+    /// Turns the pings of drivers on a trip into `trip:driver_en_route` (see
+    /// [`AvailabilityService::tracking_trips_with`]).
+    tracker: Option<EnRouteTracker>,
 }
 
 impl AvailabilityService {
@@ -75,6 +79,7 @@ impl AvailabilityService {
             notifier,
             clock,
             offers: None,
+            tracker: None,
         }
     }
 
@@ -84,6 +89,15 @@ impl AvailabilityService {
     #[must_use]
     pub fn releasing_offers_with(mut self, trips: TripService) -> Self {
         self.offers = Some(trips);
+        self
+    }
+
+    /// The pings of a driver whose availability holds a trip (`currentTripId`) go to `tracker`,
+    /// which sends them to the trip's passenger and watching admins while the trip is arriving
+    /// or in progress. Drivers without a trip cost no extra work (see [`crate::en_route`]).
+    #[must_use]
+    pub fn tracking_trips_with(mut self, tracker: EnRouteTracker) -> Self {
+        self.tracker = Some(tracker);
         self
     }
 
@@ -192,6 +206,19 @@ impl AvailabilityService {
             let change = pinged.before.change_to(&pinged.after);
             self.announce(Command::Ping(fix), change, &pinged.after)
                 .await;
+        }
+        if let (Some(tracker), Some(trip), Some(position)) = (
+            &self.tracker,
+            pinged.after.current_trip_id,
+            pinged.after.last_location,
+        ) {
+            tracker.track(TrackedPing {
+                driver,
+                trip,
+                position,
+                heading_deg: fix.heading_deg,
+                speed_kph: fix.speed_kph,
+            });
         }
         Ok(pinged.after)
     }

@@ -11,6 +11,7 @@ pub mod availability;
 pub mod clock;
 pub mod demo;
 pub mod dispatch;
+pub mod en_route;
 pub mod handshake;
 pub mod presence;
 pub mod principal;

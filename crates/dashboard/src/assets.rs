@@ -25,7 +25,7 @@ pub const INDEX: Asset = Asset {
 };
 
 /// Everything the page loads, each at its own path under `/dashboard/`.
-pub const FILES: [Asset; 11] = [
+pub const FILES: [Asset; 12] = [
     Asset {
         path: "/dashboard/style.css",
         content_type: CSS,
@@ -50,6 +50,11 @@ pub const FILES: [Asset; 11] = [
         path: "/dashboard/in_flight.js",
         content_type: JS,
         body: include_bytes!("../static/in_flight.js"),
+    },
+    Asset {
+        path: "/dashboard/en_route.js",
+        content_type: JS,
+        body: include_bytes!("../static/en_route.js"),
     },
     Asset {
         path: "/dashboard/projection.js",

@@ -5,6 +5,7 @@
 // repaint.
 
 import { Fleet, STATUSES } from './fleet.js';
+import { trackEnRoute } from './en_route.js';
 import { Trips, TRIP_EVENTS } from './trips.js';
 import { InFlightMarks, missedEndings, requestTripsSnapshot } from './in_flight.js';
 import { FleetMap } from './map.js';
@@ -111,6 +112,7 @@ function resetView() {
   state.selectedTripId = null;
   state.connects = 0;
   state.map?.clear();
+  state.enRoute?.clear();
   state.inFlight?.clear();
   for (const row of state.rows.values()) row.remove();
   state.rows.clear();
@@ -181,6 +183,7 @@ function connect() {
     reconnectionDelayMax: 5000,
   });
   state.socket = socket;
+  state.enRoute = trackEnRoute(socket, { mapOf: () => state.map, tripOf: (id) => state.trips.trips.get(id) });
 
   socket.on('connect', () => {
     state.connects += 1;

@@ -42,7 +42,7 @@ export const TRIP_EVENTS = Object.freeze({
   'trip:assignment:expired': () => null,
   'trip:driver_assigned': (p) => p.currentStatus ?? 'accepted',
   'trip:arriving_started': () => 'arriving',
-  'trip:driver_en_route': () => 'arriving',
+  'trip:driver_en_route': (p) => (p.phase === 'to_dropoff' ? 'in_progress' : 'arriving'),
   'trip:driver_arrived_pickup': () => 'arriving',
   'trip:started': () => 'in_progress',
   'trip:completed': () => 'completed',

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
+use rodando_domain::en_route::Progress;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::SessionId;
 use rodando_domain::ids::{DriverId, TripId, UserId};
@@ -109,6 +110,24 @@ pub enum TripEvent {
     Cancelled(Trip),
 }
 
+/// Where a trip's driver is, for `trip:driver_en_route` (PROTOCOL §8): a position stream,
+/// not a step of the trip's life.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnRoute {
+    /// The driver.
+    pub driver_id: DriverId,
+    /// Its last position.
+    pub position: GeoPoint,
+    /// Heading in degrees, if the ping reported one.
+    pub heading_deg: Option<f64>,
+    /// Speed in km/h, if the ping reported one.
+    pub speed_kph: Option<f64>,
+    /// Where it is heading, how far and how long.
+    pub progress: Progress,
+    /// When the ping was taken.
+    pub at: OffsetDateTime,
+}
+
 /// Pushes changes to the sockets that must see them, on whatever node holds them. Called only
 /// after the change is stored. A failure is logged by the caller and never undoes the change.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -177,5 +196,16 @@ pub trait Notifier: Send + Sync {
         &self,
         session: SessionId,
         notification: &Notification,
+    ) -> Result<(), Unexpected>;
+
+    /// `trip:driver_en_route` to the trip's passenger and the admins watching the trip, nobody
+    /// else. Callers already send at most one per trip per window (the latest position).
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the push could not be handed to the transport.
+    async fn driver_en_route(
+        &self,
+        audience: TripAudience,
+        update: &EnRoute,
     ) -> Result<(), Unexpected>;
 }

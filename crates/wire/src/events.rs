@@ -76,6 +76,9 @@ pub const TRIP_NO_DRIVERS_FOUND: &str = "trip:no_drivers_found";
 pub const TRIP_DRIVER_ASSIGNED: &str = "trip:driver_assigned";
 /// The driver is on the way to the pickup, with an ETA.
 pub const TRIP_ARRIVING_STARTED: &str = "trip:arriving_started";
+/// The assigned driver's position, distance and ETA while the trip is arriving or in progress
+/// (a position stream: at most one per trip per second, to the passenger and watching admins).
+pub const TRIP_DRIVER_EN_ROUTE: &str = "trip:driver_en_route";
 /// The driver reached the pickup.
 pub const TRIP_DRIVER_ARRIVED_PICKUP: &str = "trip:driver_arrived_pickup";
 /// The ride started.
@@ -153,6 +156,7 @@ pub const PASSENGERS: NamespaceEvents = NamespaceEvents {
         TRIP_NO_DRIVERS_FOUND,
         TRIP_DRIVER_ASSIGNED,
         TRIP_ARRIVING_STARTED,
+        TRIP_DRIVER_EN_ROUTE,
         TRIP_DRIVER_ARRIVED_PICKUP,
         TRIP_STARTED,
         TRIP_COMPLETED,
@@ -189,6 +193,7 @@ pub const ADMIN: NamespaceEvents = NamespaceEvents {
         TRIP_NO_DRIVERS_FOUND,
         TRIP_DRIVER_ASSIGNED,
         TRIP_ARRIVING_STARTED,
+        TRIP_DRIVER_EN_ROUTE,
         TRIP_DRIVER_ARRIVED_PICKUP,
         TRIP_STARTED,
         TRIP_COMPLETED,
@@ -235,6 +240,7 @@ pub const OUTBOUND: &[&str] = &[
     TRIP_NO_DRIVERS_FOUND,
     TRIP_DRIVER_ASSIGNED,
     TRIP_ARRIVING_STARTED,
+    TRIP_DRIVER_EN_ROUTE,
     TRIP_DRIVER_ARRIVED_PICKUP,
     TRIP_STARTED,
     TRIP_COMPLETED,
@@ -299,6 +305,10 @@ mod tests {
         assert!(DRIVERS.outbound.contains(&TRIP_ASSIGNMENT_OFFERED));
         assert!(ADMIN.outbound.contains(&TRIP_REQUESTED));
         assert!(!DRIVERS.outbound.contains(&TRIP_REQUESTED));
+        // The en-route stream is for the passenger and watching admins, not the driver.
+        assert!(PASSENGERS.outbound.contains(&TRIP_DRIVER_EN_ROUTE));
+        assert!(ADMIN.outbound.contains(&TRIP_DRIVER_EN_ROUTE));
+        assert!(!DRIVERS.outbound.contains(&TRIP_DRIVER_EN_ROUTE));
         // Session-wide events reach a session's sockets in whatever namespace they are.
         let session_wide = [
             HELLO,

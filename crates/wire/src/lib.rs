@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod availability;
 pub mod codes;
+pub mod en_route;
 pub mod error;
 pub mod events;
 pub mod fields;

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rodando_wire::availability::{
     AvailabilitySnapshot, DriversSnapshot, LocationUpdate, TripUpdate,
 };
+use rodando_wire::en_route::DriverEnRoute;
 use rodando_wire::events::{self as names, INBOUND, NAMESPACES, NamespaceEvents, OUTBOUND};
 use rodando_wire::session::{
     AuthRefreshAck, Hello, NotificationBody, SessionRef, SessionRefreshed, SessionRevoked,
@@ -286,6 +287,7 @@ fn typed_payloads() -> Vec<(Documented, RustSchema)> {
             Event(names::TRIP_ARRIVING_STARTED),
             rust::<ArrivingStarted>(),
         ),
+        (Event(names::TRIP_DRIVER_EN_ROUTE), rust::<DriverEnRoute>()),
         (
             Event(names::TRIP_DRIVER_ARRIVED_PICKUP),
             rust::<DriverStep>(),

@@ -19,6 +19,7 @@ use rodando_application::Principal;
 use rodando_application::trip_lists::TripPage;
 use rodando_domain::admission::Namespace;
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
+use rodando_domain::en_route::{self, StraightLine};
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
@@ -30,6 +31,7 @@ use rodando_domain::user::UserType;
 use rodando_wire::availability::{
     AvailabilitySnapshot, DriversSnapshot, LocationUpdate, TripUpdate,
 };
+use rodando_wire::en_route::{DriverEnRoute, EnRoutePosition};
 use rodando_wire::events::{self, INBOUND, OUTBOUND};
 use rodando_wire::session::{
     AuthRefreshAck, Hello, NotificationBody, SessionRef, SessionRefreshed, SessionRevoked,
@@ -91,6 +93,7 @@ fn generated() -> Vec<Generated> {
     .unwrap();
     let dropoff = Place::new(GeoPoint::from_degrees(23.133, -82.383).unwrap(), None).unwrap();
     let cup = Currency::parse("CUP").unwrap();
+    let pickup_point = pickup.point;
 
     let offline = DriverAvailability::new_offline(driver, at(-600));
     let available = offline
@@ -248,6 +251,28 @@ fn generated() -> Vec<Generated> {
         event(
             events::TRIP_ARRIVING_STARTED,
             json(&ArrivingStarted::new(trip_id, driver, 142, Some(position))),
+        ),
+        event(
+            events::TRIP_DRIVER_EN_ROUTE,
+            json(&DriverEnRoute::new(
+                trip_id,
+                driver,
+                EnRoutePosition::new(position, Some(90.0), Some(32.5)),
+                &en_route::progress(&arriving, driver, &position, &StraightLine::PICKUP).unwrap(),
+                at(12),
+            )),
+        ),
+        shown(
+            "trip:driver_en_route (to_dropoff)",
+            Kind::Event(events::TRIP_DRIVER_EN_ROUTE),
+            json(&DriverEnRoute::new(
+                trip_id,
+                driver,
+                EnRoutePosition::new(pickup_point, None, None),
+                &en_route::progress(&started, driver, &pickup_point, &StraightLine::PICKUP)
+                    .unwrap(),
+                at(301),
+            )),
         ),
         event(
             events::TRIP_DRIVER_ARRIVED_PICKUP,

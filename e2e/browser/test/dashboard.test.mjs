@@ -3,7 +3,8 @@
 // Leaflet map shows a marker per simulated driver with OpenStreetMap's attribution, and, the
 // tiles being unreachable here, the latitude/longitude grid; the counts match the simulator's, a
 // driver's marker moves after its ping (its arrow turned to its heading when the update carries
-// one), a requested trip appears and changes status, a dropped connection shows as a reconnect,
+// one), a requested trip appears and changes status, its driver en route carries an ETA label
+// that moves, a dropped connection shows as a reconnect,
 // and a screenshot is saved to target/dashboard.png for review. Tiles from a configured
 // DASHBOARD_TILE_URL (a tile server of the test's own) load and are allowed by the page's policy.
 // No request leaves this machine: the page's requests elsewhere are aborted as offline.
@@ -223,6 +224,22 @@ test('the dashboard shows the simulated city live', { timeout: 90_000 }, async (
   assert.match(await page.textContent(`${row} td:nth-child(3)`), /^(?!—$)\S/, 'the assigned driver is shown');
   await sim.until((p) => p.driversOnTrip === 1, WAIT, 'a simulated driver on the trip');
   await countsBecome(page, () => simulatorCounts(sim, { online: 1, BUSY: 1 }), 'counts with a driver on a trip');
+
+  // The en-route driver on the map: an "ETA n min" label at its position, moving as it pings
+  // (trip:driver_en_route, at most one a second), with a line to where it heads.
+  const eta = `#map .eta-label[data-trip-id="${trip.id}"]`;
+  await page.waitForSelector(eta, { timeout: WAIT });
+  assert.match(await page.textContent(eta), /^ETA \d+ min$/);
+  assert.ok((await page.locator('#map path.en-route-line').count()) >= 1, 'a line to the pickup or dropoff');
+  const firstFix = await page.$eval(eta, (el) => `${el.dataset.lat},${el.dataset.lon}`);
+  await page.waitForFunction(
+    ([sel, was]) => {
+      const el = document.querySelector(sel);
+      return !el || `${el.dataset.lat},${el.dataset.lon}` !== was;
+    },
+    [eta, firstFix],
+    { timeout: WAIT },
+  );
 
   // The trip list is keyboard-usable: Enter on a row shows its pickup and dropoff on the map.
   await page.focus(row);

@@ -6,6 +6,7 @@ mod availability;
 mod cluster;
 mod connection_limit;
 mod dispatch_faults;
+mod en_route;
 mod error_codes;
 mod handshake;
 mod hardening;

@@ -124,6 +124,13 @@ impl rodando_ports::notifier::Notifier for NullNotifier {
     ) -> Result<(), rodando_ports::Unexpected> {
         Ok(())
     }
+    async fn driver_en_route(
+        &self,
+        _: rodando_ports::notifier::TripAudience,
+        _: &rodando_ports::notifier::EnRoute,
+    ) -> Result<(), rodando_ports::Unexpected> {
+        Ok(())
+    }
 }
 
 /// Makes `driver` a candidate through the use cases, as its app would: a socket admitted,
