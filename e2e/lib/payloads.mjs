@@ -100,8 +100,10 @@ export const trip = object({
   paymentMethod: oneOf('cash', 'card'),
 });
 
-const offerClosed = object({ assignmentId: uuid, tripId: uuid, driverId: uuid, reason: nullable(string), at: time });
-const driverStep = object({ tripId: uuid, driverId: uuid, at: time });
+/** `seq` of an event of a trip's stream (issue 15): 1 for trip:requested, then one more each. */
+const seq = positiveInt;
+const offerClosed = object({ assignmentId: uuid, tripId: uuid, driverId: uuid, reason: nullable(string), at: time, seq });
+const driverStep = object({ tripId: uuid, driverId: uuid, at: time, seq });
 
 /** Every server → client event of §6–§8, by name. */
 export const EVENTS = {
@@ -122,8 +124,9 @@ export const EVENTS = {
     fareEstimate: number,
     currency: string,
     status: oneOf(...TRIP_STATUS),
+    seq,
   }),
-  'trip:assigning_started': object({ tripId: uuid, at: time }),
+  'trip:assigning_started': object({ tripId: uuid, at: time, seq }),
   'trip:assignment:offered': object({
     assignmentId: uuid,
     tripId: uuid,
@@ -134,23 +137,25 @@ export const EVENTS = {
     currency: string,
     ttlSec: positiveInt,
     expiresAt: time,
+    seq,
   }),
   'trip:assignment:accepted': offerClosed,
   'trip:assignment:rejected': offerClosed,
   'trip:assignment:expired': offerClosed,
-  'trip:no_drivers_found': object({ tripId: uuid, reason: string }),
+  'trip:no_drivers_found': object({ tripId: uuid, reason: string, seq }),
   'trip:driver_assigned': object({
     tripId: uuid,
     driverId: uuid,
     driver: object({ id: uuid, name: string }),
     at: time,
     currentStatus: oneOf(...TRIP_STATUS),
+    seq,
   }),
-  'trip:arriving_started': object({ tripId: uuid, driverId: uuid, etaSec: number, driverPosition: nullable(point) }),
+  'trip:arriving_started': object({ tripId: uuid, driverId: uuid, etaSec: number, driverPosition: nullable(point), seq }),
   'trip:driver_arrived_pickup': driverStep,
   'trip:started': driverStep,
-  'trip:completed': object({ tripId: uuid, driverId: uuid, at: time, fareTotal: number, currency: string }),
-  'trip:cancelled': object({ tripId: uuid, cancelledBy: nullable(string), reason: nullable(string), at: time }),
+  'trip:completed': object({ tripId: uuid, driverId: uuid, at: time, fareTotal: number, currency: string, seq }),
+  'trip:cancelled': object({ tripId: uuid, cancelledBy: nullable(string), reason: nullable(string), at: time, seq }),
   exception: (value, path) => {
     assert.ok(value && typeof value === 'object', `${path}: expected an object`);
     assert.equal(value.status, 'error', `${path}.status`);

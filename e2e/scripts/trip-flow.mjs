@@ -213,8 +213,9 @@ export async function runTripFlow({ server, tracer, pickup = FLOW_DEFAULTS.picku
         fareEstimate: trip.fareEstimate,
         currency: trip.currency,
         status: undefined,
+        seq: 1,
       },
-      'trip:requested tells what the ack told',
+      'trip:requested tells what the ack told (and is the first event of the trip, seq 1)',
     );
     assert.deepEqual(await hear('admin', 'trip:requested'), heardRequest, 'every admin hears of the new trip');
     await hear('passenger', 'trip:assigning_started');
@@ -259,7 +260,8 @@ export async function runTripFlow({ server, tracer, pickup = FLOW_DEFAULTS.picku
       const acceptedEvent = await hear(role, 'trip:assignment:accepted');
       assert.deepEqual(
         { ...acceptedEvent, at: undefined },
-        { assignmentId: secondOffer.assignmentId, tripId, driverId: p.farDriver.userId, reason: null, at: undefined },
+        // seq: requested 1, assigning_started 2, rejected 3 (offers add none), accepted 4
+        { assignmentId: secondOffer.assignmentId, tripId, driverId: p.farDriver.userId, reason: null, at: undefined, seq: 4 },
         `${role} trip:assignment:accepted`,
       );
       const assigned = await hear(role, 'trip:driver_assigned');
@@ -292,13 +294,13 @@ export async function runTripFlow({ server, tracer, pickup = FLOW_DEFAULTS.picku
     assert.equal(typeof completed.fareTotal, 'number');
     for (const role of ['passenger', 'farDriver', 'admin']) {
       const atPickup = await hear(role, 'trip:driver_arrived_pickup');
-      assert.deepEqual(atPickup, { tripId, driverId: p.farDriver.userId, at: arrived.arrivedPickupAt }, `${role} trip:driver_arrived_pickup`);
+      assert.deepEqual(atPickup, { tripId, driverId: p.farDriver.userId, at: arrived.arrivedPickupAt, seq: 7 }, `${role} trip:driver_arrived_pickup`);
       const go = await hear(role, 'trip:started');
-      assert.deepEqual(go, { tripId, driverId: p.farDriver.userId, at: started.startedAt }, `${role} trip:started`);
+      assert.deepEqual(go, { tripId, driverId: p.farDriver.userId, at: started.startedAt, seq: 8 }, `${role} trip:started`);
       const done = await hear(role, 'trip:completed');
       assert.deepEqual(
         done,
-        { tripId, driverId: p.farDriver.userId, at: completed.completedAt, fareTotal: completed.fareTotal, currency: completed.currency },
+        { tripId, driverId: p.farDriver.userId, at: completed.completedAt, fareTotal: completed.fareTotal, currency: completed.currency, seq: 9 },
         `${role} trip:completed`,
       );
     }

@@ -22,7 +22,7 @@ use rodando_ports::availability::{AvailabilityRepository, CasError, Pinged, Vers
 use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
-    CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
+    Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     TripStandingLookup, UnattendedTrip,
 };
 use rodando_ports::users::{InsertUserError, UserRepository};
@@ -274,7 +274,7 @@ impl<S: TripRepository> TripRepository for Timed<S> {
         timed("trips.due_offers", self.0.due_offers(now, limit)).await
     }
 
-    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
+    async fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict> {
         timed("trips.apply", self.0.apply(write)).await
     }
 }

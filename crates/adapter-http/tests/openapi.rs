@@ -55,7 +55,12 @@ mod support {
         ) -> Result<(), Unexpected> {
             Ok(())
         }
-        async fn trip_event(&self, _: TripAudience, _: &TripEvent) -> Result<(), Unexpected> {
+        async fn trip_event(
+            &self,
+            _: TripAudience,
+            _: u64,
+            _: &TripEvent,
+        ) -> Result<(), Unexpected> {
             Ok(())
         }
         async fn notify(&self, _: SessionId, _: &Notification) -> Result<(), Unexpected> {

@@ -16,7 +16,7 @@ use rodando_domain::trip_list::{TripKey, TripListQuery};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
-    CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
+    Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     TripStandingLookup, UnattendedTrip,
 };
 use time::{Duration, OffsetDateTime};
@@ -178,6 +178,11 @@ impl TripRepository for MemoryStore {
         if t.trips.contains_key(&trip.id) {
             return Err(Unexpected::msg(format!("trip {} already exists", trip.id)).into());
         }
+        // A new trip is at the first event of its stream, `trip:requested`, as in PostgreSQL.
+        let trip = &Trip {
+            seq: 1,
+            ..trip.clone()
+        };
         t.put_trip(trip);
         if let Some(i) = idempotency {
             t.idempotency.insert(
@@ -276,7 +281,7 @@ impl TripRepository for MemoryStore {
         Ok(due)
     }
 
-    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
+    async fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict> {
         let mut availability = lock(&self.availability);
         let mut dispatch = lock(&self.dispatch);
         // Held to the end of the write: a ban is stored either before the check or after it.
@@ -306,7 +311,11 @@ impl TripRepository for MemoryStore {
                 return Err(DispatchConflict::DriverNotMatchable);
             }
         }
-        // Every guard held: write everything.
+        // Every guard held: write everything. The stored seq is the store's to number.
+        let numbered = write.trip_id();
+        let seq = numbered
+            .and_then(|id| dispatch.trips.get(&id))
+            .map(|stored| stored.seq + u64::from(write.events));
         if let Some(change) = &write.availability {
             availability
                 .compare_and_set(change.expected_version, &change.next)
@@ -314,6 +323,11 @@ impl TripRepository for MemoryStore {
         }
         if let Some(t) = &write.trip {
             dispatch.put_trip(&t.next);
+        }
+        if let (Some(id), Some(seq)) = (numbered, seq)
+            && let Some(stored) = dispatch.trips.get_mut(&id)
+        {
+            stored.seq = seq;
         }
         if let Some(o) = &write.offer {
             dispatch.put_offer(o);
@@ -326,10 +340,11 @@ impl TripRepository for MemoryStore {
             .as_ref()
             .map(|t| t.next.id)
             .or(write.offer.as_ref().map(|o| o.trip_id));
-        Ok(match (write.withdraw_open_offers_at, trip) {
+        let withdrawn = match (write.withdraw_open_offers_at, trip) {
             (Some(at), Some(trip)) => dispatch.withdraw_open(trip, at),
             _ => Vec::new(),
-        })
+        };
+        Ok(Applied { withdrawn, seq })
     }
 }
 

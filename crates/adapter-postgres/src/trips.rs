@@ -23,7 +23,7 @@ use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
 use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
-    CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
+    Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     TripStandingLookup, UnattendedTrip,
 };
 use sqlx::PgConnection;
@@ -145,6 +145,13 @@ const UPDATE_TRIP: &str = concat!(
     ") WHERE id = $1 AND status = $23"
 );
 
+/// Adds `$2` events to trip `$1`'s stream, first in a write so the trip's row is the first
+/// locked (as every trip write does), and returns its seq.
+const NUMBER_EVENTS: &str = "UPDATE trips SET seq = seq + $2 WHERE id = $1 RETURNING seq";
+
+/// The seq of trip `$1`, for a write that announces nothing on the trip's stream.
+const CURRENT_SEQ: &str = "SELECT seq FROM trips WHERE id = $1";
+
 /// Writes the offer (`$1..=$9`) if it is still open.
 const UPDATE_OPEN_OFFER: &str = concat!(
     "UPDATE trip_offers SET (",
@@ -233,7 +240,20 @@ impl PgStore {
 async fn apply_on(
     conn: &mut PgConnection,
     write: &DispatchWrite,
-) -> Result<Vec<Offer>, DispatchConflict> {
+) -> Result<Applied, DispatchConflict> {
+    let numbered = write.trip_id();
+    let mut seq = None;
+    if let Some(trip) = numbered
+        && write.events > 0
+    {
+        let bumped: Option<i64> = sqlx::query_scalar(NUMBER_EVENTS)
+            .bind(trip.as_uuid())
+            .bind(i64::from(write.events))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(failed("numbering a trip's events"))?;
+        seq = Some(bumped.ok_or(DispatchConflict::TripChanged)?);
+    }
     if let Some(t) = &write.trip {
         let done = bind_trip!(sqlx::query(UPDATE_TRIP), &t.next)
             .bind(t.expected.as_str())
@@ -305,13 +325,27 @@ async fn apply_on(
             return Err(DispatchConflict::DriverNotMatchable);
         }
     }
+    if let (Some(trip), None) = (numbered, seq) {
+        let current: Option<i64> = sqlx::query_scalar(CURRENT_SEQ)
+            .bind(trip.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(failed("reading a trip's seq"))?;
+        seq = current;
+    }
+    let seq = seq
+        .map(|s| u64::try_from(s).map_err(|_| Unexpected::msg("a trip's seq is negative")))
+        .transpose()?;
     let trip = write
         .trip
         .as_ref()
         .map(|t| t.next.id)
         .or(write.offer.as_ref().map(|o| o.trip_id));
     let (Some(at), Some(trip)) = (write.withdraw_open_offers_at, trip) else {
-        return Ok(Vec::new());
+        return Ok(Applied {
+            withdrawn: Vec::new(),
+            seq,
+        });
     };
     let rows = sqlx::query_as::<_, OfferRow>(WITHDRAW_OPEN_OFFERS)
         .bind(trip.as_uuid())
@@ -319,7 +353,10 @@ async fn apply_on(
         .fetch_all(&mut *conn)
         .await
         .map_err(failed("withdrawing a trip's open offers"))?;
-    Ok(offers(rows)?)
+    Ok(Applied {
+        withdrawn: offers(rows)?,
+        seq,
+    })
 }
 
 #[async_trait]
@@ -458,7 +495,7 @@ impl TripRepository for PgStore {
         offers(rows)
     }
 
-    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
+    async fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict> {
         let mut retries = 0;
         loop {
             let mut tx = self
@@ -468,11 +505,11 @@ impl TripRepository for PgStore {
                 .map_err(failed("starting a dispatch write"))?;
             let outcome = apply_on(&mut tx, write).await;
             match outcome {
-                Ok(withdrawn) => {
+                Ok(applied) => {
                     tx.commit()
                         .await
                         .map_err(failed("committing a dispatch write"))?;
-                    return Ok(withdrawn);
+                    return Ok(applied);
                 }
                 Err(conflict) => {
                     // A failed rollback leaves nothing to undo either: the server aborts an

@@ -11,7 +11,7 @@ use socketioxide::extract::SocketRef;
 
 use crate::events::ack_data;
 use crate::reply::{EventError, readable};
-use crate::{Realtime, rooms, trips_snapshot};
+use crate::{Realtime, resync, rooms, trips_snapshot};
 
 /// Routes one `/admin` event.
 pub(crate) async fn route<A: Adapter>(
@@ -49,6 +49,7 @@ pub(crate) async fn route<A: Adapter>(
             }
             Ok(ack_data(TripWatch::new(&trip, watching)))
         }
+        names::TRIP_SYNC => resync::trip_sync(realtime, principal, event, payload).await,
         _ => Err(EventError::unknown_event(event)),
     }
 }

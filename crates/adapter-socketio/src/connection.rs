@@ -13,7 +13,7 @@ use socketioxide::socket::DisconnectReason;
 use time::OffsetDateTime;
 
 use crate::context::SocketContext;
-use crate::{Realtime, events, metrics, presence, rooms};
+use crate::{Realtime, events, metrics, presence, resync, rooms};
 
 /// Called once the handshake admitted the socket.
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<Realtime>) {
@@ -42,6 +42,7 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
             }
         }
     });
+    let greeter = Arc::clone(&realtime);
     socket.on_fallback(
         move |socket: SocketRef<A>,
               Event(event): Event,
@@ -55,7 +56,10 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
         },
     );
 
-    let hello = Hello::new(p, OffsetDateTime::now_utc());
+    // After the rooms are joined, so nothing that happens meanwhile is missed: an event may
+    // then arrive before hello, and its seq tells the client which is newer.
+    let state = resync::session_state(&greeter, p).await;
+    let hello = Hello::new(p, OffsetDateTime::now_utc()).with_state(state);
     metrics::emitted(names::HELLO);
     if let Err(e) = socket.emit(names::HELLO, &hello) {
         tracing::debug!(sid = %socket.id, error = %e, "could not send hello");

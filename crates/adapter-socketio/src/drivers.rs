@@ -8,9 +8,9 @@ use rodando_wire::events as names;
 use rodando_wire::trips::{OfferRejected, TripBody, parse_offer_answer};
 use serde_json::Value;
 
-use crate::Realtime;
 use crate::events::ack_data;
 use crate::reply::{EventError, readable};
+use crate::{Realtime, resync};
 
 /// Routes one `/drivers` event; the answer is the driver's availability snapshot.
 pub(crate) async fn route(
@@ -57,6 +57,7 @@ pub(crate) async fn route(
                 .map_err(|e| EventError::from_trip(principal, event, e))?;
             return Ok(ack_data(OfferRejected::from(&rejected)));
         }
+        names::TRIP_SYNC => return resync::trip_sync(realtime, principal, event, payload).await,
         _ => return Err(EventError::unknown_event(event)),
     };
     let snapshot = outcome.map_err(|e| EventError::from_availability(principal, event, e))?;

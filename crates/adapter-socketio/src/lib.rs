@@ -25,6 +25,7 @@ mod passengers;
 mod presence;
 mod registry;
 mod reply;
+mod resync;
 mod rooms;
 mod trips_snapshot;
 

@@ -150,47 +150,50 @@ impl<A: Adapter> SocketNotifier<A> {
     }
 }
 
-/// The event name and payload of a trip event (PROTOCOL §8). The payload is serialized once
-/// here, as it goes to several rooms and namespaces; every shape is a typed struct of the wire
-/// crate.
-fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, Value) {
+/// The event name and payload of a trip event (PROTOCOL §8), as number `seq` of the trip's
+/// stream. The payload is serialized once here, as it goes to several rooms and namespaces;
+/// every shape is a typed struct of the wire crate.
+fn trip_payload(audience: TripAudience, seq: u64, event: &TripEvent) -> (&'static str, Value) {
     match event {
-        TripEvent::Requested(t) => (names::TRIP_REQUESTED, payload(TripRequested::from(t))),
+        TripEvent::Requested(t) => (names::TRIP_REQUESTED, numbered(seq, TripRequested::from(t))),
         TripEvent::AssigningStarted { at } => (
             names::TRIP_ASSIGNING_STARTED,
-            payload(TripAt::new(audience.trip_id, *at)),
+            numbered(seq, TripAt::new(audience.trip_id, *at)),
         ),
         TripEvent::Offered { offer, trip } => (
             names::TRIP_ASSIGNMENT_OFFERED,
-            payload(TripOffered::new(offer, trip)),
+            numbered(seq, TripOffered::new(offer, trip)),
         ),
         TripEvent::OfferAccepted(o) => (
             names::TRIP_ASSIGNMENT_ACCEPTED,
-            payload(OfferClosed::from(o)),
+            numbered(seq, OfferClosed::from(o)),
         ),
         TripEvent::OfferRejected(o) => (
             names::TRIP_ASSIGNMENT_REJECTED,
-            payload(OfferClosed::from(o)),
+            numbered(seq, OfferClosed::from(o)),
         ),
         TripEvent::OfferExpired(o) => (
             names::TRIP_ASSIGNMENT_EXPIRED,
-            payload(OfferClosed::from(o)),
+            numbered(seq, OfferClosed::from(o)),
         ),
         TripEvent::OfferWithdrawn(o) => (
             names::TRIP_CANCELLED,
-            payload(TripCancelled::offer_withdrawn(o)),
+            numbered(seq, TripCancelled::offer_withdrawn(o)),
         ),
         TripEvent::NoDriversFound { reason } => (
             names::TRIP_NO_DRIVERS_FOUND,
-            payload(NoDriversFound::new(audience.trip_id, reason)),
+            numbered(seq, NoDriversFound::new(audience.trip_id, reason)),
         ),
         TripEvent::DriverAssigned { trip, driver_name } => (
             names::TRIP_DRIVER_ASSIGNED,
-            payload(DriverAssigned::new(
-                trip,
-                trip.driver_id.unwrap_or(trip.passenger_id),
-                driver_name,
-            )),
+            numbered(
+                seq,
+                DriverAssigned::new(
+                    trip,
+                    trip.driver_id.unwrap_or(trip.passenger_id),
+                    driver_name,
+                ),
+            ),
         ),
         TripEvent::ArrivingStarted {
             driver_id,
@@ -198,22 +201,53 @@ fn trip_payload(audience: TripAudience, event: &TripEvent) -> (&'static str, Val
             driver_position,
         } => (
             names::TRIP_ARRIVING_STARTED,
-            payload(ArrivingStarted::new(
-                audience.trip_id,
-                *driver_id,
-                *eta_sec,
-                *driver_position,
-            )),
+            numbered(
+                seq,
+                ArrivingStarted::new(audience.trip_id, *driver_id, *eta_sec, *driver_position),
+            ),
         ),
         TripEvent::DriverArrived(t) => (
             names::TRIP_DRIVER_ARRIVED_PICKUP,
-            payload(DriverStep::arrived(t)),
+            numbered(seq, DriverStep::arrived(t)),
         ),
-        TripEvent::Started(t) => (names::TRIP_STARTED, payload(DriverStep::started(t))),
-        TripEvent::Completed(t) => (names::TRIP_COMPLETED, payload(TripCompleted::from(t))),
-        TripEvent::Cancelled(t) => (names::TRIP_CANCELLED, payload(TripCancelled::from(t))),
+        TripEvent::Started(t) => (names::TRIP_STARTED, numbered(seq, DriverStep::started(t))),
+        TripEvent::Completed(t) => (names::TRIP_COMPLETED, numbered(seq, TripCompleted::from(t))),
+        TripEvent::Cancelled(t) => (names::TRIP_CANCELLED, numbered(seq, TripCancelled::from(t))),
     }
 }
+
+/// A trip event's payload as JSON, carrying its `seq`.
+fn numbered<T: Sequenced>(seq: u64, data: T) -> Value {
+    payload(data.with_seq(seq))
+}
+
+/// The payloads of a trip's stream, which carry its `seq`.
+trait Sequenced: Serialize {
+    fn with_seq(self, seq: u64) -> Self;
+}
+
+macro_rules! sequenced {
+    ($($event:ty),* $(,)?) => {$(
+        impl Sequenced for $event {
+            fn with_seq(self, seq: u64) -> Self {
+                <$event>::with_seq(self, seq)
+            }
+        }
+    )*};
+}
+
+sequenced!(
+    TripRequested,
+    TripAt,
+    TripOffered,
+    OfferClosed,
+    NoDriversFound,
+    DriverAssigned,
+    ArrivingStarted,
+    DriverStep,
+    TripCompleted,
+    TripCancelled,
+);
 
 /// A wire struct as JSON. These structs hold strings, numbers, booleans and nested structs
 /// only, so this cannot fail; `null` stands in rather than a panic if one ever did.
@@ -356,12 +390,13 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
     async fn trip_event(
         &self,
         audience: TripAudience,
+        seq: u64,
         event: &TripEvent,
     ) -> Result<(), Unexpected> {
         if let Some(outcome) = dispatch_outcome(event) {
             metrics::dispatch(outcome);
         }
-        let (name, data) = trip_payload(audience, event);
+        let (name, data) = trip_payload(audience, seq, event);
         let trip_room = rooms::trip(audience.trip_id);
         let mut steps = Steps::default();
         if let TripEvent::Offered { .. } | TripEvent::OfferWithdrawn(_) = event {

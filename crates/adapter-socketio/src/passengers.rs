@@ -7,9 +7,9 @@ use rodando_wire::events as names;
 use rodando_wire::trips::{TripBody, parse_trip_ref, parse_trip_request};
 use serde_json::Value;
 
-use crate::Realtime;
 use crate::events::ack_data;
 use crate::reply::{EventError, readable};
+use crate::{Realtime, resync};
 
 /// Routes one `/passengers` event; the answer is the trip.
 pub(crate) async fn route(
@@ -32,6 +32,7 @@ pub(crate) async fn route(
                 .cancel(Actor::Passenger(principal.user_id), trip, reason)
                 .await
         }
+        names::TRIP_SYNC => return resync::trip_sync(realtime, principal, event, payload).await,
         _ => return Err(EventError::unknown_event(event)),
     };
     trip.map(|t| ack_data(TripBody::from(&t)))

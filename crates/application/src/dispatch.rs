@@ -178,13 +178,13 @@ impl TripService {
         let Ok(rejected) = offer.reject(driver, Some(reason.to_owned()), now) else {
             return Ok(None);
         };
-        match self.close_offer(rejected.clone()).await {
-            Ok(()) => {}
+        let seq = match self.close_offer(rejected.clone()).await {
+            Ok(seq) => seq,
             Err(TripCommandError::Unexpected(e)) => return Err(e),
             Err(_) => return Ok(None), // answered, expired or withdrawn meanwhile
-        }
+        };
         tracing::info!(trip_id = %offer.trip_id, driver_id = %driver, reason, "open offer released");
-        self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected)
+        self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected, seq)
             .await;
         Ok(Some(rejected))
     }
@@ -194,7 +194,7 @@ impl TripService {
         // The deadline is on the store's clock, the one every node compares it with.
         let now = self.trips.now().await?;
         let starting = trip.status == TripStatus::Pending;
-        let assigning = if starting {
+        let mut assigning = if starting {
             trip.start_assigning()
                 .map_err(|_| DispatchConflict::TripChanged)?
         } else {
@@ -212,16 +212,21 @@ impl TripService {
             now,
             self.policy.offer_ttl,
         );
-        self.trips
+        // `trip:assigning_started` is on the trip's stream; the offer is its driver's alone and
+        // carries the trip's seq without adding to it, so nobody else sees a gap.
+        let applied = self
+            .trips
             .apply(&DispatchWrite {
                 trip: transition,
                 new_offer: Some(offer.clone()),
+                events: u32::from(starting),
                 ..DispatchWrite::default()
             })
             .await?;
-        tracing::info!(trip_id = %trip.id, driver_id = %offer.driver_id, distance_m = offer.distance_to_pickup_m, "trip offered");
+        assigning.seq = applied.seq.unwrap_or(assigning.seq + u64::from(starting));
+        tracing::info!(trip_id = %trip.id, driver_id = %offer.driver_id, distance_m = offer.distance_to_pickup_m, seq = assigning.seq, "trip offered");
         if starting {
-            self.announce(trip, TripEvent::AssigningStarted { at: now })
+            self.announce(&assigning, TripEvent::AssigningStarted { at: now })
                 .await;
         }
         let audience = TripAudience {
@@ -231,6 +236,7 @@ impl TripService {
         };
         self.announce_to(
             audience,
+            assigning.seq,
             TripEvent::Offered {
                 offer,
                 trip: trip.clone(),
@@ -244,10 +250,10 @@ impl TripService {
     /// trip as stored.
     async fn give_up(&self, trip: &Trip, reason: &'static str) -> Result<Trip, DispatchConflict> {
         let now = self.clock.now();
-        let next = trip
+        let mut next = trip
             .give_up(reason, now)
             .map_err(|_| DispatchConflict::TripChanged)?;
-        let withdrawn = self
+        let applied = self
             .trips
             .apply(&DispatchWrite {
                 trip: Some(TripTransition {
@@ -255,9 +261,12 @@ impl TripService {
                     next: next.clone(),
                 }),
                 withdraw_open_offers_at: Some(now),
+                events: 1,
                 ..DispatchWrite::default()
             })
             .await?;
+        next.seq = applied.seq.unwrap_or(trip.seq + 1);
+        let withdrawn = applied.withdrawn;
         tracing::info!(trip_id = %trip.id, reason, "no driver found");
         self.announce(
             &next,
@@ -297,7 +306,7 @@ impl TripService {
             let assigned = trip
                 .accept(driver, now)
                 .map_err(|_| TripCommandError::Offer(OfferError::NotOpen))?;
-            let arriving = assigned.begin_arriving()?;
+            let mut arriving = assigned.begin_arriving()?;
             let row = self.availability.load_or_create(driver, now).await?;
             let held = match row.state.current_trip_id {
                 Some(t) => self.standing(t).await?,
@@ -319,11 +328,16 @@ impl TripService {
                     next: on_trip.clone(),
                 }),
                 withdraw_open_offers_at: Some(now),
+                // accepted, driver_assigned, arriving_started
+                events: 3,
                 ..DispatchWrite::default()
             };
             match self.trips.apply(&write).await {
-                Ok(withdrawn) => {
-                    tracing::info!(trip_id = %trip.id, driver_id = %driver, "offer accepted");
+                Ok(applied) => {
+                    arriving.seq = applied.seq.unwrap_or(trip.seq + 3);
+                    let withdrawn = applied.withdrawn;
+                    let audience = TripAudience::from(&arriving);
+                    tracing::info!(trip_id = %trip.id, driver_id = %driver, seq = arriving.seq, "offer accepted");
                     let name = self
                         .users
                         .find_by_id(driver)
@@ -334,10 +348,12 @@ impl TripService {
                         .unwrap_or_default();
                     let position = on_trip.last_location.map(|p| p.point);
                     let eta = position.map_or(0, |p| eta_sec(p.distance_m(&trip.pickup.point)));
-                    self.announce(&arriving, TripEvent::OfferAccepted(accepted))
+                    let first = arriving.seq.saturating_sub(2);
+                    self.announce_to(audience, first, TripEvent::OfferAccepted(accepted))
                         .await;
-                    self.announce(
-                        &arriving,
+                    self.announce_to(
+                        audience,
+                        first + 1,
                         TripEvent::DriverAssigned {
                             trip: assigned,
                             driver_name: name,
@@ -380,9 +396,9 @@ impl TripService {
         let rejected = offer
             .reject(driver, reason, now)
             .map_err(TripCommandError::Offer)?;
-        self.close_offer(rejected.clone()).await?;
-        tracing::info!(trip_id = %offer.trip_id, driver_id = %driver, "offer rejected");
-        self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected)
+        let seq = self.close_offer(rejected.clone()).await?;
+        tracing::info!(trip_id = %offer.trip_id, driver_id = %driver, seq, "offer rejected");
+        self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected, seq)
             .await;
         Ok(rejected)
     }
@@ -400,10 +416,10 @@ impl TripService {
                 continue;
             };
             match self.close_offer(closed.clone()).await {
-                Ok(()) => {
+                Ok(seq) => {
                     expired += 1;
-                    tracing::info!(trip_id = %offer.trip_id, driver_id = %offer.driver_id, "offer expired");
-                    self.after_closed(TripEvent::OfferExpired(closed.clone()), &closed)
+                    tracing::info!(trip_id = %offer.trip_id, driver_id = %offer.driver_id, seq, "offer expired");
+                    self.after_closed(TripEvent::OfferExpired(closed.clone()), &closed, seq)
                         .await;
                 }
                 Err(TripCommandError::Unexpected(e)) => return Err(e),
@@ -459,27 +475,33 @@ impl TripService {
         Ok(offer)
     }
 
-    async fn close_offer(&self, next: Offer) -> Result<(), TripCommandError> {
-        self.trips
+    /// Closes an open offer, announcing one event on its trip's stream; returns the trip's seq
+    /// after it.
+    async fn close_offer(&self, next: Offer) -> Result<u64, TripCommandError> {
+        let applied = self
+            .trips
             .apply(&DispatchWrite {
                 offer: Some(next),
+                events: 1,
                 ..DispatchWrite::default()
             })
             .await
             .map_err(conflict)?;
-        Ok(())
+        applied
+            .seq
+            .ok_or_else(|| Unexpected::msg("an offer's trip has no seq").into())
     }
 
-    /// Announces a closed offer (to the trip's audience and the offer's driver) and offers the
-    /// trip to the next candidate.
-    async fn after_closed(&self, event: TripEvent, offer: &Offer) {
+    /// Announces a closed offer as event `seq` of its trip (to the trip's audience and the
+    /// offer's driver) and offers the trip to the next candidate.
+    async fn after_closed(&self, event: TripEvent, offer: &Offer, seq: u64) {
         match self.trips.find(offer.trip_id).await {
             Ok(Some(trip)) => {
                 let audience = TripAudience {
                     driver_id: Some(offer.driver_id),
                     ..TripAudience::from(&trip)
                 };
-                self.announce_to(audience, event).await;
+                self.announce_to(audience, seq, event).await;
                 self.dispatch_or_retry(trip).await;
             }
             Ok(None) => {}

@@ -15,6 +15,7 @@ pub mod en_route;
 pub mod handshake;
 pub mod presence;
 pub mod principal;
+pub mod resync;
 pub mod trip_lists;
 pub mod trips;
 pub mod user_status;

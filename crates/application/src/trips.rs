@@ -195,11 +195,11 @@ impl TripService {
     /// See [`TripCommandError`].
     pub async fn arrive(&self, actor: Actor, trip: TripId) -> Result<Trip, TripCommandError> {
         let current = self.get(actor, trip).await?;
-        let next = current.arrive(actor, self.clock.now())?;
+        let mut next = current.arrive(actor, self.clock.now())?;
         if next == current {
             return Ok(next);
         }
-        self.write_trip(&current, &next).await?;
+        next.seq = self.write_trip(&current, &next).await?;
         self.announce(&next, TripEvent::DriverArrived(next.clone()))
             .await;
         Ok(next)
@@ -211,8 +211,8 @@ impl TripService {
     /// See [`TripCommandError`].
     pub async fn start(&self, actor: Actor, trip: TripId) -> Result<Trip, TripCommandError> {
         let current = self.get(actor, trip).await?;
-        let next = current.start(actor, self.clock.now())?;
-        self.write_trip(&current, &next).await?;
+        let mut next = current.start(actor, self.clock.now())?;
+        next.seq = self.write_trip(&current, &next).await?;
         self.announce(&next, TripEvent::Started(next.clone())).await;
         Ok(next)
     }
@@ -287,17 +287,19 @@ impl TripService {
             .map_or(TripStanding::External, |t| t.standing()))
     }
 
-    /// Stores a trip change guarded by its current status.
-    async fn write_trip(&self, current: &Trip, next: &Trip) -> Result<(), TripCommandError> {
+    /// Stores a trip change guarded by its current status, announcing one event; returns the
+    /// trip's seq after it.
+    async fn write_trip(&self, current: &Trip, next: &Trip) -> Result<u64, TripCommandError> {
         let write = DispatchWrite {
             trip: Some(TripTransition {
                 expected: current.status,
                 next: next.clone(),
             }),
+            events: 1,
             ..DispatchWrite::default()
         };
-        self.trips.apply(&write).await.map_err(conflict)?;
-        Ok(())
+        let applied = self.trips.apply(&write).await.map_err(conflict)?;
+        Ok(applied.seq.unwrap_or(current.seq + 1))
     }
 
     /// Completion or cancellation: the trip ends, open offers are withdrawn and the driver is
@@ -305,7 +307,7 @@ impl TripService {
     async fn end_trip(
         &self,
         current: &Trip,
-        next: Trip,
+        mut next: Trip,
         event: fn(Trip) -> TripEvent,
     ) -> Result<Trip, TripCommandError> {
         for _ in 0..MAX_ATTEMPTS {
@@ -321,11 +323,14 @@ impl TripService {
                 }),
                 availability: release.clone(),
                 withdraw_open_offers_at: Some(now),
+                events: 1,
                 ..DispatchWrite::default()
             };
             match self.trips.apply(&write).await {
-                Ok(withdrawn) => {
-                    tracing::info!(trip_id = %next.id, status = next.status.as_str(), "trip ended");
+                Ok(applied) => {
+                    next.seq = applied.seq.unwrap_or(current.seq + 1);
+                    let withdrawn = applied.withdrawn;
+                    tracing::info!(trip_id = %next.id, status = next.status.as_str(), seq = next.seq, "trip ended");
                     self.announce(&next, event(next.clone())).await;
                     self.tell_withdrawn(&next, withdrawn).await;
                     if let Some(change) = release {
@@ -357,18 +362,21 @@ impl TripService {
             }))
     }
 
-    /// Pushes a trip event; a failed push is logged, never undoes the stored change.
+    /// Pushes a trip event as the trip's latest (its [`Trip::seq`]); a failed push is
+    /// logged, never undoes the stored change.
     pub(crate) async fn announce(&self, trip: &Trip, event: TripEvent) {
-        self.announce_to(TripAudience::from(trip), event).await;
+        self.announce_to(TripAudience::from(trip), trip.seq, event)
+            .await;
     }
 
-    pub(crate) async fn announce_to(&self, audience: TripAudience, event: TripEvent) {
-        if let Err(e) = self.notifier.trip_event(audience, &event).await {
-            tracing::warn!(trip_id = %audience.trip_id, error = %e, "trip event stored but not pushed");
+    pub(crate) async fn announce_to(&self, audience: TripAudience, seq: u64, event: TripEvent) {
+        if let Err(e) = self.notifier.trip_event(audience, seq, &event).await {
+            tracing::warn!(trip_id = %audience.trip_id, seq, error = %e, "trip event stored but not pushed");
         }
     }
 
-    /// Drivers whose open offer was withdrawn learn the trip is gone.
+    /// Drivers whose open offer was withdrawn learn the trip is gone: the `trip:cancelled` of
+    /// the trip's latest event, told to them privately (same seq).
     pub(crate) async fn tell_withdrawn(&self, trip: &Trip, withdrawn: Vec<Offer>) {
         for offer in withdrawn {
             let audience = TripAudience {
@@ -376,7 +384,7 @@ impl TripService {
                 passenger_id: trip.passenger_id,
                 driver_id: Some(offer.driver_id),
             };
-            self.announce_to(audience, TripEvent::OfferWithdrawn(offer))
+            self.announce_to(audience, trip.seq, TripEvent::OfferWithdrawn(offer))
                 .await;
         }
     }

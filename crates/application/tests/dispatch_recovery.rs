@@ -23,7 +23,8 @@ use rodando_domain::trip::{PaymentMethod, Place, Trip, TripStatus};
 use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
 use rodando_ports::trips::{
-    CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository, UnattendedTrip,
+    Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
+    UnattendedTrip,
 };
 use support::{NOW, NullNotifier};
 use time::{Duration, OffsetDateTime};
@@ -82,7 +83,7 @@ impl TripRepository for FlakyTrips {
     ) -> Result<Vec<Offer>, Unexpected> {
         self.store.due_offers(now, limit).await
     }
-    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
+    async fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict> {
         if write.new_offer.is_some() && self.failing.load(Ordering::SeqCst) {
             return Err(Unexpected::msg("offer insert failed").into());
         }

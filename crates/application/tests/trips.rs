@@ -16,7 +16,7 @@ use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::{MockAvailabilityRepository, Versioned};
 use rodando_ports::notifier::{MockNotifier, TripEvent};
-use rodando_ports::trips::{DispatchConflict, Idempotency, MockTripRepository};
+use rodando_ports::trips::{Applied, DispatchConflict, Idempotency, MockTripRepository};
 use rodando_ports::users::MockUserRepository;
 use support::*;
 use time::Duration;
@@ -167,15 +167,34 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
                     .as_ref()
                     .is_some_and(|a| a.expected_version == 9 && a.next.current_trip_id.is_some())
                 && w.withdraw_open_offers_at.is_some()
+                // accepted, driver_assigned, arriving_started: three events of the stream
+                && w.events == 3
         })
         .times(1)
-        .returning(|_| Ok(Vec::new()));
+        .returning(|_| {
+            Ok(Applied {
+                withdrawn: Vec::new(),
+                seq: Some(7),
+            })
+        });
     let availability = available_driver_at_version(9);
     let mut notifier = MockNotifier::new();
-    notifier
-        .expect_trip_event()
-        .times(3)
-        .returning(|_, _| Ok(()));
+    let mut order = mockall::Sequence::new();
+    for (seq, name) in [(5, "accepted"), (6, "assigned"), (7, "arriving")] {
+        notifier
+            .expect_trip_event()
+            .withf(move |_, s, e| {
+                *s == seq
+                    && match name {
+                        "accepted" => matches!(e, TripEvent::OfferAccepted(_)),
+                        "assigned" => matches!(e, TripEvent::DriverAssigned { .. }),
+                        _ => matches!(e, TripEvent::ArrivingStarted { .. }),
+                    }
+            })
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(()));
+    }
     notifier
         .expect_driver_trip_changed()
         .times(1)
@@ -186,6 +205,7 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
         .unwrap();
     assert_eq!(got.status, TripStatus::Arriving);
     assert_eq!(got.driver_id, Some(driver()));
+    assert_eq!(got.seq, 7, "the trip carries the seq the store numbered");
 }
 
 #[tokio::test]
@@ -232,9 +252,15 @@ async fn completing_charges_the_actuals_and_frees_the_driver_in_the_same_write()
                 .availability
                 .as_ref()
                 .is_some_and(|a| a.next.current_trip_id.is_none() && a.next.is_available_for_trips)
+                && w.events == 1
         })
         .times(1)
-        .returning(|_| Ok(Vec::new()));
+        .returning(|_| {
+            Ok(Applied {
+                withdrawn: Vec::new(),
+                seq: Some(9),
+            })
+        });
     let mut availability = MockAvailabilityRepository::new();
     availability.expect_load_or_create().returning(|d, now| {
         let state = DriverAvailability::new_offline(d, now)
@@ -250,9 +276,9 @@ async fn completing_charges_the_actuals_and_frees_the_driver_in_the_same_write()
     let mut notifier = MockNotifier::new();
     notifier
         .expect_trip_event()
-        .withf(|_, e| matches!(e, TripEvent::Completed(_)))
+        .withf(|_, seq, e| *seq == 9 && matches!(e, TripEvent::Completed(_)))
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     notifier
         .expect_driver_trip_changed()
         .times(1)

@@ -250,6 +250,9 @@ pub struct Trip {
     pub cancelled_by: Option<&'static str>,
     /// Why it was cancelled or abandoned.
     pub end_reason: Option<String>,
+    /// The trip's place in its event stream: the `seq` of the latest event announced for it
+    /// (1 for `trip:requested`). Numbered by the store, in the write each event announces.
+    pub seq: u64,
 }
 
 impl Trip {
@@ -284,6 +287,7 @@ impl Trip {
             cancelled_at: None,
             cancelled_by: None,
             end_reason: None,
+            seq: 1,
         }
     }
 

@@ -181,12 +181,17 @@ pub trait Notifier: Send + Sync {
     /// A trip event to everyone it concerns: the passenger's and the trip's rooms, the
     /// driver's room when the driver is assigned or the event is about its offer, and the
     /// admins watching the trip. The passenger's and the assigned driver's sockets join the
-    /// trip room here.
+    /// trip room here. `seq` is the event's place in the trip's stream ([`Trip::seq`]), sent
+    /// with it.
     ///
     /// # Errors
     /// [`Unexpected`] when the push could not be handed to the transport.
-    async fn trip_event(&self, audience: TripAudience, event: &TripEvent)
-    -> Result<(), Unexpected>;
+    async fn trip_event(
+        &self,
+        audience: TripAudience,
+        seq: u64,
+        event: &TripEvent,
+    ) -> Result<(), Unexpected>;
 
     /// `notification` to the session's sockets.
     ///

@@ -85,6 +85,31 @@ pub struct DispatchWrite {
     pub availability: Option<AvailabilityChange>,
     /// Close every other open offer of the trip as cancelled, at this time.
     pub withdraw_open_offers_at: Option<OffsetDateTime>,
+    /// How many events of the trip's stream this write announces: the trip's
+    /// [`Trip::seq`] grows by this much in the same write (the trip is the one of `trip`,
+    /// else of `new_offer`, else of `offer`). A private event (an offer to its driver) adds
+    /// nothing.
+    pub events: u32,
+}
+
+/// What a [`DispatchWrite`] did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Applied {
+    /// The offers `withdraw_open_offers_at` closed (so their drivers can be told).
+    pub withdrawn: Vec<Offer>,
+    /// The trip's [`Trip::seq`] after the write; `None` when the write concerned no trip.
+    pub seq: Option<u64>,
+}
+
+impl DispatchWrite {
+    /// The trip whose stream this write numbers: that of `trip`, else `new_offer`, else `offer`.
+    pub fn trip_id(&self) -> Option<TripId> {
+        self.trip
+            .as_ref()
+            .map(|t| t.next.id)
+            .or(self.new_offer.as_ref().map(|o| o.trip_id))
+            .or(self.offer.as_ref().map(|o| o.trip_id))
+    }
 }
 
 /// Why a [`DispatchWrite`] wrote nothing.
@@ -216,10 +241,12 @@ pub trait TripRepository: Send + Sync {
     async fn due_offers(&self, now: OffsetDateTime, limit: usize)
     -> Result<Vec<Offer>, Unexpected>;
 
-    /// Applies every part of `write` or none. Returns the offers withdrawn by
-    /// `withdraw_open_offers_at` (so their drivers can be told).
+    /// Applies every part of `write` or none, and adds [`DispatchWrite::events`] to the trip's
+    /// [`Trip::seq`] in the same write (the stored `seq` wins over the one `write.trip.next`
+    /// holds). Returns the offers withdrawn by `withdraw_open_offers_at` (so their drivers can
+    /// be told) and the trip's seq after the write.
     ///
     /// # Errors
     /// The first [`DispatchConflict`] found; nothing is written then.
-    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict>;
+    async fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict>;
 }

@@ -164,6 +164,9 @@ macro_rules! conformance_suite {
                 of_fifty_concurrent_accepts_of_one_offer_exactly_one_wins,
                 of_concurrent_offers_for_one_trip_exactly_one_is_made,
                 the_standing_of_a_trip_follows_its_driver_and_status,
+                a_trip_starts_at_seq_one_and_each_write_adds_the_events_it_announces,
+                a_refused_write_adds_nothing_to_the_seq,
+                concurrent_writes_to_one_trip_each_get_their_own_seq,
             }
             guards {
                 a_new_offer_is_refused_once_its_trip_is_no_longer_assigning,
@@ -216,6 +219,7 @@ mod tests {
             ("trips", include_str!("trips/requests.rs")),
             ("trips", include_str!("trips/conflicts.rs")),
             ("trips", include_str!("trips/offers.rs")),
+            ("trips", include_str!("trips/seq.rs")),
             ("guards", include_str!("guards.rs")),
             ("lists", include_str!("lists.rs")),
             ("user_status", include_str!("user_status.rs")),

@@ -15,7 +15,9 @@ use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{PaymentMethod, Place, Trip, TripError};
 use rodando_ports::availability::Versioned;
-use rodando_ports::trips::{AvailabilityChange, DispatchConflict, DispatchWrite, TripTransition};
+use rodando_ports::trips::{
+    Applied, AvailabilityChange, DispatchConflict, DispatchWrite, TripTransition,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -30,10 +32,12 @@ macro_rules! assert_refused {
 mod conflicts;
 mod offers;
 mod requests;
+mod seq;
 
 pub use conflicts::*;
 pub use offers::*;
 pub use requests::*;
+pub use seq::*;
 
 use crate::Ports;
 use crate::fixtures::{T0, at, havana, new_passenger, ok, point};
@@ -147,8 +151,13 @@ pub(crate) async fn close(ports: &Ports, offer: Offer) -> Offer {
 
 /// A write that must succeed; returns the withdrawn offers.
 pub(crate) async fn write(ports: &Ports, write: DispatchWrite) -> Vec<Offer> {
+    applied(ports, write).await.withdrawn
+}
+
+/// A write that must succeed; returns what it did.
+pub(crate) async fn applied(ports: &Ports, write: DispatchWrite) -> Applied {
     match ports.trips.apply(&write).await {
-        Ok(withdrawn) => withdrawn,
+        Ok(applied) => applied,
         Err(e) => panic!("dispatch write failed: {e:?}"),
     }
 }
@@ -156,7 +165,7 @@ pub(crate) async fn write(ports: &Ports, write: DispatchWrite) -> Vec<Offer> {
 /// A write that must fail; returns why.
 pub(crate) async fn refused(ports: &Ports, write: DispatchWrite) -> DispatchConflict {
     match ports.trips.apply(&write).await {
-        Ok(withdrawn) => panic!("dispatch write succeeded (withdrew {withdrawn:?})"),
+        Ok(applied) => panic!("dispatch write succeeded ({applied:?})"),
         Err(e) => e,
     }
 }

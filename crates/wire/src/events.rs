@@ -28,6 +28,9 @@ pub const DRIVER_OFFER_REJECT: &str = "driver:offer:reject";
 pub const TRIP_REQUEST: &str = "trip:request";
 /// `/passengers`: cancel one's trip `{tripId, reason?}`.
 pub const TRIP_CANCEL: &str = "trip:cancel";
+/// `/passengers`, `/drivers`, `/admin`: `{tripId}` answers the trip as stored now and its latest
+/// `seq` (a client that reconnected or found a gap in a trip's `seq`).
+pub const TRIP_SYNC: &str = "trip:sync";
 /// `/admin`: every online driver's snapshot, for a dashboard's first paint.
 pub const ADMIN_DRIVERS_SNAPSHOT: &str = "admin:drivers:snapshot";
 /// `/admin`: every trip in flight (at most 500), for a dashboard's first paint; `{watch: true}`
@@ -112,6 +115,7 @@ pub const DRIVERS: NamespaceEvents = NamespaceEvents {
         DRIVER_TRIP_SET,
         DRIVER_OFFER_ACCEPT,
         DRIVER_OFFER_REJECT,
+        TRIP_SYNC,
     ],
     outbound: &[
         HELLO,
@@ -140,7 +144,7 @@ pub const DRIVERS: NamespaceEvents = NamespaceEvents {
 /// offer, which only the offered driver sees).
 pub const PASSENGERS: NamespaceEvents = NamespaceEvents {
     namespace: Namespace::Passengers,
-    inbound: &[AUTH_REFRESH, TRIP_REQUEST, TRIP_CANCEL],
+    inbound: &[AUTH_REFRESH, TRIP_REQUEST, TRIP_CANCEL, TRIP_SYNC],
     outbound: &[
         HELLO,
         EXCEPTION,
@@ -174,6 +178,7 @@ pub const ADMIN: NamespaceEvents = NamespaceEvents {
         ADMIN_TRIPS_SNAPSHOT,
         ADMIN_TRIP_WATCH,
         ADMIN_TRIP_UNWATCH,
+        TRIP_SYNC,
     ],
     outbound: &[
         HELLO,
@@ -214,6 +219,7 @@ pub const INBOUND: &[&str] = &[
     DRIVER_OFFER_REJECT,
     TRIP_REQUEST,
     TRIP_CANCEL,
+    TRIP_SYNC,
     ADMIN_DRIVERS_SNAPSHOT,
     ADMIN_TRIPS_SNAPSHOT,
     ADMIN_TRIP_WATCH,

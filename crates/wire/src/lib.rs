@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod fields;
 pub mod nearby;
+pub mod resync;
 pub mod schema;
 pub mod session;
 pub mod timestamp;

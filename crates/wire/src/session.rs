@@ -13,6 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use crate::resync::SessionStateBody;
 use crate::timestamp;
 
 /// `hello`: who the socket is, once, right after admission.
@@ -36,6 +37,11 @@ pub struct Hello {
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, format = DateTime)]
     server_time: OffsetDateTime,
+    /// What the socket needs to render from scratch (drivers and passengers), read from the
+    /// store; `null` on `/admin`, and when the store could not be read (then sync by REST or
+    /// `trip:sync`).
+    #[schema(required = true)]
+    state: Option<SessionStateBody>,
 }
 
 impl Hello {
@@ -48,7 +54,15 @@ impl Hello {
             user_type: principal.user_type.as_str(),
             session_id: principal.session_id.to_string(),
             server_time: now,
+            state: None,
         }
+    }
+
+    /// The greeting carrying the socket's state.
+    #[must_use]
+    pub fn with_state(mut self, state: Option<SessionStateBody>) -> Self {
+        self.state = state;
+        self
     }
 }
 

@@ -280,6 +280,9 @@ pub struct TripRequested {
     currency: String,
     #[schema(value_type = crate::schema::TripStatusName)]
     status: &'static str,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl From<&Trip> for TripRequested {
@@ -293,6 +296,7 @@ impl From<&Trip> for TripRequested {
             fare_estimate: t.fare_estimate.units(),
             currency: t.currency.to_string(),
             status: t.status.as_str(),
+            seq: 0,
         }
     }
 }
@@ -307,6 +311,9 @@ pub struct TripAt {
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, format = DateTime)]
     at: OffsetDateTime,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl TripAt {
@@ -315,6 +322,7 @@ impl TripAt {
         Self {
             trip_id: trip.to_string(),
             at,
+            seq: 0,
         }
     }
 }
@@ -334,11 +342,15 @@ pub struct TripOffered {
     distance_to_pickup_m: f64,
     fare_estimate: f64,
     currency: String,
-    /// Seconds the driver had to answer when offered; `expiresAt` is authoritative.
+    /// Seconds the driver had to answer when offered (in `hello.state`, the seconds left
+    /// then, on the store's clock); `expiresAt` is authoritative.
     ttl_sec: i64,
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, format = DateTime)]
     expires_at: OffsetDateTime,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl TripOffered {
@@ -354,6 +366,7 @@ impl TripOffered {
             currency: t.currency.to_string(),
             ttl_sec: (o.expires_at - o.offered_at).whole_seconds(),
             expires_at: o.expires_at,
+            seq: 0,
         }
     }
 }
@@ -379,6 +392,9 @@ pub struct OfferClosed {
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, format = DateTime)]
     at: OffsetDateTime,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl From<&Offer> for OfferClosed {
@@ -389,6 +405,7 @@ impl From<&Offer> for OfferClosed {
             driver_id: o.driver_id.to_string(),
             reason: o.reason.clone(),
             at: o.closed_at.unwrap_or(o.offered_at),
+            seq: 0,
         }
     }
 }
@@ -426,6 +443,9 @@ pub struct NoDriversFound {
     trip_id: String,
     /// `no_drivers_available`, `max_offers_reached` or `timeout`.
     reason: String,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl NoDriversFound {
@@ -434,6 +454,7 @@ impl NoDriversFound {
         Self {
             trip_id: trip.to_string(),
             reason: reason.to_owned(),
+            seq: 0,
         }
     }
 }
@@ -464,6 +485,9 @@ pub struct DriverAssigned {
     at: OffsetDateTime,
     #[schema(value_type = crate::schema::TripStatusName)]
     current_status: &'static str,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl DriverAssigned {
@@ -478,6 +502,7 @@ impl DriverAssigned {
             },
             at: t.accepted_at.unwrap_or(t.requested_at),
             current_status: t.status.as_str(),
+            seq: 0,
         }
     }
 }
@@ -495,6 +520,9 @@ pub struct ArrivingStarted {
     /// The driver's last known position; `null` when it has none (always sent).
     #[schema(required = true)]
     driver_position: Option<GeoJsonPoint>,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl ArrivingStarted {
@@ -505,6 +533,7 @@ impl ArrivingStarted {
             driver_id: driver.to_string(),
             eta_sec,
             driver_position: position.map(GeoJsonPoint::from),
+            seq: 0,
         }
     }
 }
@@ -521,6 +550,9 @@ pub struct DriverStep {
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, format = DateTime)]
     at: OffsetDateTime,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl DriverStep {
@@ -540,6 +572,7 @@ impl DriverStep {
             trip_id: t.id.to_string(),
             driver_id: t.driver_id.map(|d| d.to_string()),
             at: at.unwrap_or(t.requested_at),
+            seq: 0,
         }
     }
 }
@@ -559,6 +592,9 @@ pub struct TripCompleted {
     #[schema(required = true)]
     fare_total: Option<f64>,
     currency: String,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 impl From<&Trip> for TripCompleted {
@@ -569,6 +605,7 @@ impl From<&Trip> for TripCompleted {
             at: t.completed_at.unwrap_or(t.requested_at),
             fare_total: t.fare_total.map(|c| c.units()),
             currency: t.currency.to_string(),
+            seq: 0,
         }
     }
 }
@@ -590,6 +627,9 @@ pub struct TripCancelled {
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, format = DateTime)]
     at: OffsetDateTime,
+    /// The event's place in its trip's stream: one more than the trip's previous event
+    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+    seq: u64,
 }
 
 /// The `reason` a driver whose open offer was withdrawn is told.
@@ -602,6 +642,7 @@ impl From<&Trip> for TripCancelled {
             cancelled_by: t.cancelled_by,
             reason: t.end_reason.clone(),
             at: t.cancelled_at.unwrap_or(t.requested_at),
+            seq: 0,
         }
     }
 }
@@ -615,7 +656,44 @@ impl TripCancelled {
             cancelled_by: None,
             reason: Some(OFFER_WITHDRAWN.to_owned()),
             at: o.closed_at.unwrap_or(o.offered_at),
+            seq: 0,
         }
+    }
+}
+
+/// Every event of a trip's stream carries the trip's `seq`; the emitter sets it.
+macro_rules! sequenced {
+    ($($event:ty),* $(,)?) => {$(
+        impl $event {
+            /// This event as number `seq` of its trip's stream.
+            #[must_use]
+            pub fn with_seq(mut self, seq: u64) -> Self {
+                self.seq = seq;
+                self
+            }
+        }
+    )*};
+}
+
+sequenced!(
+    TripRequested,
+    TripAt,
+    TripOffered,
+    OfferClosed,
+    NoDriversFound,
+    DriverAssigned,
+    ArrivingStarted,
+    DriverStep,
+    TripCompleted,
+    TripCancelled,
+);
+
+impl TripOffered {
+    /// The offer as its driver finds it on reconnect: `ttlSec` is the time `remaining`.
+    #[must_use]
+    pub fn with_remaining(mut self, remaining: time::Duration) -> Self {
+        self.ttl_sec = remaining.whole_seconds().max(0);
+        self
     }
 }
 

@@ -16,6 +16,7 @@ use rodando_wire::availability::{
 };
 use rodando_wire::en_route::DriverEnRoute;
 use rodando_wire::events::{self as names, INBOUND, NAMESPACES, NamespaceEvents, OUTBOUND};
+use rodando_wire::resync::TripSyncBody;
 use rodando_wire::session::{
     AuthRefreshAck, Hello, NotificationBody, SessionRef, SessionRefreshed, SessionRevoked,
 };
@@ -322,6 +323,7 @@ fn typed_payloads() -> Vec<(Documented, RustSchema)> {
             rust::<TripsSnapshot>(),
         ),
         (AckData(names::ADMIN_TRIP_UNWATCH), rust::<TripWatch>()),
+        (AckData(names::TRIP_SYNC), rust::<TripSyncBody>()),
     ]
 }
 

@@ -16,6 +16,7 @@
 use std::collections::BTreeSet;
 
 use rodando_application::Principal;
+use rodando_application::resync::{ActiveTrip, OpenOffer, SessionState, TripDriver};
 use rodando_application::trip_lists::TripPage;
 use rodando_domain::admission::Namespace;
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
@@ -33,6 +34,7 @@ use rodando_wire::availability::{
 };
 use rodando_wire::en_route::{DriverEnRoute, EnRoutePosition};
 use rodando_wire::events::{self, INBOUND, OUTBOUND};
+use rodando_wire::resync::{SessionStateBody, TripSyncBody};
 use rodando_wire::session::{
     AuthRefreshAck, Hello, NotificationBody, SessionRef, SessionRefreshed, SessionRevoked,
 };
@@ -169,6 +171,14 @@ fn generated() -> Vec<Generated> {
         name: "Driver One".into(),
         token_expires_at: at(900),
     };
+    let passenger_principal = Principal {
+        user_id: passenger,
+        user_type: UserType::Passenger,
+        session_id: session,
+        namespace: Namespace::Passengers,
+        name: "Passenger One".into(),
+        token_expires_at: at(900),
+    };
     let notification = NotificationBody::new(
         "0196a1b2-0000-7000-8000-00000000e001",
         "trip_update",
@@ -195,7 +205,42 @@ fn generated() -> Vec<Generated> {
     vec![
         event(
             events::HELLO,
-            json(&Hello::new(&principal, T0 + Duration::milliseconds(42))),
+            json(
+                &Hello::new(&principal, T0 + Duration::milliseconds(42)).with_state(Some(
+                    SessionStateBody::from(&SessionState {
+                        availability: Some(located.clone()),
+                        offers: vec![OpenOffer {
+                            offer: offer.clone(),
+                            trip: Trip {
+                                seq: 2,
+                                ..assigning.clone()
+                            },
+                            remaining: Duration::milliseconds(21_958),
+                        }],
+                        active_trip: None,
+                    }),
+                )),
+            ),
+        ),
+        shown(
+            "hello (passenger)",
+            Kind::Event(events::HELLO),
+            json(&Hello::new(&passenger_principal, at(60)).with_state(Some(
+                SessionStateBody::from(&SessionState {
+                    active_trip: Some(ActiveTrip {
+                        trip: Trip {
+                            seq: 5,
+                            ..arriving.clone()
+                        },
+                        driver: Some(TripDriver {
+                            id: driver,
+                            name: "Driver One".into(),
+                            position: located.last_location,
+                        }),
+                    }),
+                    ..SessionState::default()
+                }),
+            ))),
         ),
         event(
             events::AUTH_SESSION_REFRESHED,
@@ -219,38 +264,41 @@ fn generated() -> Vec<Generated> {
             events::DRIVER_TRIP_UPDATE,
             json(&TripUpdate::from(&on_trip)),
         ),
-        event(events::TRIP_REQUESTED, json(&TripRequested::from(&trip))),
+        event(
+            events::TRIP_REQUESTED,
+            json(&TripRequested::from(&trip).with_seq(1)),
+        ),
         event(
             events::TRIP_ASSIGNING_STARTED,
-            json(&TripAt::new(trip_id, at(2))),
+            json(&TripAt::new(trip_id, at(2)).with_seq(2)),
         ),
         event(
             events::TRIP_ASSIGNMENT_OFFERED,
-            json(&TripOffered::new(&offer, &trip)),
+            json(&TripOffered::new(&offer, &trip).with_seq(2)),
         ),
         event(
             events::TRIP_ASSIGNMENT_ACCEPTED,
-            json(&OfferClosed::from(&accepted_offer)),
+            json(&OfferClosed::from(&accepted_offer).with_seq(3)),
         ),
         event(
             events::TRIP_ASSIGNMENT_REJECTED,
-            json(&OfferClosed::from(&rejected_offer)),
+            json(&OfferClosed::from(&rejected_offer).with_seq(3)),
         ),
         event(
             events::TRIP_ASSIGNMENT_EXPIRED,
-            json(&OfferClosed::from(&expired_offer)),
+            json(&OfferClosed::from(&expired_offer).with_seq(3)),
         ),
         event(
             events::TRIP_NO_DRIVERS_FOUND,
-            json(&NoDriversFound::new(trip_id, "no_drivers_available")),
+            json(&NoDriversFound::new(trip_id, "no_drivers_available").with_seq(3)),
         ),
         event(
             events::TRIP_DRIVER_ASSIGNED,
-            json(&DriverAssigned::new(&accepted, driver, "Driver One")),
+            json(&DriverAssigned::new(&accepted, driver, "Driver One").with_seq(4)),
         ),
         event(
             events::TRIP_ARRIVING_STARTED,
-            json(&ArrivingStarted::new(trip_id, driver, 142, Some(position))),
+            json(&ArrivingStarted::new(trip_id, driver, 142, Some(position)).with_seq(5)),
         ),
         event(
             events::TRIP_DRIVER_EN_ROUTE,
@@ -276,21 +324,24 @@ fn generated() -> Vec<Generated> {
         ),
         event(
             events::TRIP_DRIVER_ARRIVED_PICKUP,
-            json(&DriverStep::arrived(&arrived)),
+            json(&DriverStep::arrived(&arrived).with_seq(6)),
         ),
-        event(events::TRIP_STARTED, json(&DriverStep::started(&started))),
+        event(
+            events::TRIP_STARTED,
+            json(&DriverStep::started(&started).with_seq(7)),
+        ),
         event(
             events::TRIP_COMPLETED,
-            json(&TripCompleted::from(&completed)),
+            json(&TripCompleted::from(&completed).with_seq(8)),
         ),
         event(
             events::TRIP_CANCELLED,
-            json(&TripCancelled::from(&cancelled)),
+            json(&TripCancelled::from(&cancelled).with_seq(3)),
         ),
         shown(
             "trip:cancelled (offer_withdrawn)",
             Kind::Event(events::TRIP_CANCELLED),
-            json(&TripCancelled::offer_withdrawn(&withdrawn_offer)),
+            json(&TripCancelled::offer_withdrawn(&withdrawn_offer).with_seq(3)),
         ),
         shown("trip", Kind::Trip, json(&TripBody::from(&completed))),
         shown(
@@ -302,6 +353,14 @@ fn generated() -> Vec<Generated> {
             "driver:offer:reject ack",
             Kind::AckData(events::DRIVER_OFFER_REJECT),
             json(&OfferRejected::from(&rejected_offer)),
+        ),
+        shown(
+            "trip:sync ack",
+            Kind::AckData(events::TRIP_SYNC),
+            json(&TripSyncBody::from(&Trip {
+                seq: 5,
+                ..arriving.clone()
+            })),
         ),
         checked_only(
             Kind::AckData(events::DRIVER_STATUS_UPDATE),
@@ -322,6 +381,14 @@ fn generated() -> Vec<Generated> {
                     .into_iter()
                     .collect::<DriversSnapshot>(),
             ),
+        ),
+        shown(
+            "trip:sync ack",
+            Kind::AckData(events::TRIP_SYNC),
+            json(&TripSyncBody::from(&Trip {
+                seq: 5,
+                ..arriving.clone()
+            })),
         ),
         checked_only(
             Kind::AckData(events::ADMIN_TRIP_WATCH),
@@ -571,6 +638,7 @@ fn every_server_event_and_ack_has_a_generated_payload() {
         events::ADMIN_DRIVERS_SNAPSHOT,
         events::ADMIN_TRIPS_SNAPSHOT,
         events::ADMIN_TRIP_WATCH,
+        events::TRIP_SYNC,
     ]
     .into_iter()
     .collect();

@@ -14,14 +14,14 @@ const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Two nodes over one fresh database, seeded with the demo users, and one Redis channel prefix
 /// of their own (so parallel tests sharing the Redis server do not hear each other).
-struct Cluster {
-    a: ServerProcess,
-    b: ServerProcess,
+pub(crate) struct Cluster {
+    pub(crate) a: ServerProcess,
+    pub(crate) b: ServerProcess,
     db: Scratch,
 }
 
 impl Cluster {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
         let address = redis
             .trim_start_matches("redis://")
@@ -46,7 +46,7 @@ impl Cluster {
         Self { a, b, db }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         drop(self.a);
         drop(self.b);
         self.db.drop_it().await;

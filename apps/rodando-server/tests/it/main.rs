@@ -15,6 +15,7 @@ mod metrics;
 mod positions;
 mod postgres;
 mod process;
+mod reconnect;
 mod redis_faults;
 mod rest_auth;
 mod scratch;

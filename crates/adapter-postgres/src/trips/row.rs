@@ -32,7 +32,7 @@ macro_rules! trip_columns {
          ST_X(dropoff::geometry) AS dropoff_longitude, \
          dropoff_address, payment_method, fare_estimate_cents, fare_total_cents, \
          currency::text AS currency, requested_at, accepted_at, arrived_pickup_at, started_at, \
-         completed_at, cancelled_at, cancelled_by, end_reason"
+         completed_at, cancelled_at, cancelled_by, end_reason, seq"
     };
 }
 pub(crate) use trip_columns;
@@ -152,6 +152,7 @@ pub(crate) struct TripRow {
     cancelled_at: Option<OffsetDateTime>,
     cancelled_by: Option<String>,
     end_reason: Option<String>,
+    seq: i64,
 }
 
 impl TryFrom<TripRow> for Trip {
@@ -198,6 +199,7 @@ impl TryFrom<TripRow> for Trip {
                 .map(|kind| kind.ok_or_else(|| bad("cancelled_by")))
                 .transpose()?,
             end_reason: row.end_reason,
+            seq: u64::try_from(row.seq).map_err(|_| bad("seq"))?,
         })
     }
 }

@@ -13,7 +13,7 @@ use rodando_ports::Unexpected;
 use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
-    CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
+    Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     TripStandingLookup, UnattendedTrip,
 };
 use rodando_ports::users::{InsertUserError, UserRepository};
@@ -156,7 +156,7 @@ impl TripRepository for WriteBehindStore {
 
     /// A dispatch write that changes a driver's availability keeps this node's copy of the
     /// driver in step (or drops it when the write found the driver changed).
-    async fn apply(&self, write: &DispatchWrite) -> Result<Vec<Offer>, DispatchConflict> {
+    async fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict> {
         let result = TripRepository::apply(&self.store, write).await;
         if let Some(change) = &write.availability {
             match &result {

@@ -113,6 +113,7 @@ impl rodando_ports::notifier::Notifier for NullNotifier {
     async fn trip_event(
         &self,
         _: rodando_ports::notifier::TripAudience,
+        _: u64,
         _: &rodando_ports::notifier::TripEvent,
     ) -> Result<(), rodando_ports::Unexpected> {
         Ok(())

@@ -1,0 +1,46 @@
+//! Getting a client back in step: `hello.state` on admission and `trip:sync` in every
+//! namespace (protocol.md, "State on (re)connect", "Gaps and `trip:sync`").
+
+use rodando_application::Principal;
+use rodando_wire::resync::{SessionStateBody, TripSyncBody};
+use rodando_wire::trips::parse_trip_ref;
+use serde_json::Value;
+
+use crate::Realtime;
+use crate::events::ack_data;
+use crate::reply::{EventError, readable};
+
+/// The `state` of `principal`'s `hello`, read from the store. A store failure is logged and
+/// sends `null`: the socket is admitted all the same, and the client syncs by `trip:sync` or
+/// REST.
+pub(crate) async fn session_state(
+    realtime: &Realtime,
+    principal: &Principal,
+) -> Option<SessionStateBody> {
+    match realtime.trips.session_state(principal).await {
+        Ok(state) => state.as_ref().map(SessionStateBody::from),
+        Err(e) => {
+            tracing::warn!(user_id = %principal.user_id, session_id = %principal.session_id, ns = principal.namespace.path(), error = %e, "hello sent without state");
+            None
+        }
+    }
+}
+
+/// `trip:sync {tripId}`: the trip as stored now and its latest seq, for its passenger, its
+/// assigned driver or an admin (anyone else: `not_found`, as `GET /api/trips/{id}`).
+pub(crate) async fn trip_sync(
+    realtime: &Realtime,
+    principal: &Principal,
+    event: &str,
+    payload: Option<&Value>,
+) -> Result<Value, EventError> {
+    let (trip_id, _) =
+        parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
+    let trip = realtime
+        .trips
+        .sync(principal.actor(), trip_id)
+        .await
+        .map_err(|e| EventError::from_trip(principal, event, e))?;
+    tracing::debug!(user_id = %principal.user_id, trip_id = %trip_id, seq = trip.seq, "trip synced");
+    Ok(ack_data(TripSyncBody::from(&trip)))
+}

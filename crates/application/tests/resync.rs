@@ -1,0 +1,337 @@
+//! The reconnect read side against mocked ports: what `hello.state` holds for each kind of
+//! socket, and who may `trip:sync` a trip.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
+
+mod support;
+
+use std::sync::Arc;
+
+use rodando_application::Principal;
+use rodando_application::trips::{TripCommandError, TripService};
+use rodando_domain::admission::Namespace;
+use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
+use rodando_domain::dispatch::DispatchPolicy;
+use rodando_domain::fare::{Cents, FareConfig};
+use rodando_domain::geo::GeoPoint;
+use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::offer::Offer;
+use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
+use rodando_domain::user::{User, UserStatus, UserType};
+use rodando_ports::availability::{MockAvailabilityRepository, Versioned};
+use rodando_ports::notifier::MockNotifier;
+use rodando_ports::trips::MockTripRepository;
+use rodando_ports::users::MockUserRepository;
+use support::*;
+use time::Duration;
+use uuid::Uuid;
+
+fn driver() -> DriverId {
+    DriverId::from_uuid(Uuid::from_u128(0xd1))
+}
+
+fn passenger() -> UserId {
+    UserId::from_uuid(Uuid::from_u128(0xb0b))
+}
+
+fn principal(user_type: UserType, namespace: Namespace, id: UserId) -> Principal {
+    Principal {
+        user_id: id,
+        user_type,
+        session_id: session_id(),
+        namespace,
+        name: "someone".into(),
+        token_expires_at: NOW + Duration::minutes(15),
+    }
+}
+
+fn place(lat: f64) -> Place {
+    Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap()
+}
+
+/// Trip 7 of [`passenger`] in `status`, at event `seq` of its stream.
+fn trip(status: TripStatus, seq: u64) -> Trip {
+    let mut t = Trip::request(
+        TripId::from_uuid(Uuid::from_u128(0x7)),
+        passenger(),
+        place(23.10),
+        place(23.12),
+        PaymentMethod::Cash,
+        Cents(700),
+        FareConfig::default().currency,
+        NOW,
+    );
+    t.status = status;
+    t.seq = seq;
+    if matches!(
+        status,
+        TripStatus::Accepted | TripStatus::Arriving | TripStatus::InProgress
+    ) {
+        t.driver_id = Some(driver());
+    }
+    t
+}
+
+/// The driver, named Dora.
+fn dora() -> User {
+    User {
+        id: driver(),
+        name: rodando_domain::user::PersonName::parse("Dora").unwrap(),
+        ..user(UserType::Driver, UserStatus::Active)
+    }
+}
+
+/// The driver online and available at a known position (or on trip 7 when `on_trip`).
+fn driver_row(on_trip: bool) -> DriverAvailability {
+    let fix = LocationFix {
+        point: GeoPoint::from_degrees(23.11, -82.37).unwrap(),
+        accuracy_m: None,
+        heading_deg: None,
+        speed_kph: None,
+        recorded_at: None,
+    };
+    let available = DriverAvailability::new_offline(driver(), NOW)
+        .set_status(StatusCommand::Available, TripStanding::External, NOW)
+        .unwrap()
+        .record_location(&fix, NOW);
+    if on_trip {
+        let t = trip(TripStatus::Arriving, 6);
+        available
+            .set_trip(t.id, t.standing(), TripStanding::External, NOW)
+            .unwrap()
+    } else {
+        available
+    }
+}
+
+fn service(
+    trips: MockTripRepository,
+    availability: MockAvailabilityRepository,
+    users: MockUserRepository,
+) -> TripService {
+    TripService::new(
+        Arc::new(trips),
+        Arc::new(availability),
+        Arc::new(users),
+        Arc::new(MockNotifier::new()),
+        Arc::new(clock()),
+        DispatchPolicy::default(),
+        FareConfig::default(),
+        Duration::seconds(120),
+    )
+}
+
+fn users_with_dora() -> MockUserRepository {
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_id().returning(|id| {
+        assert_eq!(id, driver());
+        Ok(Some(dora()))
+    });
+    users
+}
+
+#[tokio::test]
+async fn a_reconnecting_driver_gets_its_open_offer_with_the_time_left_on_the_store_clock() {
+    let mut trips = MockTripRepository::new();
+    let offer = Offer::new(
+        OfferId::from_uuid(Uuid::from_u128(1)),
+        TripId::from_uuid(Uuid::from_u128(0x7)),
+        driver(),
+        250.0,
+        NOW,
+        Duration::seconds(20),
+    );
+    let o = offer.clone();
+    trips
+        .expect_open_offer_of()
+        .withf(|d| *d == driver())
+        .returning(move |_| Ok(Some(o.clone())));
+    // The store's clock is 5.5 s past the offer; the node's own clock (NOW) is not asked.
+    trips
+        .expect_now()
+        .returning(|| Ok(NOW + Duration::milliseconds(5_500)));
+    trips
+        .expect_find()
+        .returning(|_| Ok(Some(trip(TripStatus::Assigning, 2))));
+    let mut availability = MockAvailabilityRepository::new();
+    availability.expect_load_or_create().returning(|_, _| {
+        Ok(Versioned {
+            state: driver_row(false),
+            version: 4,
+        })
+    });
+    let state = service(trips, availability, MockUserRepository::new())
+        .session_state(&principal(UserType::Driver, Namespace::Drivers, driver()))
+        .await
+        .unwrap()
+        .expect("a driver has a state");
+    assert_eq!(state.availability, Some(driver_row(false)));
+    assert_eq!(state.offers.len(), 1);
+    assert_eq!(state.offers[0].offer, offer);
+    assert_eq!(state.offers[0].remaining, Duration::milliseconds(14_500));
+    assert_eq!(state.offers[0].trip.seq, 2);
+    assert_eq!(state.active_trip, None);
+}
+
+#[tokio::test]
+async fn an_offer_already_past_its_deadline_is_left_out_of_the_state() {
+    let mut trips = MockTripRepository::new();
+    trips.expect_open_offer_of().returning(|_| {
+        Ok(Some(Offer::new(
+            OfferId::from_uuid(Uuid::from_u128(1)),
+            TripId::from_uuid(Uuid::from_u128(0x7)),
+            driver(),
+            250.0,
+            NOW,
+            Duration::seconds(20),
+        )))
+    });
+    trips
+        .expect_now()
+        .returning(|| Ok(NOW + Duration::seconds(20)));
+    trips.expect_find().never();
+    let mut availability = MockAvailabilityRepository::new();
+    availability.expect_load_or_create().returning(|_, _| {
+        Ok(Versioned {
+            state: driver_row(false),
+            version: 4,
+        })
+    });
+    let state = service(trips, availability, MockUserRepository::new())
+        .session_state(&principal(UserType::Driver, Namespace::Drivers, driver()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(state.offers.is_empty());
+}
+
+#[tokio::test]
+async fn a_driver_on_a_trip_gets_that_trip_and_itself_as_its_driver() {
+    let mut trips = MockTripRepository::new();
+    trips.expect_open_offer_of().returning(|_| Ok(None));
+    trips
+        .expect_find()
+        .withf(|id| *id == TripId::from_uuid(Uuid::from_u128(0x7)))
+        .returning(|_| Ok(Some(trip(TripStatus::Arriving, 6))));
+    let mut availability = MockAvailabilityRepository::new();
+    availability.expect_load_or_create().returning(|_, _| {
+        Ok(Versioned {
+            state: driver_row(true),
+            version: 5,
+        })
+    });
+    let state = service(trips, availability, users_with_dora())
+        .session_state(&principal(UserType::Driver, Namespace::Drivers, driver()))
+        .await
+        .unwrap()
+        .unwrap();
+    let active = state.active_trip.expect("the trip it holds");
+    assert_eq!(active.trip.seq, 6);
+    let me = active.driver.expect("its driver");
+    assert_eq!(me.id, driver());
+    assert_eq!(me.name, "Dora");
+    assert_eq!(me.position, driver_row(true).last_location);
+}
+
+#[tokio::test]
+async fn a_passenger_mid_trip_gets_the_trip_and_its_driver_with_a_position() {
+    let mut trips = MockTripRepository::new();
+    trips
+        .expect_active_for_passenger()
+        .withf(|p| *p == passenger())
+        .returning(|_| Ok(Some(trip(TripStatus::InProgress, 8))));
+    trips.expect_open_offer_of().never();
+    let mut availability = MockAvailabilityRepository::new();
+    availability
+        .expect_find()
+        .withf(|d| *d == driver())
+        .returning(|_| {
+            Ok(Some(Versioned {
+                state: driver_row(true),
+                version: 5,
+            }))
+        });
+    // A passenger's socket never creates a driver's row.
+    availability.expect_load_or_create().never();
+    let state = service(trips, availability, users_with_dora())
+        .session_state(&principal(
+            UserType::Passenger,
+            Namespace::Passengers,
+            passenger(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.availability, None);
+    assert!(state.offers.is_empty());
+    let active = state.active_trip.unwrap();
+    assert_eq!(active.trip.status, TripStatus::InProgress);
+    assert_eq!(active.trip.seq, 8);
+    let d = active.driver.unwrap();
+    assert_eq!((d.id, d.name.as_str()), (driver(), "Dora"));
+    assert!(d.position.is_some());
+}
+
+#[tokio::test]
+async fn a_passenger_whose_trip_has_no_driver_yet_gets_it_without_one() {
+    let mut trips = MockTripRepository::new();
+    trips
+        .expect_active_for_passenger()
+        .returning(|_| Ok(Some(trip(TripStatus::Assigning, 2))));
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_id().never();
+    let state = service(trips, MockAvailabilityRepository::new(), users)
+        .session_state(&principal(
+            UserType::Passenger,
+            Namespace::Passengers,
+            passenger(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.active_trip.unwrap().driver, None);
+}
+
+#[tokio::test]
+async fn an_admin_gets_no_state_and_the_store_is_not_read() {
+    let mut trips = MockTripRepository::new();
+    trips.expect_find().never();
+    trips.expect_active_for_passenger().never();
+    trips.expect_open_offer_of().never();
+    let state = service(
+        trips,
+        MockAvailabilityRepository::new(),
+        MockUserRepository::new(),
+    )
+    .session_state(&principal(UserType::Admin, Namespace::Admin, user_id()))
+    .await
+    .unwrap();
+    assert_eq!(state, None);
+}
+
+#[tokio::test]
+async fn sync_answers_the_stored_trip_to_those_who_may_see_it_and_not_found_to_others() {
+    let mut trips = MockTripRepository::new();
+    trips
+        .expect_find()
+        .returning(|_| Ok(Some(trip(TripStatus::Arriving, 6))));
+    let s = service(
+        trips,
+        MockAvailabilityRepository::new(),
+        MockUserRepository::new(),
+    );
+    let id = TripId::from_uuid(Uuid::from_u128(0x7));
+    for allowed in [
+        Actor::Passenger(passenger()),
+        Actor::Driver(driver()),
+        Actor::Admin(user_id()),
+    ] {
+        assert_eq!(s.sync(allowed, id).await.unwrap().seq, 6, "{allowed:?}");
+    }
+    let stranger = UserId::from_uuid(Uuid::from_u128(0xbad));
+    for refused in [Actor::Passenger(stranger), Actor::Driver(stranger)] {
+        assert!(
+            matches!(s.sync(refused, id).await, Err(TripCommandError::NotFound)),
+            "{refused:?}"
+        );
+    }
+}
