@@ -12,6 +12,11 @@ use time::format_description::well_known::Rfc3339;
 /// Deadline of one REST call.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How many times a login answered `busy` is tried again. The server answers 503 `busy` with
+/// `Retry-After: 1` when its password-hashing queue is full (a burst of logins, as when the
+/// simulator starts 20 drivers at once on a loaded machine); a real client waits and retries.
+const BUSY_RETRIES: u32 = 10;
+
 /// A failed call: the contract's error code when the server sent one.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{what}: {detail}")]
@@ -118,7 +123,8 @@ impl Api {
     /// `POST /api/auth/login` for `app_audience` (`driver_app`, `passenger_app`).
     ///
     /// # Errors
-    /// Network failures and refusals (`invalid_credentials`, `audience_mismatch`...).
+    /// Network failures and refusals (`invalid_credentials`, `audience_mismatch`...); `busy`
+    /// only when the server stayed busy through [`BUSY_RETRIES`] retries.
     pub async fn login(
         &self,
         email: &str,
@@ -131,10 +137,22 @@ impl Api {
             "appAudience": app_audience,
             "sessionType": "api_client",
         });
-        let answer = self
-            .post(format!("login of {email}"), "/api/auth/login", None, &body)
-            .await?;
-        tokens(&answer, &format!("login of {email}"))
+        let what = format!("login of {email}");
+        let mut retries = 0;
+        loop {
+            match self
+                .post(what.clone(), "/api/auth/login", None, &body)
+                .await
+            {
+                Err(e) if e.code.as_deref() == Some("busy") && retries < BUSY_RETRIES => {
+                    retries += 1;
+                    // Retry-After is one second; the jitter spreads a burst's retries.
+                    let wait = Duration::from_millis(rand::random_range(750..1250));
+                    tokio::time::sleep(wait).await;
+                }
+                answer => return tokens(&answer?, &what),
+            }
+        }
     }
 
     /// `POST /api/auth/refresh`: a new pair (the old refresh token stops working).
@@ -240,5 +258,59 @@ mod tests {
             Some(1_893_456_000)
         );
         assert!(tokens(&json!({"accessToken": "x"}), "test").is_err());
+    }
+
+    /// A one-connection-per-answer HTTP server answering `answers` in order; returns its base
+    /// URL and how many requests it served.
+    async fn answering(
+        answers: Vec<(u16, Value)>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = std::sync::Arc::clone(&served);
+        tokio::spawn(async move {
+            for (status, body) in answers {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut request = vec![0; 4096];
+                let _ = stream.read(&mut request).await.unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = body.to_string();
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
+                     connection: close\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).await.unwrap();
+                stream.write_all(body.as_bytes()).await.unwrap();
+            }
+        });
+        (base, served)
+    }
+
+    #[tokio::test]
+    async fn a_busy_login_is_retried_and_other_refusals_are_not() {
+        let busy = json!({"error": {"code": "busy", "message": "try again"}});
+        let ok = json!({
+            "accessToken": "e30.eyJpYXQiOjEwMDAsImV4cCI6MTkwMH0.sig",
+            "refreshToken": "r",
+            "user": {"id": "u"}
+        });
+        let (base, served) = answering(vec![(503, busy.clone()), (503, busy), (200, ok)]).await;
+        let api = Api::new(&base).unwrap();
+        let tokens = api.login("a@b.c", "pw", "driver_app").await.unwrap();
+        assert_eq!(tokens.user_id, "u");
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+        let wrong = json!({"error": {"code": "invalid_credentials", "message": "no"}});
+        let (base, served) = answering(vec![(401, wrong)]).await;
+        let refused = Api::new(&base)
+            .unwrap()
+            .login("a@b.c", "pw", "driver_app")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code.as_deref(), Some("invalid_credentials"));
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }
