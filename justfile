@@ -58,6 +58,13 @@ bench-realtime:
     cargo build --release -p rodando-server -p rodando-loadgen
     bash scripts/bench-realtime.sh
 
+# The embedded store against PostgreSQL, back to back (release): the ping load (1000 distinct
+# drivers x 5 pings/s, 10 admins, 20 s) with server and PostgreSQL CPU and the ratios, then the
+# nearest-available-driver query at 10k and 100k drivers (~4 min; QUICK=1 for a smoke run).
+bench-store: db
+    cargo build --release -p rodando-server -p rodando-loadgen -p rodando-bench-store
+    bash scripts/bench-store.sh
+
 # Connect-to-hello latency with the Node client (1000 connections).
 bench-connect:
     cargo build -p rodando-server --release
