@@ -26,10 +26,6 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     socket.join(rooms_of(p));
     metrics::connected(p.namespace);
     realtime.expiry.watch(socket.id, &ctx);
-    if p.namespace == Namespace::Drivers {
-        presence::driver_connected(&realtime, p.user_id);
-    }
-
     let on_close = Arc::clone(&realtime);
     socket.on_disconnect(move |socket: SocketRef<A>, reason: DisconnectReason| async move {
         if let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() {
@@ -56,6 +52,17 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
         },
     );
 
+    if p.namespace == Namespace::Drivers {
+        // Awaited before hello: a driver whose hello came can be dispatched to (recorded in
+        // the background, a status update and a ping could be acked while dispatch still
+        // skipped it as unable to hear offers). The disconnect handler is in place already;
+        // a socket that closed meanwhile is recorded gone again after this write.
+        presence::driver_connected(&greeter, p.user_id).await;
+        if !socket.connected() {
+            presence::driver_disconnected(&greeter, socket.clone(), p.user_id);
+            return;
+        }
+    }
     // After the rooms are joined, so nothing that happens meanwhile is missed: an event may
     // then arrive before hello, and its seq tells the client which is newer.
     let state = resync::session_state(&greeter, p).await;

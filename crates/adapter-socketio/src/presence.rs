@@ -12,15 +12,13 @@ use socketioxide::extract::SocketRef;
 
 use crate::{Realtime, rooms};
 
-/// Records, in the background (tracked, so shutdown waits for it), that `driver` holds a
-/// socket. Called after the socket joined its rooms, so a concurrent close elsewhere sees it.
-pub(crate) fn driver_connected(realtime: &std::sync::Arc<Realtime>, driver: DriverId) {
-    let service = realtime.availability.clone();
-    realtime.in_flight.spawn(async move {
-        if let Err(e) = service.driver_connected(driver).await {
-            tracing::warn!(driver_id = %driver, error = %e, "driver connection not recorded");
-        }
-    });
+/// Records that `driver` holds a socket. Called after the socket joined its rooms, so a
+/// concurrent close elsewhere sees it. A store failure is logged and the socket stays; dispatch
+/// then skips the driver until one of its sockets is admitted again.
+pub(crate) async fn driver_connected(realtime: &Realtime, driver: DriverId) {
+    if let Err(e) = realtime.availability.driver_connected(driver).await {
+        tracing::warn!(driver_id = %driver, error = %e, "driver connection not recorded");
+    }
 }
 
 /// Records, in the background, that `closed` (a socket of `driver`) is gone; the driver stops

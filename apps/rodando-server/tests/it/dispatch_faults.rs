@@ -308,3 +308,40 @@ async fn a_node_killed_between_two_offers_leaves_the_trip_to_the_other_node() {
     drop(conn);
     db.drop_it().await;
 }
+
+/// A driver's connection is recorded before its `hello`, so dispatch can reach it as soon as it
+/// can act. The write is slowed to 600 ms here: recorded in the background (as it was), the row
+/// still said disconnected when hello came, and a trip requested right after the driver's
+/// status and ping were acked found nobody until the scheduler looked again.
+#[tokio::test]
+async fn a_driver_is_recorded_connected_before_its_hello() {
+    let db = Scratch::seeded().await;
+    let url = db.url();
+    sql(
+        &url,
+        "CREATE FUNCTION test_slow_connect() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.is_connected THEN PERFORM pg_sleep(0.6); END IF; RETURN NEW; END $$",
+    )
+    .await;
+    sql(
+        &url,
+        "CREATE TRIGGER test_slow_connect BEFORE INSERT OR UPDATE ON drivers_availability \
+         FOR EACH ROW EXECUTE FUNCTION test_slow_connect()",
+    )
+    .await;
+    let app = spawn_app_on(db.config()).await;
+    let (driver, login) = app.connected("driver1@rodando.local", "/drivers").await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let connected: Option<bool> = sqlx::query_scalar(
+        "SELECT is_connected FROM drivers_availability WHERE driver_id = $1::uuid",
+    )
+    .bind(&login.user_id)
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(connected, Some(true), "hello came before the connection was recorded");
+    drop(driver);
+    drop(conn);
+    app.stop();
+    db.drop_it().await;
+}
