@@ -339,7 +339,11 @@ async fn a_driver_is_recorded_connected_before_its_hello() {
     .fetch_optional(&mut conn)
     .await
     .unwrap();
-    assert_eq!(connected, Some(true), "hello came before the connection was recorded");
+    assert_eq!(
+        connected,
+        Some(true),
+        "hello came before the connection was recorded"
+    );
     drop(driver);
     drop(conn);
     app.stop();
