@@ -105,7 +105,12 @@ pub async fn set_status(config: &Config, args: SetStatus) -> anyhow::Result<()> 
         .user_status()
         .set_status(&Operator::Cli, &UserRef::Email(email), args.status.into())
         .await;
+    // The kicks are queued for Redis: exiting now could drop them.
+    let settled = app.settle_cluster().await;
     app.shutdown_token().cancel();
+    if let Err(e) = settled {
+        tracing::warn!(error = %e, "the other nodes may not have heard the change; their sockets of the user end at their next check");
+    }
     let changed = match outcome {
         Ok(changed) => changed,
         Err(SetStatusError::NotFound) => {

@@ -272,6 +272,28 @@ impl SocketServer {
         }))
     }
 
+    /// Returns once every node has handled what this node published before the call (a kick,
+    /// an emit), so a process about to exit does not drop them from its publish queue. One
+    /// `fetch_sockets` round trip per namespace: the requests leave after everything queued
+    /// before them, and each node answers after handling the earlier messages of that
+    /// namespace. Immediate on one node.
+    ///
+    /// # Errors
+    /// A node did not answer within the adapter's request timeout.
+    pub async fn settle(&self) -> anyhow::Result<()> {
+        let Self::Cluster { io, .. } = self else {
+            return Ok(());
+        };
+        for namespace in rodando_domain::admission::Namespace::ALL {
+            if let Some(ops) = io.of(namespace.path()) {
+                ops.broadcast().fetch_sockets().await.map_err(|e| {
+                    anyhow::anyhow!("{}: the other nodes did not answer: {e}", namespace.path())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Closes every socket of this node (clients reconnect, possibly to another node).
     pub async fn close(&self) {
         match self {

@@ -297,6 +297,15 @@ impl Application {
         &self.user_status
     }
 
+    /// Waits until every node has handled what this one published so far (see
+    /// [`SocketServer::settle`]); a command about to exit calls it after its changes.
+    ///
+    /// # Errors
+    /// A node did not answer in time.
+    pub async fn settle_cluster(&self) -> anyhow::Result<()> {
+        self.io.settle().await
+    }
+
     /// A handle that re-checks the sessions of this node's sockets against the store (what the
     /// node does by itself each time Redis comes back); it outlives [`Self::run_until_stopped`]
     /// taking the application.
