@@ -99,9 +99,7 @@ impl DispatchTable {
     fn list(&self, query: &TripListQuery) -> Vec<Trip> {
         let newest_first = match query.after {
             // Strictly before the boundary in `(requested_at, id)` order is after it in the list.
-            Some(TripKey { requested_at, id }) => {
-                self.by_request.range(..(requested_at, id)).rev()
-            }
+            Some(TripKey { requested_at, id }) => self.by_request.range(..(requested_at, id)).rev(),
             None => self.by_request.range(..).rev(),
         };
         newest_first
