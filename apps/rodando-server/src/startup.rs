@@ -14,10 +14,10 @@ use rodando_adapter_socketio::{Realtime, RealtimeConfig};
 use rodando_application::auth::AuthService;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
-use rodando_application::en_route::EnRouteTracker;
 use rodando_application::demo::{
     DEMO_PASSWORD, DEMO_USERS, first_extra_number, seed_demo_users, seed_extra_demo_users,
 };
+use rodando_application::en_route::EnRouteTracker;
 use rodando_application::handshake::HandshakeService;
 use rodando_application::presence::{PresenceSweeper, SweepConfig};
 use rodando_application::trips::TripService;
@@ -161,10 +161,7 @@ impl Application {
             clock.clone(),
         )
         .releasing_offers_with(trips.clone())
-        .tracking_trips_with(EnRouteTracker::new(
-            stores.trips.clone(),
-            notifier.clone(),
-        ));
+        .tracking_trips_with(EnRouteTracker::new(stores.trips.clone(), notifier.clone()));
         let handshake = HandshakeService::new(
             stores.users.clone(),
             stores.sessions.clone(),
