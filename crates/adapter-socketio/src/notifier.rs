@@ -22,7 +22,7 @@ use rodando_ports::notifier::{Notification, Notifier, TripAudience, TripEvent};
 use rodando_wire::availability::{AvailabilitySnapshot, LocationUpdate, TripUpdate};
 use rodando_wire::session::{NotificationBody, SessionRefreshed};
 use rodando_wire::trips::{
-    ArrivingStarted, DriverAssigned, DriverStep, NoDriversFound, OfferClosed, TripAt,
+    ArrivingStarted, DriverAssigned, DriverStep, NoDriversFound, OfferClosed, Sequenced, TripAt,
     TripCancelled, TripCompleted, TripOffered, TripRequested,
 };
 use serde::Serialize;
@@ -217,37 +217,9 @@ fn trip_payload(audience: TripAudience, seq: u64, event: &TripEvent) -> (&'stati
 }
 
 /// A trip event's payload as JSON, carrying its `seq`.
-fn numbered<T: Sequenced>(seq: u64, data: T) -> Value {
+fn numbered<T: Sequenced + Serialize>(seq: u64, data: T) -> Value {
     payload(data.with_seq(seq))
 }
-
-/// The payloads of a trip's stream, which carry its `seq`.
-trait Sequenced: Serialize {
-    fn with_seq(self, seq: u64) -> Self;
-}
-
-macro_rules! sequenced {
-    ($($event:ty),* $(,)?) => {$(
-        impl Sequenced for $event {
-            fn with_seq(self, seq: u64) -> Self {
-                <$event>::with_seq(self, seq)
-            }
-        }
-    )*};
-}
-
-sequenced!(
-    TripRequested,
-    TripAt,
-    TripOffered,
-    OfferClosed,
-    NoDriversFound,
-    DriverAssigned,
-    ArrivingStarted,
-    DriverStep,
-    TripCompleted,
-    TripCancelled,
-);
 
 /// A wire struct as JSON. These structs hold strings, numbers, booleans and nested structs
 /// only, so this cannot fail; `null` stands in rather than a panic if one ever did.

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::availability::AvailabilitySnapshot;
 use crate::timestamp;
-use crate::trips::{TripBody, TripOffered};
+use crate::trips::{Sequenced, TripBody, TripOffered};
 
 /// A driver's last known position.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -662,12 +662,18 @@ impl TripCancelled {
 }
 
 /// Every event of a trip's stream carries the trip's `seq`; the emitter sets it.
+/// A trip event that carries its number in the trip's stream (`seq`). A trait rather than an
+/// inherent method so the notifier can number any of them in one place.
+pub trait Sequenced {
+    /// This event as number `seq` of its trip's stream.
+    #[must_use]
+    fn with_seq(self, seq: u64) -> Self;
+}
+
 macro_rules! sequenced {
     ($($event:ty),* $(,)?) => {$(
-        impl $event {
-            /// This event as number `seq` of its trip's stream.
-            #[must_use]
-            pub fn with_seq(mut self, seq: u64) -> Self {
+        impl Sequenced for $event {
+            fn with_seq(mut self, seq: u64) -> Self {
                 self.seq = seq;
                 self
             }

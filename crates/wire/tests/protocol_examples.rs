@@ -41,7 +41,8 @@ use rodando_wire::session::{
 use rodando_wire::trip_lists::{TripPageBody, TripsSnapshot};
 use rodando_wire::trips::{
     ArrivingStarted, DriverAssigned, DriverStep, NoDriversFound, OfferClosed, OfferRejected,
-    TripAt, TripBody, TripCancelled, TripCompleted, TripOffered, TripRequested, TripWatch,
+    Sequenced, TripAt, TripBody, TripCancelled, TripCompleted, TripOffered, TripRequested,
+    TripWatch,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
