@@ -2,13 +2,12 @@
 //! `REDIS_URL`, §4, §9): broadcasts, session kicks and trip events reach sockets on the other
 //! node.
 
-use rodando_sio_client::Disconnect;
 use serde_json::json;
 
-use crate::helpers::{QUIET, WAIT};
+use crate::helpers::{QUIET, WAIT, expect_kicked};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
-use crate::trips::{ack, driver_at, trip_request};
+use crate::trips::{accept_next_offer, ack, driver_at, trip_request};
 
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -113,18 +112,7 @@ async fn a_logout_on_node_b_disconnects_the_session_socket_on_node_a() {
         .await;
     assert_eq!(status, 204, "{body}");
 
-    let revoked = kicked
-        .expect_event("auth:session_revoked", WAIT)
-        .await
-        .unwrap();
-    assert_eq!(
-        revoked,
-        json!({"sessionId": login.session_id, "reason": "logout"})
-    );
-    assert_eq!(
-        kicked.wait_disconnect(WAIT).await.unwrap(),
-        Disconnect::ByServer
-    );
+    expect_kicked(&mut kicked, &login.session_id, "logout", WAIT).await;
     assert!(
         other_session.wait_disconnect(QUIET).await.is_err(),
         "another session of the same driver stays connected"
@@ -155,17 +143,7 @@ async fn a_trip_event_raised_on_node_a_reaches_the_passenger_on_node_b() {
         .unwrap();
     assert_eq!(requested["tripId"], trip_id.as_str());
 
-    let offer = driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
-    let accepted = ack(
-        &driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offer["assignmentId"]}),
-    )
-    .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
+    accept_next_offer(&mut driver).await;
     let assigned = passenger
         .expect_event("trip:driver_assigned", WAIT)
         .await

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Api, Login, QUIET, WAIT, spawn_app};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
-use crate::trips::{PICKUP, ack, driver_at, trip_request};
+use crate::trips::{PICKUP, accept_next_offer, ack, driver_at, trip_request};
 
 const EN_ROUTE: &str = "trip:driver_en_route";
 /// The dropoff of [`trip_request`].
@@ -102,17 +102,7 @@ async fn arriving_trip(app: &Api) -> Arriving {
     let trip_id = reply["data"]["id"].as_str().unwrap().to_owned();
     let watch = ack(&admin, "admin:trip:watch", json!({"tripId": trip_id})).await;
     assert_eq!(watch["data"]["watching"], true, "{watch}");
-    let offer = driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
-    let accepted = ack(
-        &driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offer["assignmentId"]}),
-    )
-    .await;
-    assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
+    accept_next_offer(&mut driver).await;
     passenger
         .expect_event("trip:arriving_started", WAIT)
         .await
@@ -304,17 +294,7 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
     let trip_id = body["id"].as_str().unwrap().to_owned();
     let watch = ack(&admin, "admin:trip:watch", json!({"tripId": trip_id})).await;
     assert_eq!(watch["data"]["watching"], true, "{watch}");
-    let offer = driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
-    let accepted = ack(
-        &driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offer["assignmentId"]}),
-    )
-    .await;
-    assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
+    accept_next_offer(&mut driver).await;
 
     ping(&driver, along(1)).await;
     for socket in [&mut passenger, &mut admin] {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rodando_server::stores::Stores;
 use rodando_server::{Application, Config};
-use rodando_sio_client::{ClientOptions, ConnectError, SioClient, connect};
+use rodando_sio_client::{ClientOptions, ConnectError, Disconnect, SioClient, connect};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -247,4 +247,23 @@ pub fn refusal(result: Result<SioClient, ConnectError>) -> String {
         Err(other) => panic!("expected a refusal, got {other}"),
         Ok(_) => panic!("expected a refusal, but the connection was admitted"),
     }
+}
+
+/// `socket` hears `auth:session_revoked {sessionId, reason}` and is then disconnected by the
+/// server, each within `within`.
+pub(crate) async fn expect_kicked(
+    socket: &mut SioClient,
+    session_id: &str,
+    reason: &str,
+    within: Duration,
+) {
+    let notice = socket
+        .expect_event("auth:session_revoked", within)
+        .await
+        .unwrap();
+    assert_eq!(notice, json!({"sessionId": session_id, "reason": reason}));
+    assert_eq!(
+        socket.wait_disconnect(within).await.unwrap(),
+        Disconnect::ByServer
+    );
 }

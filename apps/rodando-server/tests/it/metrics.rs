@@ -6,7 +6,7 @@ use rodando_sio_client::ClientOptions;
 use serde_json::json;
 
 use crate::helpers::{Api, TestApp, WAIT, refusal, spawn_app};
-use crate::trips::{ack, driver_at, trip_request};
+use crate::trips::{accept_next_offer, ack, driver_at, trip_request};
 
 /// The value of the sample `name{labels…}` carrying every one of `labels`; 0 when absent.
 pub(crate) fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -162,17 +162,7 @@ async fn metrics_count_dispatch_outcomes() {
         ack(&passenger, "trip:request", trip_request()).await["ok"],
         true
     );
-    let offer = driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
-    let accepted = ack(
-        &driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offer["assignmentId"]}),
-    )
-    .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
+    accept_next_offer(&mut driver).await;
 
     let after = scrape(&app).await;
     for outcome in ["offered", "accepted"] {

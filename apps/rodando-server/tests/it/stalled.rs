@@ -13,7 +13,7 @@ use rodando_domain::session::RevokeReason;
 use rodando_sio_client::{Disconnect, SioClient};
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, QUIET, TestApp, WAIT, spawn_app_with};
+use crate::helpers::{Api, QUIET, TestApp, WAIT, expect_kicked, spawn_app_with};
 
 /// `max_buffered_packets` of the transport (crates/adapter-socketio/src/config.rs).
 const BUFFER: usize = 1024;
@@ -317,18 +317,7 @@ async fn revalidation_kicks_the_sockets_of_sessions_revoked_behind_the_nodes_bac
 
     assert_eq!(app.session_recheck.run().await, 2);
     for socket in [&mut phone, &mut tablet] {
-        let notice = socket
-            .expect_event("auth:session_revoked", WAIT)
-            .await
-            .unwrap();
-        assert_eq!(
-            notice,
-            json!({"sessionId": revoked.session_id, "reason": "refresh_token_reuse"})
-        );
-        assert_eq!(
-            socket.wait_disconnect(WAIT).await.unwrap(),
-            Disconnect::ByServer
-        );
+        expect_kicked(socket, &revoked.session_id, "refresh_token_reuse", WAIT).await;
     }
     assert!(
         bystander

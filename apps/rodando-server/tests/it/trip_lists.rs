@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Api, Login, TestApp, WAIT, spawn_app, spawn_app_on};
 use crate::scratch::Scratch;
-use crate::trips::{ack, driver_at, trip_request};
+use crate::trips::{accept_next_offer, ack, driver_at, trip_request};
 
 /// The ids of a page, in order.
 fn ids(page: &Value) -> Vec<String> {
@@ -78,17 +78,7 @@ async fn scene(app: &Api) -> Scene {
         .post_json_with("/api/trips", &passenger1.access, None, trip_request())
         .await;
     assert_eq!(status, 201, "{trip}");
-    let offer = driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
-    let accepted = ack(
-        &driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offer["assignmentId"]}),
-    )
-    .await;
-    assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
+    accept_next_offer(&mut driver).await;
     all.insert(0, trip["id"].as_str().unwrap().to_owned());
     let of = |positions: &[usize]| positions.iter().map(|&i| all[i].clone()).collect();
     Scene {

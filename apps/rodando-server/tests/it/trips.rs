@@ -16,6 +16,22 @@ pub(crate) async fn ack(socket: &SioClient, event: &str, payload: Value) -> Valu
         .unwrap_or_else(|e| panic!("{event} was not acked: {e}"))
 }
 
+/// Waits for `driver`'s next offer and accepts it; the trip is then arriving.
+pub(crate) async fn accept_next_offer(driver: &mut SioClient) {
+    let offer = driver
+        .expect_event("trip:assignment:offered", WAIT)
+        .await
+        .unwrap();
+    let accepted = ack(
+        driver,
+        "driver:offer:accept",
+        json!({"assignmentId": offer["assignmentId"]}),
+    )
+    .await;
+    assert_eq!(accepted["ok"], true, "{accepted}");
+    assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
+}
+
 /// A driver online at `distance_deg` degrees of latitude north of the pickup.
 pub(crate) async fn driver_at(app: &Api, email: &str, distance_deg: f64) -> (SioClient, Login) {
     let (socket, login) = app.connected(email, "/drivers").await;

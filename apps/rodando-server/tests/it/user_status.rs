@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use rodando_domain::ids::UserId;
 use rodando_domain::user::UserStatus;
 use rodando_server::Config;
-use rodando_sio_client::{Disconnect, SioClient};
+use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Login, QUIET, WAIT, spawn_app, spawn_app_on};
+use crate::helpers::{Api, Login, QUIET, WAIT, expect_kicked, spawn_app, spawn_app_on};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
 use crate::trips::{ack, driver_at, trip_request};
@@ -57,18 +57,7 @@ async fn try_login(api: &Api, email: &str, audience: &str) -> (u16, Value) {
 /// The socket hears `auth:session_revoked` for `login`'s session with reason `admin`, then is
 /// disconnected by the server, both within `limit` of `since`.
 async fn kicked_by_admin(socket: &mut SioClient, login: &Login, since: Instant, limit: Duration) {
-    let revoked = socket
-        .expect_event("auth:session_revoked", limit)
-        .await
-        .unwrap();
-    assert_eq!(
-        revoked,
-        json!({"sessionId": login.session_id, "reason": "admin"})
-    );
-    assert_eq!(
-        socket.wait_disconnect(limit).await.unwrap(),
-        Disconnect::ByServer
-    );
+    expect_kicked(socket, &login.session_id, "admin", limit).await;
     let took = since.elapsed();
     assert!(took < limit, "kicked after {took:?}");
     eprintln!("kicked {took:?} after the ban");
