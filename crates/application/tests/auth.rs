@@ -457,3 +457,50 @@ async fn logout_with_a_bad_token_touches_nothing() {
         LogoutError::InvalidToken
     ));
 }
+
+/// Logins of one user whose password check takes 300 ms, four at once, on one core with room
+/// for one waiter: how many are checked and how many answered `Busy`.
+async fn four_logins_at_once(max_wait: std::time::Duration) -> (usize, usize) {
+    use rodando_application::auth::HashingQueue;
+    let mut m = Mocks::new();
+    m.users
+        .expect_find_by_email()
+        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    m.passwords.expect_verify().returning(|_, _| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        false
+    });
+    let auth = m.service().with_hashing_queue(
+        1,
+        HashingQueue {
+            max_waiting: 1,
+            max_wait,
+        },
+    );
+    let login = || auth.login(login_request(AppAudience::DriverApp));
+    let answers = tokio::join!(login(), login(), login(), login());
+    let answers = [answers.0, answers.1, answers.2, answers.3];
+    let checked = answers
+        .iter()
+        .filter(|a| matches!(a, Err(LoginError::InvalidCredentials)))
+        .count();
+    let busy = answers
+        .iter()
+        .filter(|a| matches!(a, Err(LoginError::Busy)))
+        .count();
+    (checked, busy)
+}
+
+#[tokio::test]
+async fn the_password_check_queue_is_bounded_and_its_waits_time_out() {
+    // One checked, one waits past its 50 ms and gives up, two find the queue full at once.
+    assert_eq!(
+        four_logins_at_once(std::time::Duration::from_millis(50)).await,
+        (1, 3)
+    );
+    // With time to wait, the waiter is checked after the first; the queue is still bounded.
+    assert_eq!(
+        four_logins_at_once(std::time::Duration::from_secs(5)).await,
+        (2, 2)
+    );
+}
