@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::helpers::{QUIET, WAIT, expect_kicked};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
-use crate::trips::{accept_next_offer, ack, driver_at, trip_request};
+use crate::trips::{accept_next_offer, ack, driver_at, trip_request, until_matchable};
 
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -203,6 +203,7 @@ async fn a_socket_on_the_other_node_keeps_the_driver_matchable() {
     let cluster = Cluster::start().await;
     let url = cluster.db.url();
     let (on_a, login) = driver_at(&cluster.a.api, "driver1@rodando.local", 0.002).await;
+    until_matchable(&cluster.b.api, &login).await;
     let mut on_b = cluster
         .b
         .connect_with_token("/drivers", &login.access)

@@ -13,7 +13,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use crate::helpers::{QUIET, TestApp, WAIT, spawn_app, spawn_app_on, spawn_app_with};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
-use crate::trips::{ack, driver_at, trip_request};
+use crate::trips::{ack, driver_at, trip_request, until_matchable};
 
 /// Waits until the store says the driver's sockets are all gone (or back): the close is
 /// recorded in the background, after the transport noticed.
@@ -251,16 +251,18 @@ async fn a_node_killed_between_two_offers_leaves_the_trip_to_the_other_node() {
     let url = db.url();
     let env = [("DATABASE_URL", url.as_str())];
     let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
-    let (first, _) = driver_at(&b.api, "driver1@rodando.local", 0.002).await;
+    let (first, first_login) = driver_at(&b.api, "driver1@rodando.local", 0.002).await;
     let (mut second, second_login) = driver_at(&b.api, "driver2@rodando.local", 0.010).await;
+    // Node B wrote their positions behind: node A sees them within one batch interval.
+    until_matchable(&a.api, &first_login).await;
+    until_matchable(&a.api, &second_login).await;
     let (passenger, _) = a
         .api
         .connected("passenger1@rodando.local", "/passengers")
         .await;
     let trip = request(&passenger).await;
     let mut conn = PgConnection::connect(&url).await.unwrap();
-    // The drivers' connections are recorded in the background, so on a loaded machine the
-    // first dispatch may find nobody yet and the scheduler makes the offer a moment later.
+    // Polled: had the request's own dispatch lost a race, the scheduler makes the offer.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let offered: i64 = sqlx::query_scalar(

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Api, Login, QUIET, WAIT, spawn_app};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
-use crate::trips::{PICKUP, accept_next_offer, ack, driver_at, trip_request};
+use crate::trips::{PICKUP, accept_next_offer, ack, driver_at, trip_request, until_matchable};
 
 const EN_ROUTE: &str = "trip:driver_en_route";
 /// The dropoff of [`trip_request`].
@@ -283,6 +283,7 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
     let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
 
     let (mut driver, driver_login) = driver_at(&b, "driver1@rodando.local", 0.005).await;
+    until_matchable(&a, &driver_login).await;
     let (mut passenger, passenger_login) =
         a.connected("passenger1@rodando.local", "/passengers").await;
     let (mut admin, _) = a.connected("admin@rodando.local", "/admin").await;

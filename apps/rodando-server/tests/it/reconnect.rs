@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
 use crate::helpers::{Api, Login, spawn_app};
-use crate::trips::{ack, trip_request};
+use crate::trips::{ack, trip_request, until_matchable};
 
 /// Generous: the machine is shared and loaded.
 const LONG: Duration = Duration::from_secs(10);
@@ -42,33 +42,6 @@ async fn online_driver(api: &Api, email: &str, distance_deg: f64) -> (SioClient,
     assert_eq!(ack(&socket, "driver:location:ping", ping).await["ok"], true);
     until_matchable(api, &login).await;
     (socket, login)
-}
-
-/// Waits until dispatch can see `driver` (its connection is recorded in the background, so on a
-/// loaded machine a request sent at once could find nobody).
-async fn until_matchable(api: &Api, driver: &Login) {
-    let admin = api.login("admin@rodando.local").await;
-    let path = format!(
-        "/api/drivers/available?latitude={}&longitude={}&radiusM=5000",
-        PICKUP.0, PICKUP.1
-    );
-    let deadline = tokio::time::Instant::now() + LONG;
-    loop {
-        let (status, body) = api.get_with_bearer(&path, &admin.access).await;
-        assert_eq!(status, 200, "{body}");
-        let listed = body["drivers"]
-            .as_array()
-            .is_some_and(|d| d.iter().any(|d| d["driverId"] == driver.user_id.as_str()));
-        if listed {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "driver {} never matchable: {body}",
-            driver.user_id
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The passenger requests a trip; returns its id.

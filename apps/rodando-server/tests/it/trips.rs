@@ -49,6 +49,34 @@ pub(crate) async fn driver_at(app: &Api, email: &str, distance_deg: f64) -> (Sio
     (socket, login)
 }
 
+/// Waits until dispatch on the node behind `api` can see `driver`: with the PostgreSQL
+/// write-behind, a position acked by another node reaches the database within one batch
+/// interval (docs/positions.md), and a trip requested before then finds nobody.
+pub(crate) async fn until_matchable(api: &Api, driver: &Login) {
+    let admin = api.login("admin@rodando.local").await;
+    let path = format!(
+        "/api/drivers/available?latitude={}&longitude={}&radiusM=5000",
+        PICKUP.0, PICKUP.1
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = api.get_with_bearer(&path, &admin.access).await;
+        assert_eq!(status, 200, "{body}");
+        let listed = body["drivers"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["driverId"] == driver.user_id.as_str()));
+        if listed {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "driver {} never matchable: {body}",
+            driver.user_id
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 pub(crate) fn trip_request() -> Value {
     json!({
         "pickup": {"latitude": PICKUP.0, "longitude": PICKUP.1, "address": "Parque Central"},
