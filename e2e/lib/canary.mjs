@@ -13,7 +13,7 @@ import { drainEvents, emitWithAck } from './server.mjs';
 /** Starts the canary on `server` as `email` (a driver no attack uses). */
 export async function startCanary(server, { email = 'driver3@rodando.local', intervalMs = 100 } = {}) {
   const { socket } = await server.connected(email, '/drivers');
-  const state = { rounds: 0, problems: [], maxMs: 0, running: true };
+  const state = { rounds: 0, problems: [], maxMs: 0, running: true, startedAt: performance.now() };
   let disconnect = null;
   socket.on('disconnect', (reason) => {
     disconnect = reason;
@@ -44,7 +44,10 @@ export async function startCanary(server, { email = 'driver3@rodando.local', int
     socket,
     /** Problems so far (empty while all is well), for a check in the middle of a test. */
     problems: () => [...state.problems],
-    /** Stops pinging and asserts the canary was served all along; resolves `{rounds, maxMs}`. */
+    /**
+     * Stops pinging and asserts the canary was served all along; resolves `{rounds, maxMs,
+     * elapsedMs}` (elapsedMs: from the start to the stop, for a check of the pace kept).
+     */
     async stop() {
       state.running = false;
       await loop;
@@ -53,7 +56,8 @@ export async function startCanary(server, { email = 'driver3@rodando.local', int
       assert.ok(state.rounds > 0, 'the healthy client made at least one round trip');
       const health = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(3000) });
       assert.equal(health.status, 200, 'GET /health');
-      return { rounds: state.rounds, maxMs: Math.round(state.maxMs) };
+      const elapsedMs = Math.round(performance.now() - state.startedAt);
+      return { rounds: state.rounds, maxMs: Math.round(state.maxMs), elapsedMs };
     },
   };
 }
