@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
 use crate::helpers::{Api, Login, spawn_app};
-use crate::trips::{ack, trip_request, until_matchable};
+use crate::trips::{ack, driver_at, trip_request, until_matchable};
 
 /// Generous: the machine is shared and loaded.
 const LONG: Duration = Duration::from_secs(10);
@@ -27,19 +27,10 @@ async fn greeted(api: &Api, login: &Login, namespace: &str) -> (SioClient, Value
     (socket, hello)
 }
 
-/// A driver online at `distance_deg` degrees of latitude north of the pickup.
+/// A driver online at `distance_deg` degrees of latitude north of the pickup, that dispatch
+/// can already see.
 async fn online_driver(api: &Api, email: &str, distance_deg: f64) -> (SioClient, Login) {
-    let login = api.login(email).await;
-    let (socket, _) = greeted(api, &login, "/drivers").await;
-    let online = ack(
-        &socket,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
-    assert_eq!(online["ok"], true, "{online}");
-    let ping = json!({"latitude": PICKUP.0 + distance_deg, "longitude": PICKUP.1});
-    assert_eq!(ack(&socket, "driver:location:ping", ping).await["ok"], true);
+    let (socket, login) = driver_at(api, email, distance_deg).await;
     until_matchable(api, &login).await;
     (socket, login)
 }
