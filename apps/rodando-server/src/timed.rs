@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use rodando_domain::availability::{DriverAvailability, LocationFix, TripStanding};
 use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::{RevokeReason, Session};
 use rodando_domain::trip::Trip;
@@ -224,7 +224,10 @@ impl<S: TripRepository> TripRepository for Timed<S> {
         timed("trips.find", self.0.find(id)).await
     }
 
-    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
+    async fn active_for_passenger(
+        &self,
+        passenger: PassengerId,
+    ) -> Result<Option<Trip>, Unexpected> {
         timed(
             "trips.active_for_passenger",
             self.0.active_for_passenger(passenger),

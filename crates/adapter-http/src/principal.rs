@@ -4,7 +4,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rodando_application::Principal;
-use rodando_domain::user::UserType;
+use rodando_domain::ids::PassengerId;
+use rodando_domain::user::{Role, UserType};
 use rodando_wire::error::ErrorCode;
 
 use crate::HttpState;
@@ -39,6 +40,18 @@ impl Caller {
                 ErrorCode::Forbidden,
                 format!("only {} users may do this", user_type.as_str()),
             ))
+        }
+    }
+
+    /// Only passengers may use this route: the caller's passenger id.
+    pub(crate) fn passenger(&self) -> Result<PassengerId, ApiError> {
+        match self.require(UserType::Passenger)?.role() {
+            Role::Passenger(id) => Ok(id),
+            // `require` admitted a passenger, whose role is a passenger's.
+            Role::Driver(_) | Role::Admin(_) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only passenger users may do this",
+            )),
         }
     }
 }

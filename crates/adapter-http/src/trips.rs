@@ -51,13 +51,10 @@ pub(crate) async fn request(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<TripBody>), ApiError> {
-    let passenger = caller.require(UserType::Passenger)?;
+    let passenger = caller.passenger()?;
     let request = parse_trip_request(&body).map_err(|e| ApiError::validation(&e))?;
     let idempotency = idempotency(&headers, &body)?;
-    let trip = state
-        .trips
-        .request(passenger.user_id, request, idempotency)
-        .await?;
+    let trip = state.trips.request(passenger, request, idempotency).await?;
     Ok((StatusCode::CREATED, Json(TripBody::from(&trip))))
 }
 

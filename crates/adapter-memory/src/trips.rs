@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use rodando_domain::availability::TripStanding;
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::trip_list::{TripKey, TripListQuery};
@@ -31,8 +31,8 @@ pub(crate) struct DispatchTable {
     offers_by_trip: HashMap<TripId, Vec<OfferId>>,
     open_by_trip: HashMap<TripId, OfferId>,
     open_by_driver: HashMap<DriverId, OfferId>,
-    active_by_passenger: HashMap<UserId, TripId>,
-    idempotency: HashMap<(UserId, String), (String, TripId)>,
+    active_by_passenger: HashMap<PassengerId, TripId>,
+    idempotency: HashMap<(PassengerId, String), (String, TripId)>,
     /// Every trip by `(requested_at, id)`, walked backwards by [`TripRepository::list`] (the
     /// memory counterpart of the `(requested_at, id)` indexes of the PostgreSQL store).
     by_request: BTreeSet<(OffsetDateTime, TripId)>,
@@ -195,7 +195,10 @@ impl TripRepository for MemoryStore {
         Ok(lock(&self.dispatch).trips.get(&id).cloned())
     }
 
-    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
+    async fn active_for_passenger(
+        &self,
+        passenger: PassengerId,
+    ) -> Result<Option<Trip>, Unexpected> {
         let t = lock(&self.dispatch);
         Ok(t.active_by_passenger
             .get(&passenger)

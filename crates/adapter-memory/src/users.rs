@@ -23,8 +23,8 @@ impl UserTable {
     /// Whether the user is known and not active (a driver dispatch must skip or refuse). A
     /// driver with no user row, which only tests create, counts as active: PostgreSQL's foreign
     /// keys rule that case out.
-    pub(crate) fn is_inactive(&self, id: UserId) -> bool {
-        self.by_id.get(&id).is_some_and(|u| !u.is_active())
+    pub(crate) fn is_inactive(&self, id: impl Into<UserId>) -> bool {
+        self.by_id.get(&id.into()).is_some_and(|u| !u.is_active())
     }
 }
 

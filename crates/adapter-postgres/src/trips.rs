@@ -16,7 +16,7 @@ mod row;
 
 use async_trait::async_trait;
 use rodando_domain::availability::TripStanding;
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::trip_list::TripListQuery;
@@ -214,7 +214,7 @@ impl PgStore {
     /// the body is the same, a mismatch otherwise. `None` when the key was never used.
     async fn replay(
         &self,
-        passenger: UserId,
+        passenger: PassengerId,
         idempotency: &Idempotency,
     ) -> Result<Option<Result<Trip, CreateTripError>>, Unexpected> {
         let Some(row) = sqlx::query_as::<_, KeyedTripRow>(FIND_BY_IDEMPOTENCY_KEY)
@@ -407,7 +407,10 @@ impl TripRepository for PgStore {
             .transpose()
     }
 
-    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
+    async fn active_for_passenger(
+        &self,
+        passenger: PassengerId,
+    ) -> Result<Option<Trip>, Unexpected> {
         sqlx::query_as::<_, TripRow>(ACTIVE_FOR_PASSENGER)
             .bind(passenger.as_uuid())
             .fetch_optional(&self.pool)

@@ -10,7 +10,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use rodando_adapter_postgres::{MIGRATOR, PgStartError, PgStore};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, TripId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_ports::availability::AvailabilityRepository;
 use rodando_ports::health::HealthCheck;
 use rodando_ports::trips::{TripRepository, TripStandingLookup};
@@ -468,7 +468,6 @@ async fn driver_row(store: &PgStore) -> DriverId {
 /// boundary and stops at the limit: no sequential scan and no sort of the history.
 #[tokio::test]
 async fn every_trip_list_walks_an_index_from_its_boundary() {
-    use rodando_domain::ids::UserId;
     use rodando_domain::trip_list::{TripFilter, TripKey, TripListQuery, TripScope};
 
     with_fresh_store(|store| async move {
@@ -521,7 +520,10 @@ async fn every_trip_list_walks_an_index_from_its_boundary() {
                 .fetch_one(store.pool())
                 .await
                 .unwrap();
-        let (someone, a_driver) = (UserId::from_uuid(someone), UserId::from_uuid(a_driver));
+        let (someone, a_driver) = (
+            PassengerId::from_uuid(someone),
+            DriverId::from_uuid(a_driver),
+        );
         let boundary = TripKey {
             requested_at: NOW - Duration::hours(2),
             id: TripId::from_uuid(Uuid::from_u128(u128::MAX / 2)),

@@ -1,6 +1,7 @@
 //! `/admin` events (PROTOCOL §7): the fleet snapshot and watching trips.
 
 use rodando_application::Principal;
+use rodando_domain::ids::AdminId;
 use rodando_domain::trip::Actor;
 use rodando_wire::availability::DriversSnapshot;
 use rodando_wire::events as names;
@@ -18,6 +19,7 @@ pub(crate) async fn route<A: Adapter>(
     socket: &SocketRef<A>,
     realtime: &Realtime,
     principal: &Principal,
+    admin: AdminId,
     event: &str,
     payload: Option<&Value>,
 ) -> Result<Value, EventError> {
@@ -38,7 +40,7 @@ pub(crate) async fn route<A: Adapter>(
                 parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             let trip = realtime
                 .trips
-                .get(Actor::Admin(principal.user_id), trip_id)
+                .get(Actor::Admin(admin), trip_id)
                 .await
                 .map_err(|e| EventError::from_trip(principal, event, e))?;
             let watching = event == names::ADMIN_TRIP_WATCH;

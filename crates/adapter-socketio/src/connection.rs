@@ -4,7 +4,7 @@ use rodando_wire::events as names;
 use std::sync::Arc;
 
 use rodando_application::Principal;
-use rodando_domain::admission::Namespace;
+use rodando_domain::user::Role;
 use rodando_wire::session::Hello;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
@@ -33,8 +33,8 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
             let p = &ctx.principal;
             metrics::disconnected(p.namespace);
             tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, %reason, "socket disconnected");
-            if p.namespace == Namespace::Drivers {
-                presence::driver_disconnected(&on_close, socket.clone(), p.user_id);
+            if let Some(driver) = p.driver_id() {
+                presence::driver_disconnected(&on_close, socket.clone(), driver);
             }
         }
     });
@@ -52,14 +52,14 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
         },
     );
 
-    if p.namespace == Namespace::Drivers {
+    if let Some(driver) = p.driver_id() {
         // Awaited before hello: a driver whose hello came can be dispatched to (recorded in
         // the background, a status update and a ping could be acked while dispatch still
         // skipped it as unable to hear offers). The disconnect handler is in place already;
         // a socket that closed meanwhile is recorded gone again after this write.
-        presence::driver_connected(&greeter, p.user_id).await;
+        presence::driver_connected(&greeter, driver).await;
         if !socket.connected() {
-            presence::driver_disconnected(&greeter, socket.clone(), p.user_id);
+            presence::driver_disconnected(&greeter, socket.clone(), driver);
             return;
         }
     }
@@ -77,10 +77,10 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
 /// The rooms of PROTOCOL §4 a socket joins on admission.
 fn rooms_of(p: &Principal) -> Vec<String> {
     let mut rooms = vec![rooms::session(p.session_id)];
-    match p.namespace {
-        Namespace::Drivers => rooms.push(rooms::driver(p.user_id)),
-        Namespace::Passengers => rooms.push(rooms::passenger(p.user_id)),
-        Namespace::Admin => {
+    match p.role() {
+        Role::Driver(driver) => rooms.push(rooms::driver(driver)),
+        Role::Passenger(passenger) => rooms.push(rooms::passenger(passenger)),
+        Role::Admin(_) => {
             rooms.push(rooms::ADMIN_DRIVERS.to_owned());
             rooms.push(rooms::ADMIN_TRIPS.to_owned());
         }

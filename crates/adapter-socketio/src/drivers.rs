@@ -1,6 +1,7 @@
 //! `/drivers` events (PROTOCOL §6).
 
 use rodando_application::Principal;
+use rodando_domain::ids::DriverId;
 use rodando_wire::availability::{
     AvailabilitySnapshot, parse_location_ping, parse_status_update, parse_trip_set,
 };
@@ -16,11 +17,11 @@ use crate::{Realtime, resync};
 pub(crate) async fn route(
     realtime: &Realtime,
     principal: &Principal,
+    driver: DriverId,
     event: &str,
     payload: Option<&Value>,
 ) -> Result<Value, EventError> {
     let service = &realtime.availability;
-    let driver = principal.user_id;
     let outcome = match event {
         names::DRIVER_STATUS_UPDATE => {
             let status =

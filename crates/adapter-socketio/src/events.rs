@@ -4,7 +4,7 @@ use rodando_wire::events as names;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rodando_domain::admission::Namespace;
+use rodando_domain::user::Role;
 use rodando_wire::session::AuthRefreshAck;
 use serde::Serialize;
 use serde_json::Value;
@@ -59,10 +59,13 @@ pub(crate) async fn handle<A: Adapter>(
     }
     let result = async {
         let payload = payload.as_ref();
-        match p.namespace {
-            Namespace::Drivers => drivers::route(&realtime, p, &event, payload).await,
-            Namespace::Admin => admin::route(&socket, &realtime, p, &event, payload).await,
-            Namespace::Passengers => passengers::route(&realtime, p, &event, payload).await,
+        // Each namespace admits one user type, so the role names the namespace too.
+        match p.role() {
+            Role::Driver(driver) => drivers::route(&realtime, p, driver, &event, payload).await,
+            Role::Admin(admin) => admin::route(&socket, &realtime, p, admin, &event, payload).await,
+            Role::Passenger(passenger) => {
+                passengers::route(&realtime, p, passenger, &event, payload).await
+            }
         }
     }
     .instrument(span)

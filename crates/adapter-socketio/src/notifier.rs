@@ -184,16 +184,13 @@ fn trip_payload(audience: TripAudience, seq: u64, event: &TripEvent) -> (&'stati
             names::TRIP_NO_DRIVERS_FOUND,
             numbered(seq, NoDriversFound::new(audience.trip_id, reason)),
         ),
-        TripEvent::DriverAssigned { trip, driver_name } => (
+        TripEvent::DriverAssigned {
+            trip,
+            driver_id,
+            driver_name,
+        } => (
             names::TRIP_DRIVER_ASSIGNED,
-            numbered(
-                seq,
-                DriverAssigned::new(
-                    trip,
-                    trip.driver_id.unwrap_or(trip.passenger_id),
-                    driver_name,
-                ),
-            ),
+            numbered(seq, DriverAssigned::new(trip, *driver_id, driver_name)),
         ),
         TripEvent::ArrivingStarted {
             driver_id,

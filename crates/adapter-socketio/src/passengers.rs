@@ -2,6 +2,7 @@
 //! socket's principal, never a field of the payload.
 
 use rodando_application::Principal;
+use rodando_domain::ids::PassengerId;
 use rodando_domain::trip::Actor;
 use rodando_wire::events as names;
 use rodando_wire::trips::{TripBody, parse_trip_ref, parse_trip_request};
@@ -15,6 +16,7 @@ use crate::{Realtime, resync};
 pub(crate) async fn route(
     realtime: &Realtime,
     principal: &Principal,
+    passenger: PassengerId,
     event: &str,
     payload: Option<&Value>,
 ) -> Result<Value, EventError> {
@@ -23,13 +25,13 @@ pub(crate) async fn route(
         names::TRIP_REQUEST => {
             let request =
                 parse_trip_request(readable(payload)?).map_err(|e| EventError::validation(&e))?;
-            trips.request(principal.user_id, request, None).await
+            trips.request(passenger, request, None).await
         }
         names::TRIP_CANCEL => {
             let (trip, reason) =
                 parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
             trips
-                .cancel(Actor::Passenger(principal.user_id), trip, reason)
+                .cancel(Actor::Passenger(passenger), trip, reason)
                 .await
         }
         names::TRIP_SYNC => return resync::trip_sync(realtime, principal, event, payload).await,

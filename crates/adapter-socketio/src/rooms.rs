@@ -1,6 +1,6 @@
 //! Room names (PROTOCOL §4). Clients never name rooms; only the server builds these.
 
-use rodando_domain::ids::{DriverId, SessionId, TripId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId, SessionId, TripId};
 
 /// Every `/admin` socket: the live fleet view.
 pub(crate) const ADMIN_DRIVERS: &str = "admin:drivers";
@@ -15,7 +15,7 @@ pub(crate) fn driver(id: DriverId) -> String {
 }
 
 /// Every socket of one passenger.
-pub(crate) fn passenger(id: UserId) -> String {
+pub(crate) fn passenger(id: PassengerId) -> String {
     format!("passenger:{id}")
 }
 

@@ -340,7 +340,7 @@ impl TripService {
                     tracing::info!(trip_id = %trip.id, driver_id = %driver, seq = arriving.seq, "offer accepted");
                     let name = self
                         .users
-                        .find_by_id(driver)
+                        .find_by_id(driver.user_id())
                         .await
                         .ok()
                         .flatten()
@@ -356,6 +356,7 @@ impl TripService {
                         first + 1,
                         TripEvent::DriverAssigned {
                             trip: assigned,
+                            driver_id: driver,
                             driver_name: name,
                         },
                     )

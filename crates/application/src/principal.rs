@@ -1,9 +1,9 @@
 //! The authenticated identity behind a socket.
 
 use rodando_domain::admission::Namespace;
-use rodando_domain::ids::{SessionId, UserId};
+use rodando_domain::ids::{DriverId, SessionId, UserId};
 use rodando_domain::trip::Actor;
-use rodando_domain::user::UserType;
+use rodando_domain::user::{Role, UserType};
 use time::OffsetDateTime;
 
 /// Who a socket belongs to, established once by the handshake and read by every handler.
@@ -25,12 +25,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The user's id typed by the stored user type.
+    pub const fn role(&self) -> Role {
+        Role::of(self.user_id, self.user_type)
+    }
+
+    /// The driver id, when a driver.
+    pub const fn driver_id(&self) -> Option<DriverId> {
+        self.role().driver()
+    }
+
     /// The principal as a trip actor.
     pub fn actor(&self) -> Actor {
-        match self.user_type {
-            UserType::Passenger => Actor::Passenger(self.user_id),
-            UserType::Driver => Actor::Driver(self.user_id),
-            UserType::Admin => Actor::Admin(self.user_id),
-        }
+        self.role().into()
     }
 }

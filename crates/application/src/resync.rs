@@ -4,10 +4,10 @@
 //! Methods of [`TripService`].
 
 use rodando_domain::availability::{DriverAvailability, Position};
-use rodando_domain::ids::{DriverId, TripId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{Actor, Trip};
-use rodando_domain::user::UserType;
+use rodando_domain::user::Role;
 use rodando_ports::Unexpected;
 use time::Duration;
 
@@ -68,13 +68,13 @@ impl TripService {
         &self,
         principal: &Principal,
     ) -> Result<Option<SessionState>, Unexpected> {
-        match principal.user_type {
-            UserType::Admin => Ok(None),
-            UserType::Passenger => Ok(Some(SessionState {
-                active_trip: self.passenger_trip(principal.user_id).await?,
+        match principal.role() {
+            Role::Admin(_) => Ok(None),
+            Role::Passenger(passenger) => Ok(Some(SessionState {
+                active_trip: self.passenger_trip(passenger).await?,
                 ..SessionState::default()
             })),
-            UserType::Driver => self.driver_state(principal.user_id).await.map(Some),
+            Role::Driver(driver) => self.driver_state(driver).await.map(Some),
         }
     }
 
@@ -125,7 +125,10 @@ impl TripService {
         })
     }
 
-    async fn passenger_trip(&self, passenger: UserId) -> Result<Option<ActiveTrip>, Unexpected> {
+    async fn passenger_trip(
+        &self,
+        passenger: PassengerId,
+    ) -> Result<Option<ActiveTrip>, Unexpected> {
         let Some(trip) = self.trips.active_for_passenger(passenger).await? else {
             return Ok(None);
         };
@@ -150,7 +153,7 @@ impl TripService {
     ) -> Result<TripDriver, Unexpected> {
         let name = self
             .users
-            .find_by_id(id)
+            .find_by_id(id.user_id())
             .await?
             .map(|u| u.name.as_str().to_owned())
             .unwrap_or_default();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rodando_domain::availability::{DriverAvailability, TripStanding};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
-use rodando_domain::ids::{DriverId, TripId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::offer::{Offer, OfferError};
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripError, TripStatus};
 use rodando_ports::Unexpected;
@@ -149,7 +149,7 @@ impl TripService {
     /// [`TripCommandError::Unexpected`].
     pub async fn request(
         &self,
-        passenger: UserId,
+        passenger: PassengerId,
         request: TripRequest,
         idempotency: Option<Idempotency>,
     ) -> Result<Trip, TripCommandError> {

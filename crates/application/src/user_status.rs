@@ -168,11 +168,11 @@ impl UserStatusService {
         for session in &live {
             self.auth.end_session(*session, RevokeReason::Admin).await?;
         }
-        let released = if user.user_type == UserType::Driver {
+        let released = if let Some(driver) = user.role().driver() {
             // Nearest-driver queries skip the driver already; this frees the trip it was
             // offered instead of leaving the passenger to wait out the deadline.
             self.trips
-                .release_open_offer(user.id, DRIVER_UNAVAILABLE)
+                .release_open_offer(driver, DRIVER_UNAVAILABLE)
                 .await?
                 .is_some()
         } else {

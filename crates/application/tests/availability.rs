@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 fn offline() -> Versioned {
     Versioned {
-        state: DriverAvailability::new_offline(user_id(), NOW),
+        state: DriverAvailability::new_offline(driver_id(), NOW),
         version: 3,
     }
 }
@@ -73,7 +73,7 @@ async fn a_status_change_is_stored_at_the_loaded_version_then_broadcast_once() {
         .times(1)
         .returning(|_| Ok(()));
     let out = service(repo, MockTripStandingLookup::new(), notifier)
-        .update_status(user_id(), StatusCommand::Available)
+        .update_status(driver_id(), StatusCommand::Available)
         .await
         .unwrap();
     assert!(out.is_available_for_trips);
@@ -88,7 +88,7 @@ async fn an_unchanged_state_writes_nothing_and_broadcasts_nothing() {
     let mut notifier = MockNotifier::new();
     notifier.expect_driver_availability_changed().never();
     service(repo, MockTripStandingLookup::new(), notifier)
-        .update_status(user_id(), StatusCommand::Available)
+        .update_status(driver_id(), StatusCommand::Available)
         .await
         .unwrap();
 }
@@ -102,7 +102,7 @@ async fn a_store_failure_is_internal_and_nothing_is_broadcast() {
     let mut notifier = MockNotifier::new();
     notifier.expect_driver_availability_changed().never();
     let err = service(repo, MockTripStandingLookup::new(), notifier)
-        .update_status(user_id(), StatusCommand::Busy)
+        .update_status(driver_id(), StatusCommand::Busy)
         .await
         .unwrap_err();
     assert!(matches!(err, AvailabilityError::Unexpected(_)));
@@ -135,7 +135,7 @@ async fn a_lost_race_reloads_and_applies_again() {
         .times(1)
         .returning(|_| Ok(()));
     let out = service(repo, MockTripStandingLookup::new(), notifier)
-        .update_status(user_id(), StatusCommand::Busy)
+        .update_status(driver_id(), StatusCommand::Busy)
         .await
         .unwrap();
     assert!(
@@ -168,7 +168,7 @@ async fn a_ping_broadcasts_only_the_location() {
     notifier.expect_driver_availability_changed().never();
     notifier.expect_driver_trip_changed().never();
     let out = service(repo, MockTripStandingLookup::new(), notifier)
-        .ping_location(user_id(), fix())
+        .ping_location(driver_id(), fix())
         .await
         .unwrap();
     assert!(out.last_location.is_some());
@@ -182,7 +182,7 @@ async fn a_ping_the_store_cannot_accept_fails_and_nothing_is_broadcast() {
     let mut notifier = MockNotifier::new();
     notifier.expect_driver_location_changed().never();
     let err = service(repo, MockTripStandingLookup::new(), notifier)
-        .ping_location(user_id(), fix())
+        .ping_location(driver_id(), fix())
         .await
         .unwrap_err();
     assert!(matches!(err, AvailabilityError::Unexpected(_)));
@@ -205,12 +205,12 @@ async fn offline_during_an_active_dispatched_trip_is_refused_without_writing() {
     let mut trips = MockTripStandingLookup::new();
     trips.expect_standing().returning(|_| {
         Ok(TripStanding::Dispatched {
-            assigned_to: Some(user_id()),
+            assigned_to: Some(driver_id()),
             active: true,
         })
     });
     let err = service(repo, trips, MockNotifier::new())
-        .update_status(user_id(), StatusCommand::Offline)
+        .update_status(driver_id(), StatusCommand::Offline)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -233,7 +233,7 @@ async fn a_trip_held_by_another_driver_is_a_conflict_not_a_broadcast() {
     let mut notifier = MockNotifier::new();
     notifier.expect_driver_trip_changed().never();
     let err = service(repo, trips, notifier)
-        .set_trip(user_id(), Some(TripId::from_uuid(Uuid::from_u128(1))))
+        .set_trip(driver_id(), Some(TripId::from_uuid(Uuid::from_u128(1))))
         .await
         .unwrap_err();
     assert!(matches!(err, AvailabilityError::TripHeldByAnother));
@@ -255,7 +255,7 @@ async fn setting_a_trip_broadcasts_a_trip_update() {
         .times(1)
         .returning(|_| Ok(()));
     let out = service(repo, trips, notifier)
-        .set_trip(user_id(), Some(TripId::from_uuid(Uuid::from_u128(1))))
+        .set_trip(driver_id(), Some(TripId::from_uuid(Uuid::from_u128(1))))
         .await
         .unwrap();
     assert!(out.current_trip_id.is_some());

@@ -14,7 +14,7 @@ use rodando_application::trips::{TripRequest, TripService};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, TripId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{PaymentMethod, Place, TripStatus};
 use rodando_ports::availability::AvailabilityRepository;
@@ -94,7 +94,7 @@ async fn of_fifty_concurrent_accepts_exactly_one_wins() {
     let d = driver_online(&w, 1).await;
     let trip = w
         .trips
-        .request(UserId::from_uuid(id(1)), request(), None)
+        .request(PassengerId::from_uuid(id(1)), request(), None)
         .await
         .unwrap();
     let offer = open_offers(&w, &[trip.id])
@@ -138,9 +138,9 @@ async fn a_driver_raced_for_by_two_trips_holds_one_open_offer() {
         let d = driver_online(&w, 1).await;
         let (a, b) = tokio::join!(
             w.trips
-                .request(UserId::from_uuid(id(round * 10 + 1)), request(), None),
+                .request(PassengerId::from_uuid(id(round * 10 + 1)), request(), None),
             w.trips
-                .request(UserId::from_uuid(id(round * 10 + 2)), request(), None),
+                .request(PassengerId::from_uuid(id(round * 10 + 2)), request(), None),
         );
         let trips = [a.unwrap().id, b.unwrap().id];
         let open = open_offers(&w, &trips).await;
@@ -180,7 +180,7 @@ async fn two_hundred_trips_against_a_hundred_drivers_never_double_assign() {
         let trips = w.trips.clone();
         tasks.push(tokio::spawn(async move {
             trips
-                .request(UserId::from_uuid(id(0x9a_0000 + p)), request(), None)
+                .request(PassengerId::from_uuid(id(0x9a_0000 + p)), request(), None)
                 .await
         }));
     }

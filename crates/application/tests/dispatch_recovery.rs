@@ -17,7 +17,7 @@ use rodando_application::trips::{TripRequest, TripService};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{PaymentMethod, Place, Trip, TripStatus};
 use rodando_domain::trip_list::TripListQuery;
@@ -49,7 +49,10 @@ impl TripRepository for FlakyTrips {
     async fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected> {
         self.store.find(id).await
     }
-    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
+    async fn active_for_passenger(
+        &self,
+        passenger: PassengerId,
+    ) -> Result<Option<Trip>, Unexpected> {
         self.store.active_for_passenger(passenger).await
     }
     async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
@@ -152,7 +155,7 @@ async fn a_trip_whose_offer_write_failed_is_offered_once_the_store_heals() {
     let w = world();
     let driver = driver_near_pickup(&w).await;
     w.flaky.failing.store(true, Ordering::SeqCst);
-    let passenger = UserId::from_uuid(Uuid::new_v4());
+    let passenger = PassengerId::from_uuid(Uuid::new_v4());
     let trip = w.trips.request(passenger, request(), None).await.unwrap();
     assert_eq!(status_of(&w, trip.id).await, TripStatus::Pending);
 
@@ -182,7 +185,7 @@ async fn a_trip_whose_offer_write_failed_is_offered_once_the_store_heals() {
 async fn a_trip_nobody_takes_ends_no_drivers_found_with_reason_timeout() {
     let w = world();
     let driver = driver_near_pickup(&w).await;
-    let passenger = UserId::from_uuid(Uuid::new_v4());
+    let passenger = PassengerId::from_uuid(Uuid::new_v4());
     let trip = w.trips.request(passenger, request(), None).await.unwrap();
     let open = w
         .store

@@ -10,7 +10,7 @@ use rodando_domain::availability::Position;
 use rodando_domain::en_route::Phase;
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, TripId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::trip::{PaymentMethod, Place, Trip, TripStatus};
 use rodando_ports::notifier::{EnRoute, MockNotifier};
 use rodando_ports::trips::MockTripRepository;
@@ -33,7 +33,7 @@ fn point(lat: f64, lon: f64) -> GeoPoint {
 fn trip(status: TripStatus) -> Trip {
     let mut t = Trip::request(
         trip_id(),
-        UserId::from_uuid(Uuid::from_u128(0xb)),
+        PassengerId::from_uuid(Uuid::from_u128(0xb)),
         Place::new(point(23.1136, -82.3666), None).unwrap(),
         Place::new(point(23.1330, -82.3830), None).unwrap(),
         PaymentMethod::Cash,

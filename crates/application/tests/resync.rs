@@ -13,7 +13,7 @@ use rodando_domain::availability::{DriverAvailability, LocationFix, StatusComman
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::{Cents, FareConfig};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
 use rodando_domain::user::{User, UserStatus, UserType};
@@ -29,13 +29,13 @@ fn driver() -> DriverId {
     DriverId::from_uuid(Uuid::from_u128(0xd1))
 }
 
-fn passenger() -> UserId {
-    UserId::from_uuid(Uuid::from_u128(0xb0b))
+fn passenger() -> PassengerId {
+    PassengerId::from_uuid(Uuid::from_u128(0xb0b))
 }
 
-fn principal(user_type: UserType, namespace: Namespace, id: UserId) -> Principal {
+fn principal(user_type: UserType, namespace: Namespace, id: impl Into<UserId>) -> Principal {
     Principal {
-        user_id: id,
+        user_id: id.into(),
         user_type,
         session_id: session_id(),
         namespace,
@@ -74,7 +74,7 @@ fn trip(status: TripStatus, seq: u64) -> Trip {
 /// The driver, named Dora.
 fn dora() -> User {
     User {
-        id: driver(),
+        id: driver().user_id(),
         name: rodando_domain::user::PersonName::parse("Dora").unwrap(),
         ..user(UserType::Driver, UserStatus::Active)
     }
@@ -123,7 +123,7 @@ fn service(
 fn users_with_dora() -> MockUserRepository {
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().returning(|id| {
-        assert_eq!(id, driver());
+        assert_eq!(id, driver().user_id());
         Ok(Some(dora()))
     });
     users
@@ -323,12 +323,15 @@ async fn sync_answers_the_stored_trip_to_those_who_may_see_it_and_not_found_to_o
     for allowed in [
         Actor::Passenger(passenger()),
         Actor::Driver(driver()),
-        Actor::Admin(user_id()),
+        Actor::Admin(admin_id()),
     ] {
         assert_eq!(s.sync(allowed, id).await.unwrap().seq, 6, "{allowed:?}");
     }
-    let stranger = UserId::from_uuid(Uuid::from_u128(0xbad));
-    for refused in [Actor::Passenger(stranger), Actor::Driver(stranger)] {
+    let stranger = Uuid::from_u128(0xbad);
+    for refused in [
+        Actor::Passenger(PassengerId::from_uuid(stranger)),
+        Actor::Driver(DriverId::from_uuid(stranger)),
+    ] {
         assert!(
             matches!(s.sync(refused, id).await, Err(TripCommandError::NotFound)),
             "{refused:?}"

@@ -13,7 +13,7 @@ use rodando_application::trips::{TripRequest, TripService};
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId};
 use rodando_domain::offer::OfferStatus;
 use rodando_domain::trip::{PaymentMethod, Place, TripStatus};
 use rodando_ports::trips::TripRepository;
@@ -63,7 +63,7 @@ async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
             payment_method: PaymentMethod::Cash,
         }
     };
-    let passenger = || UserId::from_uuid(Uuid::new_v4());
+    let passenger = || PassengerId::from_uuid(Uuid::new_v4());
 
     // The node a minute ahead offers: the deadline is the store's now + 20 s.
     let taker = free_driver().await;

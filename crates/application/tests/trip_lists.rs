@@ -11,7 +11,7 @@ use rodando_application::trips::TripService;
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::{Cents, FareConfig};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{TripId, UserId};
+use rodando_domain::ids::{AdminId, DriverId, PassengerId, TripId};
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip};
 use rodando_domain::trip_list::{TripFilter, TripKey, TripListQuery, TripScope};
 use rodando_ports::availability::MockAvailabilityRepository;
@@ -28,7 +28,7 @@ fn trips(n: usize) -> Vec<Trip> {
         .map(|i| {
             Trip::request(
                 TripId::from_uuid(Uuid::from_u128(1_000 - i as u128)),
-                user_id(),
+                passenger_id(),
                 place.clone(),
                 place.clone(),
                 PaymentMethod::Cash,
@@ -62,11 +62,12 @@ fn service(expected: TripListQuery, answer: usize) -> TripService {
 
 #[tokio::test]
 async fn each_actor_lists_its_own_scope_and_a_full_page_points_at_the_next() {
-    let me = UserId::from_uuid(Uuid::from_u128(0xabc));
+    let me = Uuid::from_u128(0xabc);
+    let (passenger, driver) = (PassengerId::from_uuid(me), DriverId::from_uuid(me));
     for (actor, scope) in [
-        (Actor::Passenger(me), TripScope::Passenger(me)),
-        (Actor::Driver(me), TripScope::Driver(me)),
-        (Actor::Admin(me), TripScope::Everyone),
+        (Actor::Passenger(passenger), TripScope::Passenger(passenger)),
+        (Actor::Driver(driver), TripScope::Driver(driver)),
+        (Actor::Admin(AdminId::from_uuid(me)), TripScope::Everyone),
     ] {
         let query = |limit| TripListQuery {
             scope,
@@ -93,7 +94,7 @@ async fn each_actor_lists_its_own_scope_and_a_full_page_points_at_the_next() {
 #[tokio::test]
 async fn the_boundary_is_passed_on_and_the_limit_is_clamped() {
     let boundary = TripKey::of(&trips(1)[0]);
-    let admin = Actor::Admin(user_id());
+    let admin = Actor::Admin(admin_id());
     let query = |limit| TripListQuery {
         scope: TripScope::Everyone,
         filter: TripFilter::Finished,

@@ -10,7 +10,7 @@ use rodando_domain::availability::{DriverAvailability, StatusCommand, TripStandi
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::{Cents, FareConfig};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
 use rodando_ports::Unexpected;
@@ -33,7 +33,7 @@ fn place(lat: f64) -> Place {
 fn trip(status: TripStatus) -> Trip {
     let mut t = Trip::request(
         TripId::from_uuid(Uuid::from_u128(0x7)),
-        user_id(),
+        passenger_id(),
         place(23.10),
         place(23.12),
         PaymentMethod::Cash,
@@ -118,7 +118,7 @@ async fn a_replayed_idempotent_request_returns_the_first_trip_and_dispatches_not
         fingerprint: "{}".into(),
     };
     let got = service(trips, MockAvailabilityRepository::new(), notifier)
-        .request(user_id(), request, Some(key))
+        .request(passenger_id(), request, Some(key))
         .await
         .unwrap();
     assert_eq!(got, first);
@@ -304,7 +304,7 @@ async fn a_passenger_cannot_see_or_cancel_someone_elses_trip() {
     let t = trip(TripStatus::Assigning);
     trips.expect_find().returning(move |_| Ok(Some(t.clone())));
     trips.expect_apply().never();
-    let stranger = Actor::Passenger(UserId::from_uuid(Uuid::from_u128(0xbad)));
+    let stranger = Actor::Passenger(PassengerId::from_uuid(Uuid::from_u128(0xbad)));
     let s = service(
         trips,
         MockAvailabilityRepository::new(),

@@ -15,7 +15,7 @@ use rodando_application::user_status::{
 use rodando_domain::admission::Namespace;
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
-use rodando_domain::ids::{OfferId, SessionId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
 use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::session::RevokeReason;
 use rodando_domain::user::{Email, UserStatus, UserType};
@@ -36,6 +36,11 @@ const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
 
 fn user_id() -> UserId {
     UserId::from_uuid(Uuid::from_u128(0xa11ce))
+}
+
+/// [`user_id`] as the driver it is when the user under test drives.
+fn driver_id() -> DriverId {
+    DriverId::from_uuid(user_id().as_uuid())
 }
 
 fn user(user_type: UserType, status: UserStatus) -> User {
@@ -212,14 +217,14 @@ async fn banning_a_driver_ends_every_session_and_releases_its_open_offer_as_unav
     let open = Offer::new(
         OfferId::from_uuid(Uuid::from_u128(0x0ff)),
         trip,
-        user_id(),
+        driver_id(),
         300.0,
         NOW,
         Duration::seconds(20),
     );
     m.trips
         .expect_open_offer_of()
-        .with(eq(user_id()))
+        .with(eq(driver_id()))
         .times(1)
         .returning(move |_| Ok(Some(open.clone())));
     m.trips.expect_now().returning(|| Ok(NOW));

@@ -135,7 +135,7 @@ pub fn progress(
 mod tests {
     use super::*;
     use crate::fare::{Cents, Currency};
-    use crate::ids::{TripId, UserId};
+    use crate::ids::{PassengerId, TripId};
     use crate::trip::{PaymentMethod, Place};
     use time::macros::datetime;
     use uuid::Uuid;
@@ -151,7 +151,7 @@ mod tests {
     fn trip(status: TripStatus, driven_by: Option<DriverId>) -> Trip {
         let mut t = Trip::request(
             TripId::from_uuid(Uuid::from_u128(1)),
-            UserId::from_uuid(Uuid::from_u128(2)),
+            PassengerId::from_uuid(Uuid::from_u128(2)),
             Place::new(point(23.1136, -82.3666), None).unwrap(),
             Place::new(point(23.1330, -82.3830), None).unwrap(),
             PaymentMethod::Cash,

@@ -83,8 +83,38 @@ uuid_id!(
     OfferId
 );
 
-/// A driver is a user; the alias documents intent at call sites.
-pub type DriverId = UserId;
+uuid_id!(
+    /// A user known to be a driver (its user id, typed so a passenger's id cannot pass as one).
+    DriverId
+);
+uuid_id!(
+    /// A user known to be a passenger.
+    PassengerId
+);
+uuid_id!(
+    /// A user known to be an operator.
+    AdminId
+);
+
+/// A role id is the user id of a user of that type: every role id is a user id, never the
+/// other way round without knowing the user's type ([`crate::User::role`] or a store row).
+macro_rules! role_id {
+    ($($role:ident),*) => {$(
+        impl From<$role> for UserId {
+            fn from(id: $role) -> Self {
+                Self(id.0)
+            }
+        }
+
+        impl $role {
+            /// The same identity as a plain user id.
+            pub const fn user_id(self) -> UserId {
+                UserId(self.0)
+            }
+        }
+    )*};
+}
+role_id!(DriverId, PassengerId, AdminId);
 
 #[cfg(test)]
 mod tests {
@@ -108,5 +138,12 @@ mod tests {
         ] {
             assert_eq!(TripId::parse(bad), Err(InvalidId), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_role_id_is_the_same_identity_as_its_user_id() {
+        let driver = DriverId::parse("6f9619ff-8b86-d011-b42d-00c04fc964ff").unwrap();
+        assert_eq!(UserId::from(driver), driver.user_id());
+        assert_eq!(driver.user_id().to_string(), driver.to_string());
     }
 }

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 use crate::fare::{Cents, Currency};
 use crate::geo::GeoPoint;
-use crate::ids::{DriverId, TripId, UserId};
+use crate::ids::{AdminId, DriverId, PassengerId, TripId};
+use crate::user::Role;
 use crate::user::UnknownVariant;
 
 /// Where a trip starts or ends.
@@ -174,24 +175,73 @@ impl TripStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
     /// A passenger.
-    Passenger(UserId),
+    Passenger(PassengerId),
     /// A driver.
     Driver(DriverId),
     /// An operator.
-    Admin(UserId),
+    Admin(AdminId),
     /// The server itself (expiry, dispatch).
     System,
 }
 
 impl Actor {
-    /// Wire name of the actor kind (`cancelledBy`).
-    pub const fn kind(self) -> &'static str {
+    /// What kind of actor this is (`cancelledBy` on the wire).
+    pub const fn kind(self) -> ActorKind {
         match self {
-            Self::Passenger(_) => "passenger",
-            Self::Driver(_) => "driver",
-            Self::Admin(_) => "admin",
+            Self::Passenger(_) => ActorKind::Passenger,
+            Self::Driver(_) => ActorKind::Driver,
+            Self::Admin(_) => ActorKind::Admin,
+            Self::System => ActorKind::System,
+        }
+    }
+}
+
+impl From<Role> for Actor {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Passenger(id) => Self::Passenger(id),
+            Role::Driver(id) => Self::Driver(id),
+            Role::Admin(id) => Self::Admin(id),
+        }
+    }
+}
+
+/// The kinds of [`Actor`]: who cancelled a trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    /// The trip's passenger.
+    Passenger,
+    /// The trip's driver.
+    Driver,
+    /// An operator.
+    Admin,
+    /// The server (a dispatch or expiry rule).
+    System,
+}
+
+impl ActorKind {
+    /// Every kind, for stores that check what they read.
+    pub const ALL: [ActorKind; 4] = [Self::Passenger, Self::Driver, Self::Admin, Self::System];
+
+    /// Wire and storage name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Passenger => "passenger",
+            Self::Driver => "driver",
+            Self::Admin => "admin",
             Self::System => "system",
         }
+    }
+
+    /// Parses the wire and storage name.
+    ///
+    /// # Errors
+    /// [`UnknownVariant`] for anything but the four names.
+    pub fn parse(s: &str) -> Result<Self, UnknownVariant> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or(UnknownVariant)
     }
 }
 
@@ -217,7 +267,7 @@ pub struct Trip {
     /// Identity.
     pub id: TripId,
     /// Who asked for it.
-    pub passenger_id: UserId,
+    pub passenger_id: PassengerId,
     /// Who drives it, once accepted.
     pub driver_id: Option<DriverId>,
     /// Where it is in its life.
@@ -246,8 +296,8 @@ pub struct Trip {
     pub completed_at: Option<OffsetDateTime>,
     /// When it was cancelled or abandoned.
     pub cancelled_at: Option<OffsetDateTime>,
-    /// Who cancelled (`passenger`, `driver`, `admin`, `system`).
-    pub cancelled_by: Option<&'static str>,
+    /// Who cancelled.
+    pub cancelled_by: Option<ActorKind>,
     /// Why it was cancelled or abandoned.
     pub end_reason: Option<String>,
     /// The trip's place in its event stream: the `seq` of the latest event announced for it
@@ -260,7 +310,7 @@ impl Trip {
     #[allow(clippy::too_many_arguments)]
     pub fn request(
         id: TripId,
-        passenger_id: UserId,
+        passenger_id: PassengerId,
         pickup: Place,
         dropoff: Place,
         payment_method: PaymentMethod,

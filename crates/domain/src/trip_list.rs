@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use time::OffsetDateTime;
 
-use crate::ids::{DriverId, TripId, UserId};
+use crate::ids::{DriverId, PassengerId, TripId};
 use crate::trip::{Actor, Trip, TripStatus};
 use crate::user::UnknownVariant;
 
@@ -61,7 +61,7 @@ impl TripFilter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TripScope {
     /// The trips this passenger requested.
-    Passenger(UserId),
+    Passenger(PassengerId),
     /// The trips this driver is (or was) assigned to; offers it never accepted are not its trips.
     Driver(DriverId),
     /// Every trip (operators, the server itself).
@@ -149,6 +149,7 @@ impl TripListQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::AdminId;
     use time::Duration;
     use uuid::Uuid;
 
@@ -186,10 +187,14 @@ mod tests {
 
     #[test]
     fn each_actor_lists_what_it_may_read() {
-        let p = UserId::from_uuid(Uuid::from_u128(7));
+        let u = Uuid::from_u128(7);
+        let (p, d) = (PassengerId::from_uuid(u), DriverId::from_uuid(u));
         assert_eq!(TripScope::of(Actor::Passenger(p)), TripScope::Passenger(p));
-        assert_eq!(TripScope::of(Actor::Driver(p)), TripScope::Driver(p));
-        assert_eq!(TripScope::of(Actor::Admin(p)), TripScope::Everyone);
+        assert_eq!(TripScope::of(Actor::Driver(d)), TripScope::Driver(d));
+        assert_eq!(
+            TripScope::of(Actor::Admin(AdminId::from_uuid(u))),
+            TripScope::Everyone
+        );
         assert_eq!(TripScope::of(Actor::System), TripScope::Everyone);
     }
 }

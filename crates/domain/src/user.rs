@@ -4,7 +4,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::ids::UserId;
+use crate::ids::{AdminId, DriverId, PassengerId, UserId};
 
 /// The three kinds of user; each has its own app and its own Socket.IO namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -321,11 +321,77 @@ impl User {
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active
     }
+
+    /// This user's id typed by what the user is.
+    pub fn role(&self) -> Role {
+        Role::of(self.id, self.user_type)
+    }
+}
+
+/// A user's identity typed by its kind: the one place a plain [`UserId`] becomes a
+/// [`DriverId`], [`PassengerId`] or [`AdminId`], from a type read with it (a user record or a
+/// verified token's claims), so a passenger's id cannot pass where a driver's is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A passenger.
+    Passenger(PassengerId),
+    /// A driver.
+    Driver(DriverId),
+    /// An operator.
+    Admin(AdminId),
+}
+
+impl Role {
+    /// The role of user `id`, known to be of `user_type`.
+    pub const fn of(id: UserId, user_type: UserType) -> Self {
+        let uuid = id.as_uuid();
+        match user_type {
+            UserType::Passenger => Self::Passenger(PassengerId::from_uuid(uuid)),
+            UserType::Driver => Self::Driver(DriverId::from_uuid(uuid)),
+            UserType::Admin => Self::Admin(AdminId::from_uuid(uuid)),
+        }
+    }
+
+    /// The plain user id.
+    pub const fn user_id(self) -> UserId {
+        match self {
+            Self::Passenger(id) => id.user_id(),
+            Self::Driver(id) => id.user_id(),
+            Self::Admin(id) => id.user_id(),
+        }
+    }
+
+    /// The user type this role is.
+    pub const fn user_type(self) -> UserType {
+        match self {
+            Self::Passenger(_) => UserType::Passenger,
+            Self::Driver(_) => UserType::Driver,
+            Self::Admin(_) => UserType::Admin,
+        }
+    }
+
+    /// The driver id, when this is a driver.
+    pub const fn driver(self) -> Option<DriverId> {
+        match self {
+            Self::Driver(id) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_keeps_the_identity_and_the_type() {
+        let id = UserId::parse("6f9619ff-8b86-d011-b42d-00c04fc964ff").unwrap();
+        for user_type in [UserType::Passenger, UserType::Driver, UserType::Admin] {
+            let role = Role::of(id, user_type);
+            assert_eq!((role.user_id(), role.user_type()), (id, user_type));
+            assert_eq!(role.driver().is_some(), user_type == UserType::Driver);
+        }
+    }
 
     #[test]
     fn emails_are_normalized_and_checked() {

@@ -7,17 +7,21 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{AdminId, DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::{Offer, OfferError, OfferStatus};
-use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripError, TripStatus};
+use rodando_domain::trip::{Actor, ActorKind, PaymentMethod, Place, Trip, TripError, TripStatus};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 const T0: OffsetDateTime = datetime!(2026-07-01 18:00 UTC);
 
-fn passenger(n: u128) -> UserId {
-    UserId::from_uuid(Uuid::from_u128(0x9a00 + n))
+fn passenger(n: u128) -> PassengerId {
+    PassengerId::from_uuid(Uuid::from_u128(0x9a00 + n))
+}
+
+fn admin(n: u128) -> AdminId {
+    AdminId::from_uuid(Uuid::from_u128(0xad00 + n))
 }
 
 fn driver(n: u128) -> DriverId {
@@ -32,7 +36,7 @@ fn place() -> Place {
     .unwrap()
 }
 
-fn trip(n: u128, p: UserId) -> Trip {
+fn trip(n: u128, p: PassengerId) -> Trip {
     Trip::request(
         TripId::from_uuid(Uuid::from_u128(n)),
         p,
@@ -107,7 +111,7 @@ fn a_trip_runs_its_happy_path_by_its_driver_only() {
     );
     let started = arrived.start(Actor::Driver(d), T0).unwrap();
     assert_eq!(
-        started.complete(Actor::Admin(passenger(9)), Cents(1), T0),
+        started.complete(Actor::Admin(admin(9)), Cents(1), T0),
         Err(TripError::Forbidden)
     );
     let done = started.complete(Actor::Driver(d), Cents(1234), T0).unwrap();
@@ -145,7 +149,7 @@ fn who_may_cancel_depends_on_who_and_when() {
             .cancel(Actor::Passenger(passenger(1)), None, T0)
             .is_ok()
     );
-    assert!(riding.cancel(Actor::Admin(passenger(7)), None, T0).is_ok());
+    assert!(riding.cancel(Actor::Admin(admin(7)), None, T0).is_ok());
     assert_eq!(
         riding.cancel(Actor::Passenger(passenger(2)), None, T0),
         Err(TripError::Forbidden)
@@ -161,11 +165,11 @@ fn who_may_cancel_depends_on_who_and_when() {
             T0,
         )
         .unwrap();
-    assert_eq!(cancelled.cancelled_by, Some("passenger"));
+    assert_eq!(cancelled.cancelled_by, Some(ActorKind::Passenger));
     assert_eq!(cancelled.end_reason.as_deref(), Some("changed plans"));
     let done = riding.complete(Actor::Driver(d), Cents(1), T0).unwrap();
     assert!(matches!(
-        done.cancel(Actor::Admin(passenger(7)), None, T0),
+        done.cancel(Actor::Admin(admin(7)), None, T0),
         Err(TripError::InvalidTransition { .. })
     ));
 }
@@ -175,7 +179,7 @@ fn visibility_is_passenger_driver_or_admin() {
     let t = accepted_by(driver(1));
     assert!(t.visible_to(Actor::Passenger(passenger(1))));
     assert!(t.visible_to(Actor::Driver(driver(1))));
-    assert!(t.visible_to(Actor::Admin(passenger(5))));
+    assert!(t.visible_to(Actor::Admin(admin(5))));
     assert!(!t.visible_to(Actor::Passenger(passenger(2))));
     assert!(!t.visible_to(Actor::Driver(driver(2))));
 }
@@ -340,7 +344,7 @@ impl World {
                 };
                 let actor = match who % 4 {
                     0 => Actor::Passenger(t.passenger_id),
-                    1 => Actor::Admin(passenger(99)),
+                    1 => Actor::Admin(admin(99)),
                     2 => Actor::Driver(t.driver_id.unwrap_or(driver(0))),
                     _ => Actor::Passenger(passenger(98)),
                 };

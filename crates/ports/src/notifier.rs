@@ -5,7 +5,7 @@ use rodando_domain::availability::DriverAvailability;
 use rodando_domain::en_route::Progress;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::SessionId;
-use rodando_domain::ids::{DriverId, TripId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::RevokeReason;
 use rodando_domain::trip::Trip;
@@ -38,7 +38,7 @@ pub struct TripAudience {
     /// The trip.
     pub trip_id: TripId,
     /// Its passenger.
-    pub passenger_id: UserId,
+    pub passenger_id: PassengerId,
     /// Its assigned driver, if any.
     pub driver_id: Option<DriverId>,
 }
@@ -88,6 +88,8 @@ pub enum TripEvent {
     DriverAssigned {
         /// The trip, now accepted.
         trip: Trip,
+        /// The driver who holds it.
+        driver_id: DriverId,
         /// The driver's display name.
         driver_name: String,
     },

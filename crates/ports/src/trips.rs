@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use rodando_domain::availability::{DriverAvailability, TripStanding};
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::trip_list::TripListQuery;
@@ -181,7 +181,10 @@ pub trait TripRepository: Send + Sync {
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.
-    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected>;
+    async fn active_for_passenger(
+        &self,
+        passenger: PassengerId,
+    ) -> Result<Option<Trip>, Unexpected>;
 
     /// Up to `query.limit` trips that [`TripListQuery::admits`], in list order (newest request
     /// first, the greater id first among equal times; see

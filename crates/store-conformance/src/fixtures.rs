@@ -4,7 +4,7 @@
 
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, SessionId, UserId};
+use rodando_domain::ids::{DriverId, PassengerId, SessionId, UserId};
 use rodando_domain::session::{DeviceInfo, Session, SessionType};
 use rodando_domain::user::{
     AppAudience, Email, PasswordHash, PersonName, PhoneNumber, User, UserStatus, UserType,
@@ -49,23 +49,23 @@ pub async fn new_driver(ports: &Ports) -> DriverId {
     if let Err(e) = ports.users.insert(&user).await {
         panic!("inserting a driver failed: {e}");
     }
-    user.id
+    DriverId::from_uuid(user.id.as_uuid())
 }
 
 /// Inserts a new passenger (trips belong to a user) and returns its id.
-pub async fn new_passenger(ports: &Ports) -> UserId {
+pub async fn new_passenger(ports: &Ports) -> PassengerId {
     let user = new_user(UserType::Passenger);
     if let Err(e) = ports.users.insert(&user).await {
         panic!("inserting a passenger failed: {e}");
     }
-    user.id
+    PassengerId::from_uuid(user.id.as_uuid())
 }
 
 /// A live session of `user`, opened at `T0`.
-pub fn new_session(user: UserId) -> Session {
+pub fn new_session(user: impl Into<UserId>) -> Session {
     Session {
         id: SessionId::from_uuid(Uuid::new_v4()),
-        user_id: user,
+        user_id: user.into(),
         session_type: SessionType::MobileApp,
         app_audience: AppAudience::DriverApp,
         access_expires_at: at(15 * 60),

@@ -11,7 +11,7 @@
 
 use rodando_domain::availability::TripStanding;
 use rodando_domain::fare::{Cents, Currency};
-use rodando_domain::ids::{DriverId, OfferId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{PaymentMethod, Place, Trip, TripError};
 use rodando_ports::availability::Versioned;
@@ -49,7 +49,7 @@ type Ending = fn(&Trip) -> Result<Trip, TripError>;
 const TTL: Duration = Duration::seconds(20);
 
 /// A pending trip of `passenger` requested at `now`, from Parque Central to Hotel Nacional.
-pub(crate) fn requested(passenger: UserId, now: OffsetDateTime) -> Trip {
+pub(crate) fn requested(passenger: PassengerId, now: OffsetDateTime) -> Trip {
     Trip::request(
         TripId::from_uuid(Uuid::new_v4()),
         passenger,

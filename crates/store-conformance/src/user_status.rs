@@ -17,7 +17,10 @@ use crate::fixtures::{T0, at, available_driver_at, havana, ok, point};
 use crate::trips::{offer, offered, refused, stored_trip, transition, trip_of};
 
 async fn set(ports: &Ports, driver: DriverId, status: UserStatus) {
-    assert!(ok(ports.users.set_status(driver, status).await), "{driver}");
+    assert!(
+        ok(ports.users.set_status(driver.user_id(), status).await),
+        "{driver}"
+    );
 }
 
 async fn nearest(ports: &Ports) -> Vec<DriverId> {

@@ -4,7 +4,7 @@ use rodando_application::trips::{TripActuals, TripRequest};
 use rodando_domain::geo::{GeoPoint, Latitude, Longitude};
 use rodando_domain::ids::{DriverId, OfferId, TripId};
 use rodando_domain::offer::Offer;
-use rodando_domain::trip::{PaymentMethod, Place, Trip};
+use rodando_domain::trip::{ActorKind, PaymentMethod, Place, Trip};
 use rodando_domain::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::Value;
@@ -639,7 +639,7 @@ impl From<&Trip> for TripCancelled {
     fn from(t: &Trip) -> Self {
         Self {
             trip_id: t.id.to_string(),
-            cancelled_by: t.cancelled_by,
+            cancelled_by: t.cancelled_by.map(ActorKind::as_str),
             reason: t.end_reason.clone(),
             at: t.cancelled_at.unwrap_or(t.requested_at),
             seq: 0,

@@ -23,7 +23,7 @@ use rodando_domain::availability::{DriverAvailability, LocationFix, StatusComman
 use rodando_domain::en_route::{self, StraightLine};
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, SessionId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::RevokeReason;
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip};
@@ -85,7 +85,7 @@ struct Generated {
 /// Every payload the wire crate builds, for fixed values.
 fn generated() -> Vec<Generated> {
     let driver = DriverId::parse("0196a1b2-0000-7000-8000-00000000d001").unwrap();
-    let passenger = UserId::parse("0196a1b2-0000-7000-8000-00000000b001").unwrap();
+    let passenger = PassengerId::parse("0196a1b2-0000-7000-8000-00000000b001").unwrap();
     let trip_id = TripId::parse("0196a1b2-0000-7000-8000-0000000070a1").unwrap();
     let offer_id = OfferId::parse("0196a1b2-0000-7000-8000-0000000a0001").unwrap();
     let position = GeoPoint::from_degrees(23.1365, -82.3590).unwrap();
@@ -165,7 +165,7 @@ fn generated() -> Vec<Generated> {
     let withdrawn_offer = offer.withdraw(at(30)).unwrap();
     let session = SessionId::parse("0196a1b2-0000-7000-8000-00000000c001").unwrap();
     let principal = Principal {
-        user_id: driver,
+        user_id: driver.user_id(),
         user_type: UserType::Driver,
         session_id: session,
         namespace: Namespace::Drivers,
@@ -173,7 +173,7 @@ fn generated() -> Vec<Generated> {
         token_expires_at: at(900),
     };
     let passenger_principal = Principal {
-        user_id: passenger,
+        user_id: passenger.user_id(),
         user_type: UserType::Passenger,
         session_id: session,
         namespace: Namespace::Passengers,

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rodando_domain::ids::UserId;
+use rodando_domain::ids::{DriverId, UserId};
 use rodando_domain::user::UserStatus;
 use rodando_server::Config;
 use rodando_sio_client::SioClient;
@@ -163,7 +163,7 @@ async fn a_banned_driver_holding_an_open_offer_is_withdrawn_and_the_trip_goes_to
     let closed = app
         .stores
         .trips
-        .open_offer_of(user_id(&near_login))
+        .open_offer_of(DriverId::parse(&near_login.user_id).unwrap())
         .await
         .unwrap();
     assert_eq!(closed, None, "the banned driver holds no open offer");

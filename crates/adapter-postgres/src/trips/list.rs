@@ -95,7 +95,8 @@ where
     O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
     let who = match query.scope {
-        TripScope::Passenger(p) | TripScope::Driver(p) => Some(p.as_uuid()),
+        TripScope::Passenger(p) => Some(p.as_uuid()),
+        TripScope::Driver(d) => Some(d.as_uuid()),
         TripScope::Everyone => None,
     };
     sqlx::query_as::<_, O>(sql)

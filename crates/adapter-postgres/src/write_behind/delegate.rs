@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use rodando_domain::availability::TripStanding;
-use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
+use rodando_domain::ids::{DriverId, OfferId, PassengerId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::{RevokeReason, Session};
 use rodando_domain::trip::Trip;
@@ -112,7 +112,10 @@ impl TripRepository for WriteBehindStore {
         TripRepository::find(&self.store, id).await
     }
 
-    async fn active_for_passenger(&self, passenger: UserId) -> Result<Option<Trip>, Unexpected> {
+    async fn active_for_passenger(
+        &self,
+        passenger: PassengerId,
+    ) -> Result<Option<Trip>, Unexpected> {
         TripRepository::active_for_passenger(&self.store, passenger).await
     }
 

@@ -1,7 +1,7 @@
 //! Fixtures shared by the use-case tests.
 #![allow(dead_code)]
 
-use rodando_domain::ids::{SessionId, UserId};
+use rodando_domain::ids::{AdminId, DriverId, PassengerId, SessionId, UserId};
 use rodando_domain::session::{Session, SessionType};
 use rodando_domain::user::{
     AppAudience, Email, PasswordHash, PersonName, User, UserStatus, UserType,
@@ -15,6 +15,21 @@ pub const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
 
 pub fn user_id() -> UserId {
     UserId::from_uuid(Uuid::from_u128(0xa11ce))
+}
+
+/// [`user_id`] as the driver it is in the availability tests.
+pub fn driver_id() -> DriverId {
+    DriverId::from_uuid(user_id().as_uuid())
+}
+
+/// [`user_id`] as a passenger.
+pub fn passenger_id() -> PassengerId {
+    PassengerId::from_uuid(user_id().as_uuid())
+}
+
+/// [`user_id`] as an operator.
+pub fn admin_id() -> AdminId {
+    AdminId::from_uuid(user_id().as_uuid())
 }
 
 pub fn session_id() -> SessionId {

@@ -3,8 +3,8 @@
 
 use rodando_domain::availability::TripStanding;
 use rodando_domain::fare::Cents;
-use rodando_domain::ids::{DriverId, OfferId, TripId};
-use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip};
+use rodando_domain::ids::{AdminId, DriverId, OfferId, TripId};
+use rodando_domain::trip::{Actor, ActorKind, PaymentMethod, Place, Trip};
 use rodando_ports::trips::{CreateTripError, Idempotency};
 use time::Duration;
 use tokio::task::JoinSet;
@@ -60,7 +60,7 @@ pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
     let cancelled = ok(second.cancel(Actor::Passenger(passenger), reason, at(4_001) + us(5)));
     write(&ports, moving(&second, cancelled.clone())).await;
     assert_eq!(trip_of(&ports, second.id).await, cancelled);
-    assert_eq!(cancelled.cancelled_by, Some("passenger"));
+    assert_eq!(cancelled.cancelled_by, Some(ActorKind::Passenger));
 
     let third = ok(ports
         .trips
@@ -74,7 +74,11 @@ pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
         .trips
         .create(&requested(passenger, at(6_000)), None)
         .await);
-    let by_admin = ok(admin_cancelled.cancel(Actor::Admin(passenger), None, at(6_001)));
+    let by_admin = ok(admin_cancelled.cancel(
+        Actor::Admin(AdminId::from_uuid(Uuid::new_v4())),
+        None,
+        at(6_001),
+    ));
     write(&ports, moving(&admin_cancelled, by_admin.clone())).await;
     assert_eq!(trip_of(&ports, by_admin.id).await, by_admin);
 }
