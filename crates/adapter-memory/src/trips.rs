@@ -41,29 +41,29 @@ pub(crate) struct DispatchTable {
 impl DispatchTable {
     fn check(&self, write: &DispatchWrite) -> Result<(), DispatchConflict> {
         if let Some(t) = &write.trip {
-            match self.trips.get(&t.next.id) {
-                Some(stored) if stored.status == t.expected => {}
+            match self.trips.get(&t.next.id()) {
+                Some(stored) if stored.status() == t.expected => {}
                 _ => return Err(DispatchConflict::TripChanged),
             }
         }
         if let Some(o) = &write.offer {
-            match self.offers.get(&o.id) {
+            match self.offers.get(&o.id()) {
                 Some(stored) if stored.is_open() => {}
                 _ => return Err(DispatchConflict::OfferNotOpen),
             }
         }
         if let Some(o) = &write.new_offer {
             let status_after = match &write.trip {
-                Some(t) if t.next.id == o.trip_id => Some(t.next.status),
-                _ => self.trips.get(&o.trip_id).map(|t| t.status),
+                Some(t) if t.next.id() == o.trip_id() => Some(t.next.status()),
+                _ => self.trips.get(&o.trip_id()).map(|t| t.status()),
             };
             if status_after != Some(TripStatus::Assigning) {
                 return Err(DispatchConflict::TripChanged);
             }
-            if self.open_by_trip.contains_key(&o.trip_id) {
+            if self.open_by_trip.contains_key(&o.trip_id()) {
                 return Err(DispatchConflict::TripHasOpenOffer);
             }
-            if self.open_by_driver.contains_key(&o.driver_id) {
+            if self.open_by_driver.contains_key(&o.driver_id()) {
                 return Err(DispatchConflict::DriverHasOpenOffer);
             }
         }
@@ -78,21 +78,22 @@ impl DispatchTable {
     /// When the trip last moved for dispatch: requested, or its latest offer closed.
     fn quiet_since(&self, trip: &Trip) -> OffsetDateTime {
         self.offers_by_trip
-            .get(&trip.id)
+            .get(&trip.id())
             .into_iter()
             .flatten()
-            .filter_map(|id| self.offers.get(id)?.closed_at)
-            .fold(trip.requested_at, OffsetDateTime::max)
+            .filter_map(|id| self.offers.get(id)?.closed_at())
+            .fold(trip.requested_at(), OffsetDateTime::max)
     }
 
     fn put_trip(&mut self, trip: &Trip) {
-        if trip.status.is_active() {
-            self.active_by_passenger.insert(trip.passenger_id, trip.id);
-        } else if self.active_by_passenger.get(&trip.passenger_id) == Some(&trip.id) {
-            self.active_by_passenger.remove(&trip.passenger_id);
+        if trip.status().is_active() {
+            self.active_by_passenger
+                .insert(trip.passenger_id(), trip.id());
+        } else if self.active_by_passenger.get(&trip.passenger_id()) == Some(&trip.id()) {
+            self.active_by_passenger.remove(&trip.passenger_id());
         }
-        self.by_request.insert((trip.requested_at, trip.id));
-        self.trips.insert(trip.id, trip.clone());
+        self.by_request.insert((trip.requested_at(), trip.id()));
+        self.trips.insert(trip.id(), trip.clone());
     }
 
     /// [`TripRepository::list`]: newest first from the page boundary, filtered, up to the limit.
@@ -112,17 +113,18 @@ impl DispatchTable {
 
     fn put_offer(&mut self, offer: &Offer) {
         if offer.is_open() {
-            self.open_by_trip.insert(offer.trip_id, offer.id);
-            self.open_by_driver.insert(offer.driver_id, offer.id);
+            self.open_by_trip.insert(offer.trip_id(), offer.id());
+            self.open_by_driver.insert(offer.driver_id(), offer.id());
         } else {
-            self.open_by_trip.remove_if_eq(offer.trip_id, offer.id);
-            self.open_by_driver.remove_if_eq(offer.driver_id, offer.id);
+            self.open_by_trip.remove_if_eq(offer.trip_id(), offer.id());
+            self.open_by_driver
+                .remove_if_eq(offer.driver_id(), offer.id());
         }
-        if self.offers.insert(offer.id, offer.clone()).is_none() {
+        if self.offers.insert(offer.id(), offer.clone()).is_none() {
             self.offers_by_trip
-                .entry(offer.trip_id)
+                .entry(offer.trip_id())
                 .or_default()
-                .push(offer.id);
+                .push(offer.id());
         }
     }
 
@@ -162,7 +164,8 @@ impl TripRepository for MemoryStore {
     ) -> Result<Trip, CreateTripError> {
         let mut t = lock(&self.dispatch);
         if let Some(i) = &idempotency
-            && let Some((fingerprint, id)) = t.idempotency.get(&(trip.passenger_id, i.key.clone()))
+            && let Some((fingerprint, id)) =
+                t.idempotency.get(&(trip.passenger_id(), i.key.clone()))
         {
             return match t.trips.get(id) {
                 Some(existing) if *fingerprint == i.fingerprint => Ok(existing.clone()),
@@ -170,22 +173,21 @@ impl TripRepository for MemoryStore {
                 None => Err(Unexpected::msg("idempotency key points at a missing trip").into()),
             };
         }
-        if t.active_by_passenger.contains_key(&trip.passenger_id) {
+        if t.active_by_passenger.contains_key(&trip.passenger_id()) {
             return Err(CreateTripError::ActiveTripExists);
         }
-        if t.trips.contains_key(&trip.id) {
-            return Err(Unexpected::msg(format!("trip {} already exists", trip.id)).into());
+        if t.trips.contains_key(&trip.id()) {
+            return Err(Unexpected::msg(format!("trip {} already exists", trip.id())).into());
         }
         // A new trip is at the first event of its stream, `trip:requested`, as in PostgreSQL.
-        let trip = &Trip {
-            seq: 1,
-            ..trip.clone()
-        };
+        let mut trip = trip.clone();
+        trip.set_seq(1);
+        let trip = &trip;
         t.put_trip(trip);
         if let Some(i) = idempotency {
             t.idempotency.insert(
-                (trip.passenger_id, i.key.clone()),
-                (i.fingerprint.clone(), trip.id),
+                (trip.passenger_id(), i.key.clone()),
+                (i.fingerprint.clone(), trip.id()),
             );
         }
         Ok(trip.clone())
@@ -244,18 +246,18 @@ impl TripRepository for MemoryStore {
         let mut found: Vec<UnattendedTrip> = t
             .trips
             .values()
-            .filter(|trip| matches!(trip.status, TripStatus::Pending | TripStatus::Assigning))
+            .filter(|trip| matches!(trip.status(), TripStatus::Pending | TripStatus::Assigning))
             .filter_map(|trip| {
-                let timed_out = trip.requested_at <= now - timeout;
+                let timed_out = trip.requested_at() <= now - timeout;
                 let idle =
-                    !t.open_by_trip.contains_key(&trip.id) && t.quiet_since(trip) <= now - quiet;
+                    !t.open_by_trip.contains_key(&trip.id()) && t.quiet_since(trip) <= now - quiet;
                 (timed_out || idle).then(|| UnattendedTrip {
                     trip: trip.clone(),
                     timed_out,
                 })
             })
             .collect();
-        found.sort_by_key(|u| (u.trip.requested_at, u.trip.id));
+        found.sort_by_key(|u| (u.trip.requested_at(), u.trip.id()));
         found.truncate(limit);
         Ok(found)
     }
@@ -274,10 +276,10 @@ impl TripRepository for MemoryStore {
             .open_by_trip
             .values()
             .filter_map(|id| t.offers.get(id))
-            .filter(|o| o.status == OfferStatus::Offered && o.expires_at <= now)
+            .filter(|o| o.status() == OfferStatus::Offered && o.expires_at() <= now)
             .cloned()
             .collect();
-        due.sort_by_key(|o| o.expires_at);
+        due.sort_by_key(|o| o.expires_at());
         due.truncate(limit);
         Ok(due)
     }
@@ -289,8 +291,8 @@ impl TripRepository for MemoryStore {
         let users = crate::lock::read(&self.users);
         dispatch.check(write)?;
         if let Some(o) = &write.offer
-            && o.status == OfferStatus::Accepted
-            && users.is_inactive(o.driver_id)
+            && o.status() == OfferStatus::Accepted
+            && users.is_inactive(o.driver_id())
         {
             return Err(DispatchConflict::DriverInactive);
         }
@@ -304,9 +306,9 @@ impl TripRepository for MemoryStore {
                 })?;
         }
         if let Some(o) = &write.new_offer {
-            let matchable = !users.is_inactive(o.driver_id)
+            let matchable = !users.is_inactive(o.driver_id())
                 && availability
-                    .row(o.driver_id)
+                    .row(o.driver_id())
                     .is_some_and(|row| row.state.is_available_for_trips && row.state.is_connected);
             if !matchable {
                 return Err(DispatchConflict::DriverNotMatchable);
@@ -316,7 +318,7 @@ impl TripRepository for MemoryStore {
         let numbered = write.trip_id();
         let seq = numbered
             .and_then(|id| dispatch.trips.get(&id))
-            .map(|stored| stored.seq + u64::from(write.events));
+            .map(|stored| stored.seq() + u64::from(write.events));
         if let Some(change) = &write.availability {
             availability
                 .compare_and_set(change.expected_version, &change.next)
@@ -328,7 +330,7 @@ impl TripRepository for MemoryStore {
         if let (Some(id), Some(seq)) = (numbered, seq)
             && let Some(stored) = dispatch.trips.get_mut(&id)
         {
-            stored.seq = seq;
+            stored.set_seq(seq);
         }
         if let Some(o) = &write.offer {
             dispatch.put_offer(o);
@@ -339,8 +341,8 @@ impl TripRepository for MemoryStore {
         let trip = write
             .trip
             .as_ref()
-            .map(|t| t.next.id)
-            .or(write.offer.as_ref().map(|o| o.trip_id));
+            .map(|t| t.next.id())
+            .or(write.offer.as_ref().map(|o| o.trip_id()));
         let withdrawn = match (write.withdraw_open_offers_at, trip) {
             (Some(at), Some(trip)) => dispatch.withdraw_open(trip, at),
             _ => Vec::new(),

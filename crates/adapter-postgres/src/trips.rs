@@ -272,9 +272,9 @@ async fn apply_on(
         if done.rows_affected() == 0 {
             return Err(DispatchConflict::OfferNotOpen);
         }
-        if o.status == OfferStatus::Accepted {
+        if o.status() == OfferStatus::Accepted {
             let active = sqlx::query(LOCK_ACTIVE_USER)
-                .bind(o.driver_id.as_uuid())
+                .bind(o.driver_id().as_uuid())
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(failed("checking the driver of an acceptance"))?;
@@ -285,7 +285,7 @@ async fn apply_on(
     }
     if let Some(o) = &write.new_offer {
         let assigning = sqlx::query(LOCK_ASSIGNING_TRIP)
-            .bind(o.trip_id.as_uuid())
+            .bind(o.trip_id().as_uuid())
             .fetch_optional(&mut *conn)
             .await
             .map_err(failed("checking the trip of a new offer"))?;
@@ -317,7 +317,7 @@ async fn apply_on(
     }
     if let Some(o) = &write.new_offer {
         let matchable = sqlx::query(LOCK_MATCHABLE_DRIVER)
-            .bind(o.driver_id.as_uuid())
+            .bind(o.driver_id().as_uuid())
             .fetch_optional(&mut *conn)
             .await
             .map_err(failed("checking the driver of a new offer"))?;
@@ -339,8 +339,8 @@ async fn apply_on(
     let trip = write
         .trip
         .as_ref()
-        .map(|t| t.next.id)
-        .or(write.offer.as_ref().map(|o| o.trip_id));
+        .map(|t| t.next.id())
+        .or(write.offer.as_ref().map(|o| o.trip_id()));
     let (Some(at), Some(trip)) = (write.withdraw_open_offers_at, trip) else {
         return Ok(Applied {
             withdrawn: Vec::new(),
@@ -377,16 +377,20 @@ impl TripRepository for PgStore {
             .await;
         match (inserted, &idempotency) {
             (Ok(Some(_)), _) => Ok(trip.clone()),
-            (Ok(None), Some(i)) => self.replay(trip.passenger_id, i).await?.unwrap_or_else(|| {
-                Err(Unexpected::msg("idempotency key conflicts with no stored trip").into())
-            }),
+            (Ok(None), Some(i)) => {
+                self.replay(trip.passenger_id(), i)
+                    .await?
+                    .unwrap_or_else(|| {
+                        Err(Unexpected::msg("idempotency key conflicts with no stored trip").into())
+                    })
+            }
             (Ok(None), None) => Err(Unexpected::msg("a trip without a key was not stored").into()),
             (Err(e), _) if unique_violation(&e) == Some(ONE_ACTIVE_PER_PASSENGER) => {
                 // Two requests with one key may both pass the idempotency check before either
                 // is stored; the loser then fails here, on the active-trip index, once the
                 // winner has committed. It is a replay, not a second trip.
                 match &idempotency {
-                    Some(i) => match self.replay(trip.passenger_id, i).await? {
+                    Some(i) => match self.replay(trip.passenger_id(), i).await? {
                         Some(replayed) => replayed,
                         None => Err(CreateTripError::ActiveTripExists),
                     },

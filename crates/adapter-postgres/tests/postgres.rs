@@ -482,24 +482,35 @@ async fn every_trip_list_walks_an_index_from_its_boundary() {
         .await
         .unwrap();
         // Trip n of passenger n % 300 (its latest one in flight for a tenth of them), driven by
-        // driver n % 100 unless still waiting.
+        // driver n % 100 unless still waiting, with the step times its status implies (the
+        // store reads trips back through Trip::restore).
         sqlx::query(
             "WITH p AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users \
                         WHERE user_type = 'passenger'), \
                   d AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users \
-                        WHERE user_type = 'driver') \
+                        WHERE user_type = 'driver'), \
+                  t AS (SELECT p.id AS passenger, \
+                               CASE WHEN n % 300 < 10 AND n >= 29700 THEN NULL ELSE d.id END \
+                                 AS driver, \
+                               CASE WHEN n < 29700 THEN 'completed' \
+                                    WHEN n % 300 < 10 THEN 'assigning' \
+                                    WHEN n % 300 < 30 THEN 'in_progress' ELSE 'completed' END \
+                                 AS status, \
+                               $1 - make_interval(secs => 30000 - n) AS at \
+                        FROM generate_series(0, 29999) AS n \
+                        JOIN p ON p.i = n % 300 JOIN d ON d.i = n % 100) \
              INSERT INTO trips (id, passenger_id, driver_id, status, pickup, dropoff, \
-                                payment_method, fare_estimate_cents, currency, requested_at) \
-             SELECT gen_random_uuid(), p.id, \
-                    CASE WHEN n % 300 < 10 AND n >= 29700 THEN NULL ELSE d.id END, \
-                    CASE WHEN n < 29700 THEN 'completed' \
-                         WHEN n % 300 < 10 THEN 'assigning' \
-                         WHEN n % 300 < 30 THEN 'in_progress' ELSE 'completed' END, \
+                                payment_method, fare_estimate_cents, currency, requested_at, \
+                                accepted_at, started_at, completed_at, fare_total_cents) \
+             SELECT gen_random_uuid(), passenger, driver, status, \
                     ST_SetSRID(ST_MakePoint(-82.36, 23.13), 4326)::geography, \
                     ST_SetSRID(ST_MakePoint(-82.38, 23.14), 4326)::geography, \
-                    'cash', 700, 'CUP', $1 - make_interval(secs => 30000 - n) \
-             FROM generate_series(0, 29999) AS n \
-             JOIN p ON p.i = n % 300 JOIN d ON d.i = n % 100",
+                    'cash', 700, 'CUP', at, \
+                    CASE WHEN driver IS NOT NULL THEN at END, \
+                    CASE WHEN driver IS NOT NULL THEN at END, \
+                    CASE WHEN status = 'completed' THEN at END, \
+                    CASE WHEN status = 'completed' THEN 700 END \
+             FROM t",
         )
         .bind(NOW)
         .execute(store.pool())

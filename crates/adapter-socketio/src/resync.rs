@@ -41,6 +41,6 @@ pub(crate) async fn trip_sync(
         .sync(principal.actor(), trip_id)
         .await
         .map_err(|e| EventError::from_trip(principal, event, e))?;
-    tracing::debug!(user_id = %principal.user_id, trip_id = %trip_id, seq = trip.seq, "trip synced");
+    tracing::debug!(user_id = %principal.user_id, trip_id = %trip_id, seq = trip.seq(), "trip synced");
     Ok(ack_data(TripSyncBody::from(&trip)))
 }

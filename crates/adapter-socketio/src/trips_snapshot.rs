@@ -63,8 +63,8 @@ fn join<A: Adapter>(
     let mut joined = already.clone();
     let rooms: Vec<String> = trips
         .iter()
-        .filter(|t| joined.insert(t.id))
-        .map(|t| rooms::trip(t.id))
+        .filter(|t| joined.insert(t.id()))
+        .map(|t| rooms::trip(t.id()))
         .collect();
     if !rooms.is_empty() {
         socket.join(rooms);

@@ -54,28 +54,28 @@ impl TripService {
     pub(crate) async fn dispatch_trip(&self, mut trip: Trip) -> Result<Trip, Unexpected> {
         for attempt in 0..MAX_DISPATCH_ATTEMPTS {
             if attempt > 0 {
-                match self.trips.find(trip.id).await? {
+                match self.trips.find(trip.id()).await? {
                     Some(current) => trip = current,
                     None => return Ok(trip),
                 }
             }
-            if !matches!(trip.status, TripStatus::Pending | TripStatus::Assigning) {
+            if !matches!(trip.status(), TripStatus::Pending | TripStatus::Assigning) {
                 return Ok(trip);
             }
             let now = self.clock.now();
-            let step = if self.policy.timed_out(trip.requested_at, now) {
+            let step = if self.policy.timed_out(trip.requested_at(), now) {
                 self.give_up(&trip, TIMEOUT).await
             } else {
-                let offers = self.trips.offers_for_trip(trip.id).await?;
+                let offers = self.trips.offers_for_trip(trip.id()).await?;
                 if offers.iter().any(Offer::is_open) {
                     return Ok(trip);
                 }
                 // The store also skips drivers holding an open offer of another trip.
-                let offered: Vec<DriverId> = offers.iter().map(|o| o.driver_id).collect();
+                let offered: Vec<DriverId> = offers.iter().map(|o| o.driver_id()).collect();
                 let candidates = self
                     .availability
                     .nearest_available(
-                        trip.pickup.point,
+                        trip.pickup().point,
                         self.policy.radius_m,
                         CANDIDATES_PER_STEP,
                         now,
@@ -96,7 +96,7 @@ impl TripService {
                 Err(_) => continue,
             }
         }
-        tracing::warn!(trip_id = %trip.id, "dispatch kept losing races; the scheduler will retry");
+        tracing::warn!(trip_id = %trip.id(), "dispatch kept losing races; the scheduler will retry");
         Ok(trip)
     }
 
@@ -104,7 +104,7 @@ impl TripService {
     /// backoff (100 ms, doubling), and after that the scheduler's next pass. Never only logged.
     /// Returns the trip as dispatch left it (as given when it failed).
     pub(crate) async fn dispatch_or_retry(&self, trip: Trip) -> Trip {
-        let trip_id = trip.id;
+        let trip_id = trip.id();
         let e = match self.dispatch_trip(trip.clone()).await {
             Ok(next) => return next,
             Err(e) => e,
@@ -148,13 +148,13 @@ impl TripService {
         for unattended in &waiting {
             let trip = &unattended.trip;
             if unattended.timed_out {
-                tracing::info!(trip_id = %trip.id, "trip timed out waiting for a driver");
+                tracing::info!(trip_id = %trip.id(), "trip timed out waiting for a driver");
             } else {
-                tracing::info!(trip_id = %trip.id, "trip had no open offer; dispatching again");
+                tracing::info!(trip_id = %trip.id(), "trip had no open offer; dispatching again");
             }
             // `dispatch_trip` gives up on a timed-out trip itself.
             if let Err(e) = self.dispatch_trip(trip.clone()).await {
-                tracing::error!(trip_id = %trip.id, error = ?e, "scheduled dispatch failed");
+                tracing::error!(trip_id = %trip.id(), error = ?e, "scheduled dispatch failed");
             }
         }
         Ok(waiting.len())
@@ -183,7 +183,7 @@ impl TripService {
             Err(TripCommandError::Unexpected(e)) => return Err(e),
             Err(_) => return Ok(None), // answered, expired or withdrawn meanwhile
         };
-        tracing::info!(trip_id = %offer.trip_id, driver_id = %driver, reason, "open offer released");
+        tracing::info!(trip_id = %offer.trip_id(), driver_id = %driver, reason, "open offer released");
         self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected, seq)
             .await;
         Ok(Some(rejected))
@@ -193,7 +193,7 @@ impl TripService {
     async fn offer(&self, trip: &Trip, candidate: Candidate) -> Result<Trip, DispatchConflict> {
         // The deadline is on the store's clock, the one every node compares it with.
         let now = self.trips.now().await?;
-        let starting = trip.status == TripStatus::Pending;
+        let starting = trip.status() == TripStatus::Pending;
         let mut assigning = if starting {
             trip.start_assigning()
                 .map_err(|_| DispatchConflict::TripChanged)?
@@ -201,12 +201,12 @@ impl TripService {
             trip.clone()
         };
         let transition = starting.then(|| TripTransition {
-            expected: trip.status,
+            expected: trip.status(),
             next: assigning.clone(),
         });
         let offer = Offer::new(
             OfferId::from_uuid(Uuid::now_v7()),
-            trip.id,
+            trip.id(),
             candidate.driver_id,
             candidate.distance_m,
             now,
@@ -223,20 +223,20 @@ impl TripService {
                 ..DispatchWrite::default()
             })
             .await?;
-        assigning.seq = applied.seq.unwrap_or(assigning.seq + u64::from(starting));
-        tracing::info!(trip_id = %trip.id, driver_id = %offer.driver_id, distance_m = offer.distance_to_pickup_m, seq = assigning.seq, "trip offered");
+        assigning.set_seq(applied.seq.unwrap_or(assigning.seq() + u64::from(starting)));
+        tracing::info!(trip_id = %trip.id(), driver_id = %offer.driver_id(), distance_m = offer.distance_to_pickup_m(), seq = assigning.seq(), "trip offered");
         if starting {
             self.announce(&assigning, TripEvent::AssigningStarted { at: now })
                 .await;
         }
         let audience = TripAudience {
-            trip_id: trip.id,
-            passenger_id: trip.passenger_id,
-            driver_id: Some(offer.driver_id),
+            trip_id: trip.id(),
+            passenger_id: trip.passenger_id(),
+            driver_id: Some(offer.driver_id()),
         };
         self.announce_to(
             audience,
-            assigning.seq,
+            assigning.seq(),
             TripEvent::Offered {
                 offer,
                 trip: trip.clone(),
@@ -257,7 +257,7 @@ impl TripService {
             .trips
             .apply(&DispatchWrite {
                 trip: Some(TripTransition {
-                    expected: trip.status,
+                    expected: trip.status(),
                     next: next.clone(),
                 }),
                 withdraw_open_offers_at: Some(now),
@@ -265,9 +265,9 @@ impl TripService {
                 ..DispatchWrite::default()
             })
             .await?;
-        next.seq = applied.seq.unwrap_or(trip.seq + 1);
+        next.set_seq(applied.seq.unwrap_or(trip.seq() + 1));
         let withdrawn = applied.withdrawn;
-        tracing::info!(trip_id = %trip.id, reason, "no driver found");
+        tracing::info!(trip_id = %trip.id(), reason, "no driver found");
         self.announce(
             &next,
             TripEvent::NoDriversFound {
@@ -300,7 +300,7 @@ impl TripService {
             let accepted = offer.accept(driver, now).map_err(TripCommandError::Offer)?;
             let trip = self
                 .trips
-                .find(offer.trip_id)
+                .find(offer.trip_id())
                 .await?
                 .ok_or(TripCommandError::NotFound)?;
             let assigned = trip
@@ -315,11 +315,11 @@ impl TripService {
             let mine = arriving.standing();
             let on_trip = row
                 .state
-                .set_trip(trip.id, mine, held, now)
+                .set_trip(trip.id(), mine, held, now)
                 .map_err(|_| TripCommandError::DriverBusy)?;
             let write = DispatchWrite {
                 trip: Some(TripTransition {
-                    expected: trip.status,
+                    expected: trip.status(),
                     next: arriving.clone(),
                 }),
                 offer: Some(accepted.clone()),
@@ -334,10 +334,10 @@ impl TripService {
             };
             match self.trips.apply(&write).await {
                 Ok(applied) => {
-                    arriving.seq = applied.seq.unwrap_or(trip.seq + 3);
+                    arriving.set_seq(applied.seq.unwrap_or(trip.seq() + 3));
                     let withdrawn = applied.withdrawn;
                     let audience = TripAudience::from(&arriving);
-                    tracing::info!(trip_id = %trip.id, driver_id = %driver, seq = arriving.seq, "offer accepted");
+                    tracing::info!(trip_id = %trip.id(), driver_id = %driver, seq = arriving.seq(), "offer accepted");
                     let name = self
                         .users
                         .find_by_id(driver.user_id())
@@ -347,8 +347,8 @@ impl TripService {
                         .map(|u| u.name.as_str().to_owned())
                         .unwrap_or_default();
                     let position = on_trip.last_location.map(|p| p.point);
-                    let eta = position.map_or(0, |p| eta_sec(p.distance_m(&trip.pickup.point)));
-                    let first = arriving.seq.saturating_sub(2);
+                    let eta = position.map_or(0, |p| eta_sec(p.distance_m(&trip.pickup().point)));
+                    let first = arriving.seq().saturating_sub(2);
                     self.announce_to(audience, first, TripEvent::OfferAccepted(accepted))
                         .await;
                     self.announce_to(
@@ -398,7 +398,7 @@ impl TripService {
             .reject(driver, reason, now)
             .map_err(TripCommandError::Offer)?;
         let seq = self.close_offer(rejected.clone()).await?;
-        tracing::info!(trip_id = %offer.trip_id, driver_id = %driver, seq, "offer rejected");
+        tracing::info!(trip_id = %offer.trip_id(), driver_id = %driver, seq, "offer rejected");
         self.after_closed(TripEvent::OfferRejected(rejected.clone()), &rejected, seq)
             .await;
         Ok(rejected)
@@ -419,7 +419,7 @@ impl TripService {
             match self.close_offer(closed.clone()).await {
                 Ok(seq) => {
                     expired += 1;
-                    tracing::info!(trip_id = %offer.trip_id, driver_id = %offer.driver_id, seq, "offer expired");
+                    tracing::info!(trip_id = %offer.trip_id(), driver_id = %offer.driver_id(), seq, "offer expired");
                     self.after_closed(TripEvent::OfferExpired(closed.clone()), &closed, seq)
                         .await;
                 }
@@ -470,7 +470,7 @@ impl TripService {
             .find_offer(offer_id)
             .await?
             .ok_or(TripCommandError::NotFound)?;
-        if offer.driver_id != driver {
+        if offer.driver_id() != driver {
             return Err(TripCommandError::Forbidden);
         }
         Ok(offer)
@@ -496,10 +496,10 @@ impl TripService {
     /// Announces a closed offer as event `seq` of its trip (to the trip's audience and the
     /// offer's driver) and offers the trip to the next candidate.
     async fn after_closed(&self, event: TripEvent, offer: &Offer, seq: u64) {
-        match self.trips.find(offer.trip_id).await {
+        match self.trips.find(offer.trip_id()).await {
             Ok(Some(trip)) => {
                 let audience = TripAudience {
-                    driver_id: Some(offer.driver_id),
+                    driver_id: Some(offer.driver_id()),
                     ..TripAudience::from(&trip)
                 };
                 self.announce_to(audience, seq, event).await;
@@ -508,7 +508,7 @@ impl TripService {
             Ok(None) => {}
             Err(e) => {
                 // The store failed: the scheduler moves the trip on once it answers again.
-                tracing::warn!(trip_id = %offer.trip_id, error = %e, "closed offer not announced; dispatch left to the scheduler");
+                tracing::warn!(trip_id = %offer.trip_id(), error = %e, "closed offer not announced; dispatch left to the scheduler");
             }
         }
     }

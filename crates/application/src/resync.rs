@@ -93,10 +93,10 @@ impl TripService {
         let availability = self.availability.load_or_create(driver, now).await?.state;
         let mut offers = Vec::new();
         if let Some(offer) = self.trips.open_offer_of(driver).await? {
-            let remaining = offer.expires_at - self.trips.now().await?;
+            let remaining = offer.expires_at() - self.trips.now().await?;
             if offer.is_open()
                 && remaining > Duration::ZERO
-                && let Some(trip) = self.trips.find(offer.trip_id).await?
+                && let Some(trip) = self.trips.find(offer.trip_id()).await?
             {
                 offers.push(OpenOffer {
                     offer,
@@ -107,7 +107,7 @@ impl TripService {
         }
         let active_trip = match availability.current_trip_id {
             Some(id) => match self.trips.find(id).await? {
-                Some(trip) if trip.status.is_active() && trip.driver_id == Some(driver) => {
+                Some(trip) if trip.status().is_active() && trip.driver_id() == Some(driver) => {
                     let me = self.trip_driver(driver, availability.last_location).await?;
                     Some(ActiveTrip {
                         trip,
@@ -132,7 +132,7 @@ impl TripService {
         let Some(trip) = self.trips.active_for_passenger(passenger).await? else {
             return Ok(None);
         };
-        let driver = match trip.driver_id {
+        let driver = match trip.driver_id() {
             Some(d) => {
                 let position = self
                     .availability

@@ -168,10 +168,10 @@ impl TripService {
             now,
         );
         let stored = self.trips.create(&trip, idempotency).await?;
-        if stored.id != trip.id {
+        if stored.id() != trip.id() {
             return Ok(stored);
         }
-        tracing::info!(trip_id = %trip.id, passenger_id = %passenger, "trip requested");
+        tracing::info!(trip_id = %trip.id(), passenger_id = %passenger, "trip requested");
         self.announce(&stored, TripEvent::Requested(stored.clone()))
             .await;
         Ok(self.dispatch_or_retry(stored).await)
@@ -199,7 +199,7 @@ impl TripService {
         if next == current {
             return Ok(next);
         }
-        next.seq = self.write_trip(&current, &next).await?;
+        next.set_seq(self.write_trip(&current, &next).await?);
         self.announce(&next, TripEvent::DriverArrived(next.clone()))
             .await;
         Ok(next)
@@ -212,7 +212,7 @@ impl TripService {
     pub async fn start(&self, actor: Actor, trip: TripId) -> Result<Trip, TripCommandError> {
         let current = self.get(actor, trip).await?;
         let mut next = current.start(actor, self.clock.now())?;
-        next.seq = self.write_trip(&current, &next).await?;
+        next.set_seq(self.write_trip(&current, &next).await?);
         self.announce(&next, TripEvent::Started(next.clone())).await;
         Ok(next)
     }
@@ -230,7 +230,7 @@ impl TripService {
     ) -> Result<Trip, TripCommandError> {
         let current = self.get(actor, trip).await?;
         let fare = match (actuals.distance_km, actuals.duration_min) {
-            (None, None) => current.fare_estimate,
+            (None, None) => current.fare_estimate(),
             (km, min) => self.fares.fare(km.unwrap_or(0.0), min.unwrap_or(0.0)),
         };
         let now = self.clock.now();
@@ -292,14 +292,14 @@ impl TripService {
     async fn write_trip(&self, current: &Trip, next: &Trip) -> Result<u64, TripCommandError> {
         let write = DispatchWrite {
             trip: Some(TripTransition {
-                expected: current.status,
+                expected: current.status(),
                 next: next.clone(),
             }),
             events: 1,
             ..DispatchWrite::default()
         };
         let applied = self.trips.apply(&write).await.map_err(conflict)?;
-        Ok(applied.seq.unwrap_or(current.seq + 1))
+        Ok(applied.seq.unwrap_or(current.seq() + 1))
     }
 
     /// Completion or cancellation: the trip ends, open offers are withdrawn and the driver is
@@ -312,13 +312,13 @@ impl TripService {
     ) -> Result<Trip, TripCommandError> {
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now();
-            let release = match current.driver_id {
-                Some(driver) => self.release_driver(driver, current.id, now).await?,
+            let release = match current.driver_id() {
+                Some(driver) => self.release_driver(driver, current.id(), now).await?,
                 None => None,
             };
             let write = DispatchWrite {
                 trip: Some(TripTransition {
-                    expected: current.status,
+                    expected: current.status(),
                     next: next.clone(),
                 }),
                 availability: release.clone(),
@@ -328,9 +328,9 @@ impl TripService {
             };
             match self.trips.apply(&write).await {
                 Ok(applied) => {
-                    next.seq = applied.seq.unwrap_or(current.seq + 1);
+                    next.set_seq(applied.seq.unwrap_or(current.seq() + 1));
                     let withdrawn = applied.withdrawn;
-                    tracing::info!(trip_id = %next.id, status = next.status.as_str(), seq = next.seq, "trip ended");
+                    tracing::info!(trip_id = %next.id(), status = next.status().as_str(), seq = next.seq(), "trip ended");
                     self.announce(&next, event(next.clone())).await;
                     self.tell_withdrawn(&next, withdrawn).await;
                     if let Some(change) = release {
@@ -365,7 +365,7 @@ impl TripService {
     /// Pushes a trip event as the trip's latest (its [`Trip::seq`]); a failed push is
     /// logged, never undoes the stored change.
     pub(crate) async fn announce(&self, trip: &Trip, event: TripEvent) {
-        self.announce_to(TripAudience::from(trip), trip.seq, event)
+        self.announce_to(TripAudience::from(trip), trip.seq(), event)
             .await;
     }
 
@@ -380,11 +380,11 @@ impl TripService {
     pub(crate) async fn tell_withdrawn(&self, trip: &Trip, withdrawn: Vec<Offer>) {
         for offer in withdrawn {
             let audience = TripAudience {
-                trip_id: trip.id,
-                passenger_id: trip.passenger_id,
-                driver_id: Some(offer.driver_id),
+                trip_id: trip.id(),
+                passenger_id: trip.passenger_id(),
+                driver_id: Some(offer.driver_id()),
             };
-            self.announce_to(audience, trip.seq, TripEvent::OfferWithdrawn(offer))
+            self.announce_to(audience, trip.seq(), TripEvent::OfferWithdrawn(offer))
                 .await;
         }
     }

@@ -97,14 +97,14 @@ async fn of_fifty_concurrent_accepts_exactly_one_wins() {
         .request(PassengerId::from_uuid(id(1)), request(), None)
         .await
         .unwrap();
-    let offer = open_offers(&w, &[trip.id])
+    let offer = open_offers(&w, &[trip.id()])
         .await
         .pop()
         .expect("an offer was made");
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let trips = w.trips.clone();
-        let offer_id = offer.id;
+        let offer_id = offer.id();
         tasks.push(tokio::spawn(async move {
             trips.accept_offer(d, offer_id).await
         }));
@@ -116,19 +116,19 @@ async fn of_fifty_concurrent_accepts_exactly_one_wins() {
         }
     }
     assert_eq!(won, 1);
-    let stored = TripRepository::find(&*w.store, trip.id)
+    let stored = TripRepository::find(&*w.store, trip.id())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        (stored.status, stored.driver_id),
+        (stored.status(), stored.driver_id()),
         (TripStatus::Arriving, Some(d))
     );
     let row = AvailabilityRepository::find(&*w.store, d)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.state.current_trip_id, Some(trip.id));
+    assert_eq!(row.state.current_trip_id, Some(trip.id()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -142,10 +142,10 @@ async fn a_driver_raced_for_by_two_trips_holds_one_open_offer() {
             w.trips
                 .request(PassengerId::from_uuid(id(round * 10 + 2)), request(), None),
         );
-        let trips = [a.unwrap().id, b.unwrap().id];
+        let trips = [a.unwrap().id(), b.unwrap().id()];
         let open = open_offers(&w, &trips).await;
         assert_eq!(open.len(), 1, "round {round}: {open:?}");
-        assert_eq!(open[0].driver_id, d);
+        assert_eq!(open[0].driver_id(), d);
         let statuses: HashSet<TripStatus> = futures_statuses(&w, &trips).await;
         assert_eq!(
             statuses,
@@ -162,7 +162,7 @@ async fn futures_statuses(w: &World, trips: &[TripId]) -> HashSet<TripStatus> {
                 .await
                 .unwrap()
                 .unwrap()
-                .status,
+                .status(),
         );
     }
     s
@@ -186,7 +186,7 @@ async fn two_hundred_trips_against_a_hundred_drivers_never_double_assign() {
     }
     let mut trip_ids = Vec::new();
     for t in tasks {
-        trip_ids.push(t.await.unwrap().unwrap().id);
+        trip_ids.push(t.await.unwrap().unwrap().id());
     }
     // Drivers accept whatever they are offered, concurrently, until no offer is open.
     loop {
@@ -198,7 +198,7 @@ async fn two_hundred_trips_against_a_hundred_drivers_never_double_assign() {
         for o in open {
             let trips = w.trips.clone();
             accepts.push(tokio::spawn(async move {
-                trips.accept_offer(o.driver_id, o.id).await
+                trips.accept_offer(o.driver_id(), o.id()).await
             }));
         }
         for a in accepts {
@@ -209,15 +209,15 @@ async fn two_hundred_trips_against_a_hundred_drivers_never_double_assign() {
     let mut abandoned = 0;
     for t in &trip_ids {
         let trip = TripRepository::find(&*w.store, *t).await.unwrap().unwrap();
-        match trip.status {
+        match trip.status() {
             TripStatus::Arriving => {
-                let d = trip.driver_id.unwrap();
+                let d = trip.driver_id().unwrap();
                 assert!(assigned.insert(d), "driver {d} assigned twice");
                 let row = AvailabilityRepository::find(&*w.store, d)
                     .await
                     .unwrap()
                     .unwrap();
-                assert_eq!(row.state.current_trip_id, Some(trip.id));
+                assert_eq!(row.state.current_trip_id, Some(trip.id()));
             }
             TripStatus::NoDriversFound => abandoned += 1,
             other => panic!("trip left {other:?}"),

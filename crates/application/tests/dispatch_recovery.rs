@@ -147,7 +147,7 @@ fn request() -> TripRequest {
 }
 
 async fn status_of(w: &World, trip: TripId) -> TripStatus {
-    w.store.find(trip).await.unwrap().unwrap().status
+    w.store.find(trip).await.unwrap().unwrap().status()
 }
 
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn a_trip_whose_offer_write_failed_is_offered_once_the_store_heals() {
     w.flaky.failing.store(true, Ordering::SeqCst);
     let passenger = PassengerId::from_uuid(Uuid::new_v4());
     let trip = w.trips.request(passenger, request(), None).await.unwrap();
-    assert_eq!(status_of(&w, trip.id).await, TripStatus::Pending);
+    assert_eq!(status_of(&w, trip.id()).await, TripStatus::Pending);
 
     // Quiet long enough, but the store still fails: nothing is made, nothing is lost.
     w.clock.advance(UNATTENDED_AFTER);
@@ -172,8 +172,8 @@ async fn a_trip_whose_offer_write_failed_is_offered_once_the_store_heals() {
         .await
         .unwrap()
         .expect("offered");
-    assert_eq!(offer.trip_id, trip.id);
-    assert_eq!(status_of(&w, trip.id).await, TripStatus::Assigning);
+    assert_eq!(offer.trip_id(), trip.id());
+    assert_eq!(status_of(&w, trip.id()).await, TripStatus::Assigning);
     assert_eq!(
         w.trips.attend_unattended(10).await.unwrap(),
         0,
@@ -196,14 +196,14 @@ async fn a_trip_nobody_takes_ends_no_drivers_found_with_reason_timeout() {
 
     w.clock.advance(Duration::seconds(119));
     w.trips.attend_unattended(10).await.unwrap();
-    assert_eq!(status_of(&w, trip.id).await, TripStatus::Assigning);
+    assert_eq!(status_of(&w, trip.id()).await, TripStatus::Assigning);
 
     w.clock.advance(Duration::seconds(1));
     assert_eq!(w.trips.attend_unattended(10).await.unwrap(), 1);
-    let ended = w.store.find(trip.id).await.unwrap().unwrap();
-    assert_eq!(ended.status, TripStatus::NoDriversFound);
-    assert_eq!(ended.end_reason.as_deref(), Some("timeout"));
-    let withdrawn = w.store.find_offer(open.id).await.unwrap().unwrap();
+    let ended = w.store.find(trip.id()).await.unwrap().unwrap();
+    assert_eq!(ended.status(), TripStatus::NoDriversFound);
+    assert_eq!(ended.end_reason(), Some("timeout"));
+    let withdrawn = w.store.find_offer(open.id()).await.unwrap().unwrap();
     assert!(!withdrawn.is_open(), "the open offer is withdrawn");
     assert_eq!(w.store.open_offer_of(driver).await.unwrap(), None);
 }

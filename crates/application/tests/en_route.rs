@@ -2,6 +2,8 @@
 //! trip per window, the latest position never lost, nothing once the trip is no longer tracked.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::trip::{PaymentMethod, Place, Trip, TripStatus};
 use rodando_ports::notifier::{EnRoute, MockNotifier};
 use rodando_ports::trips::MockTripRepository;
+use support::walked_to;
 use time::macros::datetime;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -31,7 +34,7 @@ fn point(lat: f64, lon: f64) -> GeoPoint {
 }
 
 fn trip(status: TripStatus) -> Trip {
-    let mut t = Trip::request(
+    let pending = Trip::request(
         trip_id(),
         PassengerId::from_uuid(Uuid::from_u128(0xb)),
         Place::new(point(23.1136, -82.3666), None).unwrap(),
@@ -41,9 +44,7 @@ fn trip(status: TripStatus) -> Trip {
         Currency::parse("CUP").unwrap(),
         datetime!(2026-06-01 09:00 UTC),
     );
-    t.status = status;
-    t.driver_id = Some(driver());
-    t
+    walked_to(pending, status, driver())
 }
 
 fn ping(n: u32) -> TrackedPing {
@@ -129,7 +130,7 @@ async fn pings_at_5_per_second_reach_the_passenger_at_most_once_a_second_ending_
     let to_pickup = ping(14)
         .position
         .point
-        .distance_m(&trip(TripStatus::Arriving).pickup.point);
+        .distance_m(&trip(TripStatus::Arriving).pickup().point);
     assert_eq!(last.progress.estimate.distance_m, to_pickup);
     assert_eq!(
         *w.reads.lock().unwrap(),

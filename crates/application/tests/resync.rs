@@ -50,7 +50,7 @@ fn place(lat: f64) -> Place {
 
 /// Trip 7 of [`passenger`] in `status`, at event `seq` of its stream.
 fn trip(status: TripStatus, seq: u64) -> Trip {
-    let mut t = Trip::request(
+    let pending = Trip::request(
         TripId::from_uuid(Uuid::from_u128(0x7)),
         passenger(),
         place(23.10),
@@ -60,14 +60,8 @@ fn trip(status: TripStatus, seq: u64) -> Trip {
         FareConfig::default().currency,
         NOW,
     );
-    t.status = status;
-    t.seq = seq;
-    if matches!(
-        status,
-        TripStatus::Accepted | TripStatus::Arriving | TripStatus::InProgress
-    ) {
-        t.driver_id = Some(driver());
-    }
+    let mut t = walked_to(pending, status, driver());
+    t.set_seq(seq);
     t
 }
 
@@ -96,7 +90,7 @@ fn driver_row(on_trip: bool) -> DriverAvailability {
     if on_trip {
         let t = trip(TripStatus::Arriving, 6);
         available
-            .set_trip(t.id, t.standing(), TripStanding::External, NOW)
+            .set_trip(t.id(), t.standing(), TripStanding::External, NOW)
             .unwrap()
     } else {
         available
@@ -168,7 +162,7 @@ async fn a_reconnecting_driver_gets_its_open_offer_with_the_time_left_on_the_sto
     assert_eq!(state.offers.len(), 1);
     assert_eq!(state.offers[0].offer, offer);
     assert_eq!(state.offers[0].remaining, Duration::milliseconds(14_500));
-    assert_eq!(state.offers[0].trip.seq, 2);
+    assert_eq!(state.offers[0].trip.seq(), 2);
     assert_eq!(state.active_trip, None);
 }
 
@@ -225,7 +219,7 @@ async fn a_driver_on_a_trip_gets_that_trip_and_itself_as_its_driver() {
         .unwrap()
         .unwrap();
     let active = state.active_trip.expect("the trip it holds");
-    assert_eq!(active.trip.seq, 6);
+    assert_eq!(active.trip.seq(), 6);
     let me = active.driver.expect("its driver");
     assert_eq!(me.id, driver());
     assert_eq!(me.name, "Dora");
@@ -264,8 +258,8 @@ async fn a_passenger_mid_trip_gets_the_trip_and_its_driver_with_a_position() {
     assert_eq!(state.availability, None);
     assert!(state.offers.is_empty());
     let active = state.active_trip.unwrap();
-    assert_eq!(active.trip.status, TripStatus::InProgress);
-    assert_eq!(active.trip.seq, 8);
+    assert_eq!(active.trip.status(), TripStatus::InProgress);
+    assert_eq!(active.trip.seq(), 8);
     let d = active.driver.unwrap();
     assert_eq!((d.id, d.name.as_str()), (driver(), "Dora"));
     assert!(d.position.is_some());
@@ -325,7 +319,7 @@ async fn sync_answers_the_stored_trip_to_those_who_may_see_it_and_not_found_to_o
         Actor::Driver(driver()),
         Actor::Admin(admin_id()),
     ] {
-        assert_eq!(s.sync(allowed, id).await.unwrap().seq, 6, "{allowed:?}");
+        assert_eq!(s.sync(allowed, id).await.unwrap().seq(), 6, "{allowed:?}");
     }
     let stranger = Uuid::from_u128(0xbad);
     for refused in [

@@ -69,15 +69,15 @@ async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
     let taker = free_driver().await;
     let trip = ahead.request(passenger(), request(), None).await.unwrap();
     let offer = store.open_offer_of(taker).await.unwrap().expect("offered");
-    assert_eq!(offer.offered_at, NOW, "stamped by the store's clock");
-    assert_eq!(offer.expires_at, NOW + Duration::seconds(20));
+    assert_eq!(offer.offered_at(), NOW, "stamped by the store's clock");
+    assert_eq!(offer.expires_at(), NOW + Duration::seconds(20));
 
     // 19 s later on the store (79 s on its own clock) it still neither expires nor refuses it.
     store_clock.advance(Duration::seconds(19));
     assert_eq!(ahead.expire_due_offers(10).await.unwrap(), 0);
-    let taken = ahead.accept_offer(taker, offer.id).await.unwrap();
-    assert_eq!(taken.id, trip.id);
-    assert_eq!(taken.status, TripStatus::Arriving);
+    let taken = ahead.accept_offer(taker, offer.id()).await.unwrap();
+    assert_eq!(taken.id(), trip.id());
+    assert_eq!(taken.status(), TripStatus::Arriving);
 
     // The node a minute behind expires an offer once the store's clock passes its deadline,
     // though its own clock is 40 s short of it.
@@ -88,6 +88,6 @@ async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
     assert_eq!(behind.expire_due_offers(10).await.unwrap(), 0);
     store_clock.advance(Duration::seconds(1));
     assert_eq!(behind.expire_due_offers(10).await.unwrap(), 1);
-    let expired = store.find_offer(unanswered.id).await.unwrap().unwrap();
-    assert_eq!(expired.status, OfferStatus::Expired);
+    let expired = store.find_offer(unanswered.id()).await.unwrap().unwrap();
+    assert_eq!(expired.status(), OfferStatus::Expired);
 }

@@ -31,7 +31,7 @@ fn place(lat: f64) -> Place {
 }
 
 fn trip(status: TripStatus) -> Trip {
-    let mut t = Trip::request(
+    let pending = Trip::request(
         TripId::from_uuid(Uuid::from_u128(0x7)),
         passenger_id(),
         place(23.10),
@@ -41,14 +41,7 @@ fn trip(status: TripStatus) -> Trip {
         FareConfig::default().currency,
         NOW,
     );
-    t.status = status;
-    if matches!(
-        status,
-        TripStatus::Accepted | TripStatus::Arriving | TripStatus::InProgress
-    ) {
-        t.driver_id = Some(driver());
-    }
-    t
+    walked_to(pending, status, driver())
 }
 
 fn service(
@@ -128,7 +121,7 @@ async fn a_replayed_idempotent_request_returns_the_first_trip_and_dispatches_not
 async fn someone_elses_offer_is_forbidden_and_nothing_is_written() {
     let mut trips = MockTripRepository::new();
     trips.expect_now().returning(|| Ok(NOW));
-    let offer = open_offer_of(trip(TripStatus::Assigning).id);
+    let offer = open_offer_of(trip(TripStatus::Assigning).id());
     trips
         .expect_find_offer()
         .returning(move |_| Ok(Some(offer.clone())));
@@ -148,7 +141,7 @@ async fn someone_elses_offer_is_forbidden_and_nothing_is_written() {
 #[tokio::test]
 async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
     let assigning = trip(TripStatus::Assigning);
-    let offer = open_offer_of(assigning.id);
+    let offer = open_offer_of(assigning.id());
     let mut trips = MockTripRepository::new();
     trips.expect_now().returning(|| Ok(NOW));
     let o = offer.clone();
@@ -161,7 +154,7 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
         .expect_apply()
         .withf(|w| {
             w.trip.as_ref().is_some_and(|t| {
-                t.expected == TripStatus::Assigning && t.next.status == TripStatus::Arriving
+                t.expected == TripStatus::Assigning && t.next.status() == TripStatus::Arriving
             }) && w.offer.as_ref().is_some_and(|o| !o.is_open())
                 && w.availability
                     .as_ref()
@@ -200,18 +193,18 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
         .times(1)
         .returning(|_| Ok(()));
     let got = service(trips, availability, notifier)
-        .accept_offer(driver(), offer.id)
+        .accept_offer(driver(), offer.id())
         .await
         .unwrap();
-    assert_eq!(got.status, TripStatus::Arriving);
-    assert_eq!(got.driver_id, Some(driver()));
-    assert_eq!(got.seq, 7, "the trip carries the seq the store numbered");
+    assert_eq!(got.status(), TripStatus::Arriving);
+    assert_eq!(got.driver_id(), Some(driver()));
+    assert_eq!(got.seq(), 7, "the trip carries the seq the store numbered");
 }
 
 #[tokio::test]
 async fn a_store_failure_on_accept_is_unexpected_and_announces_nothing() {
     let assigning = trip(TripStatus::Assigning);
-    let offer = open_offer_of(assigning.id);
+    let offer = open_offer_of(assigning.id());
     let mut trips = MockTripRepository::new();
     trips.expect_now().returning(|| Ok(NOW));
     let o = offer.clone();
@@ -230,7 +223,7 @@ async fn a_store_failure_on_accept_is_unexpected_and_announces_nothing() {
     let mut notifier = MockNotifier::new();
     notifier.expect_trip_event().never();
     let err = service(trips, availability, notifier)
-        .accept_offer(driver(), offer.id)
+        .accept_offer(driver(), offer.id())
         .await
         .unwrap_err();
     assert!(matches!(err, TripCommandError::Unexpected(_)));
@@ -247,7 +240,7 @@ async fn completing_charges_the_actuals_and_frees_the_driver_in_the_same_write()
         .expect_apply()
         .withf(|w| {
             w.trip.as_ref().is_some_and(|t| {
-                t.next.status == TripStatus::Completed && t.next.fare_total == Some(Cents(1900))
+                t.next.status() == TripStatus::Completed && t.next.fare_total() == Some(Cents(1900))
             }) && w
                 .availability
                 .as_ref()
@@ -295,7 +288,7 @@ async fn completing_charges_the_actuals_and_frees_the_driver_in_the_same_write()
         )
         .await
         .unwrap();
-    assert_eq!(done.status, TripStatus::Completed);
+    assert_eq!(done.status(), TripStatus::Completed);
 }
 
 #[tokio::test]

@@ -232,7 +232,7 @@ async fn banning_a_driver_ends_every_session_and_releases_its_open_offer_as_unav
         .expect_apply()
         .withf(|w| {
             w.offer.as_ref().is_some_and(|o| {
-                o.status == OfferStatus::Rejected && o.reason.as_deref() == Some(DRIVER_UNAVAILABLE)
+                o.status() == OfferStatus::Rejected && o.reason() == Some(DRIVER_UNAVAILABLE)
             }) && w.new_offer.is_none()
                 && w.availability.is_none()
         })

@@ -117,13 +117,13 @@ pub fn progress(
     position: &GeoPoint,
     model: &dyn EtaModel,
 ) -> Option<Progress> {
-    if trip.driver_id != Some(driver) {
+    if trip.driver_id() != Some(driver) {
         return None;
     }
-    let phase = Phase::of(trip.status)?;
+    let phase = Phase::of(trip.status())?;
     let target = match phase {
-        Phase::ToPickup => &trip.pickup.point,
-        Phase::ToDropoff => &trip.dropoff.point,
+        Phase::ToPickup => &trip.pickup().point,
+        Phase::ToDropoff => &trip.dropoff().point,
     };
     Some(Progress {
         phase,
@@ -136,7 +136,7 @@ mod tests {
     use super::*;
     use crate::fare::{Cents, Currency};
     use crate::ids::{PassengerId, TripId};
-    use crate::trip::{PaymentMethod, Place};
+    use crate::trip::{Actor, PaymentMethod, Place};
     use time::macros::datetime;
     use uuid::Uuid;
 
@@ -148,7 +148,10 @@ mod tests {
         DriverId::from_uuid(Uuid::from_u128(n))
     }
 
-    fn trip(status: TripStatus, driven_by: Option<DriverId>) -> Trip {
+    /// A trip in `status`, driven by `driver` from its acceptance on.
+    fn trip(status: TripStatus, driver: DriverId) -> Trip {
+        let at = datetime!(2026-01-01 00:05 UTC);
+        let by = Actor::Driver(driver);
         let mut t = Trip::request(
             TripId::from_uuid(Uuid::from_u128(1)),
             PassengerId::from_uuid(Uuid::from_u128(2)),
@@ -159,8 +162,18 @@ mod tests {
             Currency::parse("CUP").unwrap(),
             datetime!(2026-01-01 00:00 UTC),
         );
-        t.status = status;
-        t.driver_id = driven_by;
+        while t.status() != status {
+            t = match (t.status(), status) {
+                (TripStatus::Pending, TripStatus::Cancelled) => t.cancel(Actor::System, None, at),
+                (TripStatus::Pending, TripStatus::NoDriversFound) => t.give_up("none", at),
+                (TripStatus::Pending, _) => t.start_assigning(),
+                (TripStatus::Assigning, _) => t.accept(driver, at),
+                (TripStatus::Accepted, _) => t.begin_arriving(),
+                (TripStatus::Arriving, _) => t.start(by, at),
+                _ => t.complete(by, Cents(500), at),
+            }
+            .unwrap();
+        }
         t
     }
 
@@ -190,20 +203,20 @@ mod tests {
     fn an_arriving_driver_heads_to_the_pickup_and_an_in_progress_one_to_the_dropoff() {
         let d = driver(9);
         let here = point(23.12, -82.37);
-        let arriving = trip(TripStatus::Arriving, Some(d));
+        let arriving = trip(TripStatus::Arriving, d);
         let p = progress(&arriving, d, &here, &StraightLine::PICKUP).unwrap();
         assert_eq!(p.phase, Phase::ToPickup);
         assert_eq!(
             p.estimate.distance_m,
-            here.distance_m(&arriving.pickup.point)
+            here.distance_m(&arriving.pickup().point)
         );
 
-        let riding = trip(TripStatus::InProgress, Some(d));
+        let riding = trip(TripStatus::InProgress, d);
         let p = progress(&riding, d, &here, &StraightLine::PICKUP).unwrap();
         assert_eq!(p.phase, Phase::ToDropoff);
         assert_eq!(
             p.estimate.distance_m,
-            here.distance_m(&riding.dropoff.point)
+            here.distance_m(&riding.dropoff().point)
         );
         assert_eq!(Phase::ToPickup.as_str(), "to_pickup");
         assert_eq!(Phase::ToDropoff.as_str(), "to_dropoff");
@@ -214,17 +227,15 @@ mod tests {
         let d = driver(9);
         let here = point(23.12, -82.37);
         for status in TripStatus::ALL {
-            let tracked = progress(&trip(status, Some(d)), d, &here, &StraightLine::PICKUP);
+            let tracked = progress(&trip(status, d), d, &here, &StraightLine::PICKUP);
             assert_eq!(
                 tracked.is_some(),
                 matches!(status, TripStatus::Arriving | TripStatus::InProgress),
                 "{status:?}"
             );
         }
-        let other = trip(TripStatus::Arriving, Some(driver(8)));
+        let other = trip(TripStatus::Arriving, driver(8));
         assert_eq!(progress(&other, d, &here, &StraightLine::PICKUP), None);
-        let unassigned = trip(TripStatus::Arriving, None);
-        assert_eq!(progress(&unassigned, d, &here, &StraightLine::PICKUP), None);
     }
 
     /// A model is a plain trait object: a routing ETA slots in where the straight line is.
@@ -240,12 +251,7 @@ mod tests {
             }
         }
         let d = driver(9);
-        let p = progress(
-            &trip(TripStatus::Arriving, Some(d)),
-            d,
-            &point(1.0, 1.0),
-            &Fixed,
-        );
+        let p = progress(&trip(TripStatus::Arriving, d), d, &point(1.0, 1.0), &Fixed);
         assert_eq!(p.unwrap().estimate.eta_sec, 42);
     }
 }

@@ -72,6 +72,29 @@ pub enum OfferError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
     /// Identity (`assignmentId`).
+    id: OfferId,
+    /// The trip offered.
+    trip_id: TripId,
+    /// The driver it is offered to.
+    driver_id: DriverId,
+    /// Where it is in its life.
+    status: OfferStatus,
+    /// Distance from the driver to the pickup when offered.
+    distance_to_pickup_m: f64,
+    /// When offered.
+    offered_at: OffsetDateTime,
+    /// Deadline for an answer.
+    expires_at: OffsetDateTime,
+    /// When it was answered or closed.
+    closed_at: Option<OffsetDateTime>,
+    /// The driver's reason for rejecting, if given.
+    reason: Option<String>,
+}
+
+/// An offer as a store keeps it: every field, public, for [`Offer::restore`] to check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferRecord {
+    /// Identity (`assignmentId`).
     pub id: OfferId,
     /// The trip offered.
     pub trip_id: TripId,
@@ -172,5 +195,112 @@ impl Offer {
     pub fn withdraw(&self, now: OffsetDateTime) -> Option<Self> {
         self.is_open()
             .then(|| self.close(OfferStatus::Cancelled, now))
+    }
+}
+
+/// Read access; the fields are private so only the answers change them.
+impl Offer {
+    /// Identity (`assignmentId`).
+    pub const fn id(&self) -> OfferId {
+        self.id
+    }
+
+    /// The trip offered.
+    pub const fn trip_id(&self) -> TripId {
+        self.trip_id
+    }
+
+    /// The driver it is offered to.
+    pub const fn driver_id(&self) -> DriverId {
+        self.driver_id
+    }
+
+    /// Where it is in its life.
+    pub const fn status(&self) -> OfferStatus {
+        self.status
+    }
+
+    /// Distance from the driver to the pickup when offered.
+    pub const fn distance_to_pickup_m(&self) -> f64 {
+        self.distance_to_pickup_m
+    }
+
+    /// When offered.
+    pub const fn offered_at(&self) -> OffsetDateTime {
+        self.offered_at
+    }
+
+    /// Deadline for an answer.
+    pub const fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
+
+    /// When it was answered or closed.
+    pub const fn closed_at(&self) -> Option<OffsetDateTime> {
+        self.closed_at
+    }
+
+    /// The driver's reason for rejecting, if given.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+}
+
+/// A stored offer that no answer could have produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("impossible offer record: {0}")]
+pub struct InvalidOffer(pub &'static str);
+
+impl Offer {
+    /// Every field, for a store to keep (or a test to vary and [`Offer::restore`]).
+    pub fn to_record(&self) -> OfferRecord {
+        OfferRecord {
+            id: self.id,
+            trip_id: self.trip_id,
+            driver_id: self.driver_id,
+            status: self.status,
+            distance_to_pickup_m: self.distance_to_pickup_m,
+            offered_at: self.offered_at,
+            expires_at: self.expires_at,
+            closed_at: self.closed_at,
+            reason: self.reason.clone(),
+        }
+    }
+
+    /// An offer read back from a store, checked: closed (with its time) exactly when no longer
+    /// offered, a deadline after the offer, a reason only when rejected, a finite distance.
+    ///
+    /// # Errors
+    /// [`InvalidOffer`] naming the first broken rule.
+    pub fn restore(r: OfferRecord) -> Result<Self, InvalidOffer> {
+        let check =
+            |ok: bool, rule: &'static str| if ok { Ok(()) } else { Err(InvalidOffer(rule)) };
+        check(
+            r.closed_at.is_none() == (r.status == OfferStatus::Offered),
+            "closed_at does not match the status",
+        )?;
+        check(
+            r.expires_at > r.offered_at,
+            "the deadline is not after the offer",
+        )?;
+        check(
+            r.reason.is_none() || r.status == OfferStatus::Rejected,
+            "a reason on an offer that was not rejected",
+        )?;
+        check(
+            r.distance_to_pickup_m.is_finite() && r.distance_to_pickup_m >= 0.0,
+            "the distance to the pickup is not a length",
+        )?;
+        Ok(Self {
+            id: r.id,
+            trip_id: r.trip_id,
+            driver_id: r.driver_id,
+            status: r.status,
+            distance_to_pickup_m: r.distance_to_pickup_m,
+            offered_at: r.offered_at,
+            expires_at: r.expires_at,
+            closed_at: r.closed_at,
+            reason: r.reason,
+        })
     }
 }

@@ -261,9 +261,55 @@ pub enum TripError {
     },
 }
 
-/// A trip.
+/// A trip. Its fields change only through the transitions below, which keep its invariants
+/// (a driver exactly when one accepted it, the timestamps of the steps it went through); a
+/// stored trip comes back through [`Trip::restore`], which checks them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trip {
+    /// Identity.
+    id: TripId,
+    /// Who asked for it.
+    passenger_id: PassengerId,
+    /// Who drives it, once accepted.
+    driver_id: Option<DriverId>,
+    /// Where it is in its life.
+    status: TripStatus,
+    /// Start.
+    pickup: Place,
+    /// End.
+    dropoff: Place,
+    /// How it is paid.
+    payment_method: PaymentMethod,
+    /// Estimate made at request.
+    fare_estimate: Cents,
+    /// Final fare, at completion.
+    fare_total: Option<Cents>,
+    /// Currency of both amounts.
+    currency: Currency,
+    /// When requested.
+    requested_at: OffsetDateTime,
+    /// When a driver accepted.
+    accepted_at: Option<OffsetDateTime>,
+    /// When the driver reported arriving at the pickup.
+    arrived_pickup_at: Option<OffsetDateTime>,
+    /// When the ride started.
+    started_at: Option<OffsetDateTime>,
+    /// When it completed.
+    completed_at: Option<OffsetDateTime>,
+    /// When it was cancelled or abandoned.
+    cancelled_at: Option<OffsetDateTime>,
+    /// Who cancelled.
+    cancelled_by: Option<ActorKind>,
+    /// Why it was cancelled or abandoned.
+    end_reason: Option<String>,
+    /// The trip's place in its event stream: the `seq` of the latest event announced for it
+    /// (1 for `trip:requested`). Numbered by the store, in the write each event announces.
+    seq: u64,
+}
+
+/// A trip as a store keeps it: every field, public, for [`Trip::restore`] to check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TripRecord {
     /// Identity.
     pub id: TripId,
     /// Who asked for it.
@@ -300,7 +346,6 @@ pub struct Trip {
     pub cancelled_by: Option<ActorKind>,
     /// Why it was cancelled or abandoned.
     pub end_reason: Option<String>,
-    /// The trip's place in its event stream: the `seq` of the latest event announced for it
     /// (1 for `trip:requested`). Numbered by the store, in the write each event announces.
     pub seq: u64,
 }
@@ -495,5 +540,211 @@ impl Trip {
         t.cancelled_at = Some(now);
         t.end_reason = Some(reason.to_owned());
         Ok(t)
+    }
+}
+
+/// Read access; the fields are private so only the transitions change them.
+impl Trip {
+    /// Identity.
+    pub const fn id(&self) -> TripId {
+        self.id
+    }
+
+    /// Who asked for it.
+    pub const fn passenger_id(&self) -> PassengerId {
+        self.passenger_id
+    }
+
+    /// Who drives it, once accepted.
+    pub const fn driver_id(&self) -> Option<DriverId> {
+        self.driver_id
+    }
+
+    /// Where it is in its life.
+    pub const fn status(&self) -> TripStatus {
+        self.status
+    }
+
+    /// Start.
+    pub const fn pickup(&self) -> &Place {
+        &self.pickup
+    }
+
+    /// End.
+    pub const fn dropoff(&self) -> &Place {
+        &self.dropoff
+    }
+
+    /// How it is paid.
+    pub const fn payment_method(&self) -> PaymentMethod {
+        self.payment_method
+    }
+
+    /// Estimate made at request.
+    pub const fn fare_estimate(&self) -> Cents {
+        self.fare_estimate
+    }
+
+    /// Final fare, at completion.
+    pub const fn fare_total(&self) -> Option<Cents> {
+        self.fare_total
+    }
+
+    /// Currency of both amounts.
+    pub const fn currency(&self) -> &Currency {
+        &self.currency
+    }
+
+    /// When requested.
+    pub const fn requested_at(&self) -> OffsetDateTime {
+        self.requested_at
+    }
+
+    /// When a driver accepted.
+    pub const fn accepted_at(&self) -> Option<OffsetDateTime> {
+        self.accepted_at
+    }
+
+    /// When the driver reported arriving at the pickup.
+    pub const fn arrived_pickup_at(&self) -> Option<OffsetDateTime> {
+        self.arrived_pickup_at
+    }
+
+    /// When the ride started.
+    pub const fn started_at(&self) -> Option<OffsetDateTime> {
+        self.started_at
+    }
+
+    /// When it completed.
+    pub const fn completed_at(&self) -> Option<OffsetDateTime> {
+        self.completed_at
+    }
+
+    /// When it was cancelled or abandoned.
+    pub const fn cancelled_at(&self) -> Option<OffsetDateTime> {
+        self.cancelled_at
+    }
+
+    /// Who cancelled.
+    pub const fn cancelled_by(&self) -> Option<ActorKind> {
+        self.cancelled_by
+    }
+
+    /// Why it was cancelled or abandoned.
+    pub fn end_reason(&self) -> Option<&str> {
+        self.end_reason.as_deref()
+    }
+
+    /// (1 for `trip:requested`). Numbered by the store, in the write each event announces.
+    pub const fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// A stored trip that no sequence of transitions could have produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("impossible trip record: {0}")]
+pub struct InvalidTrip(pub &'static str);
+
+impl Trip {
+    /// A trip read back from a store, checked against what the transitions allow: a driver
+    /// (and its acceptance time) exactly from acceptance on, the step timestamps of the steps it
+    /// went through, a final fare only when completed, who cancelled only when cancelled, and a
+    /// `seq` from 1.
+    ///
+    /// # Errors
+    /// [`InvalidTrip`] naming the first broken rule.
+    pub fn restore(r: TripRecord) -> Result<Self, InvalidTrip> {
+        use TripStatus::*;
+        let check = |ok: bool, rule: &'static str| if ok { Ok(()) } else { Err(InvalidTrip(rule)) };
+        let accepted = matches!(r.status, Accepted | Arriving | InProgress | Completed);
+        let unassigned = matches!(r.status, Pending | Assigning | NoDriversFound);
+        check(
+            !(accepted && r.driver_id.is_none()),
+            "an accepted trip has no driver",
+        )?;
+        check(
+            !(unassigned && r.driver_id.is_some()),
+            "an unassigned trip has a driver",
+        )?;
+        check(
+            r.driver_id.is_some() == r.accepted_at.is_some(),
+            "a driver without acceptance time",
+        )?;
+        check(
+            r.arrived_pickup_at.is_none()
+                || matches!(r.status, Arriving | InProgress | Completed | Cancelled),
+            "arrived at the pickup before being on the way",
+        )?;
+        check(
+            r.started_at.is_some() == matches!(r.status, InProgress | Completed)
+                || (r.status == Cancelled && r.driver_id.is_some()),
+            "started_at does not match the status",
+        )?;
+        check(
+            r.completed_at.is_some() == (r.status == Completed)
+                && r.fare_total.is_some() == (r.status == Completed),
+            "completed without its time and fare, or the other way round",
+        )?;
+        check(
+            r.cancelled_at.is_some() == matches!(r.status, Cancelled | NoDriversFound),
+            "cancelled_at does not match the status",
+        )?;
+        check(
+            r.cancelled_by.is_some() == (r.status == Cancelled),
+            "cancelled_by does not match the status",
+        )?;
+        check(r.seq >= 1, "seq starts at 1")?;
+        Ok(Self {
+            id: r.id,
+            passenger_id: r.passenger_id,
+            driver_id: r.driver_id,
+            status: r.status,
+            pickup: r.pickup,
+            dropoff: r.dropoff,
+            payment_method: r.payment_method,
+            fare_estimate: r.fare_estimate,
+            fare_total: r.fare_total,
+            currency: r.currency,
+            requested_at: r.requested_at,
+            accepted_at: r.accepted_at,
+            arrived_pickup_at: r.arrived_pickup_at,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+            cancelled_at: r.cancelled_at,
+            cancelled_by: r.cancelled_by,
+            end_reason: r.end_reason,
+            seq: r.seq,
+        })
+    }
+
+    /// Every field, for a store to keep (or a test to vary and [`Trip::restore`]).
+    pub fn to_record(&self) -> TripRecord {
+        TripRecord {
+            id: self.id,
+            passenger_id: self.passenger_id,
+            driver_id: self.driver_id,
+            status: self.status,
+            pickup: self.pickup.clone(),
+            dropoff: self.dropoff.clone(),
+            payment_method: self.payment_method,
+            fare_estimate: self.fare_estimate,
+            fare_total: self.fare_total,
+            currency: self.currency,
+            requested_at: self.requested_at,
+            accepted_at: self.accepted_at,
+            arrived_pickup_at: self.arrived_pickup_at,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            cancelled_at: self.cancelled_at,
+            cancelled_by: self.cancelled_by,
+            end_reason: self.end_reason.clone(),
+            seq: self.seq,
+        }
+    }
+
+    /// Places the trip at event `seq` of its stream: stores number the events of their writes.
+    pub fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
     }
 }

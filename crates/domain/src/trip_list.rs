@@ -82,8 +82,8 @@ impl TripScope {
     /// Whether `trip` is in this scope.
     pub fn includes(&self, trip: &Trip) -> bool {
         match *self {
-            Self::Passenger(p) => trip.passenger_id == p,
-            Self::Driver(d) => trip.driver_id == Some(d),
+            Self::Passenger(p) => trip.passenger_id() == p,
+            Self::Driver(d) => trip.driver_id() == Some(d),
             Self::Everyone => true,
         }
     }
@@ -103,8 +103,8 @@ impl TripKey {
     /// The key of `trip`.
     pub const fn of(trip: &Trip) -> Self {
         Self {
-            requested_at: trip.requested_at,
-            id: trip.id,
+            requested_at: trip.requested_at(),
+            id: trip.id(),
         }
     }
 
@@ -139,7 +139,7 @@ impl TripListQuery {
     /// limit).
     pub fn admits(&self, trip: &Trip) -> bool {
         self.scope.includes(trip)
-            && self.filter.admits(trip.status)
+            && self.filter.admits(trip.status())
             && self
                 .after
                 .is_none_or(|boundary| TripKey::of(trip).is_after(&boundary))

@@ -8,8 +8,10 @@ use proptest::prelude::*;
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{AdminId, DriverId, OfferId, PassengerId, TripId};
-use rodando_domain::offer::{Offer, OfferError, OfferStatus};
-use rodando_domain::trip::{Actor, ActorKind, PaymentMethod, Place, Trip, TripError, TripStatus};
+use rodando_domain::offer::{InvalidOffer, Offer, OfferError, OfferRecord, OfferStatus};
+use rodando_domain::trip::{
+    Actor, ActorKind, InvalidTrip, PaymentMethod, Place, Trip, TripError, TripRecord, TripStatus,
+};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -99,13 +101,13 @@ fn a_trip_runs_its_happy_path_by_its_driver_only() {
         Err(TripError::Forbidden)
     );
     let arrived = t.arrive(Actor::Driver(d), T0).unwrap();
-    assert_eq!(arrived.status, TripStatus::Arriving);
-    assert_eq!(arrived.arrived_pickup_at, Some(T0));
+    assert_eq!(arrived.status(), TripStatus::Arriving);
+    assert_eq!(arrived.arrived_pickup_at(), Some(T0));
     let again = arrived
         .arrive(Actor::Driver(d), T0 + Duration::minutes(1))
         .unwrap();
     assert_eq!(
-        again.arrived_pickup_at,
+        again.arrived_pickup_at(),
         Some(T0),
         "the first arrival time is kept"
     );
@@ -116,7 +118,7 @@ fn a_trip_runs_its_happy_path_by_its_driver_only() {
     );
     let done = started.complete(Actor::Driver(d), Cents(1234), T0).unwrap();
     assert_eq!(
-        (done.status, done.fare_total),
+        (done.status(), done.fare_total()),
         (TripStatus::Completed, Some(Cents(1234)))
     );
     assert_eq!(
@@ -165,8 +167,8 @@ fn who_may_cancel_depends_on_who_and_when() {
             T0,
         )
         .unwrap();
-    assert_eq!(cancelled.cancelled_by, Some(ActorKind::Passenger));
-    assert_eq!(cancelled.end_reason.as_deref(), Some("changed plans"));
+    assert_eq!(cancelled.cancelled_by(), Some(ActorKind::Passenger));
+    assert_eq!(cancelled.end_reason(), Some("changed plans"));
     let done = riding.complete(Actor::Driver(d), Cents(1), T0).unwrap();
     assert!(matches!(
         done.cancel(Actor::Admin(admin(7)), None, T0),
@@ -200,16 +202,16 @@ fn an_offer_is_answered_once_by_its_driver_before_the_deadline() {
         Err(OfferError::Expired)
     );
     let accepted = o.accept(driver(1), T0 + Duration::seconds(5)).unwrap();
-    assert_eq!(accepted.status, OfferStatus::Accepted);
+    assert_eq!(accepted.status(), OfferStatus::Accepted);
     assert_eq!(accepted.accept(driver(1), T0), Err(OfferError::NotOpen));
     assert_eq!(accepted.expire(T0 + Duration::hours(1)), None);
     assert_eq!(accepted.withdraw(T0), None);
     let expired = o.expire(T0 + Duration::seconds(20)).unwrap();
-    assert_eq!(expired.status, OfferStatus::Expired);
+    assert_eq!(expired.status(), OfferStatus::Expired);
     assert_eq!(o.expire(T0 + Duration::seconds(19)), None);
     let rejected = o.reject(driver(1), Some("too far".into()), T0).unwrap();
     assert_eq!(
-        (rejected.status, rejected.reason.as_deref()),
+        (rejected.status(), rejected.reason()),
         (OfferStatus::Rejected, Some("too far"))
     );
 }
@@ -247,20 +249,20 @@ impl World {
     fn commit(&mut self, idx: usize, next: Trip) {
         let prev = &self.trips[&idx];
         assert!(
-            prev.status == next.status || prev.status.can_become(next.status),
+            prev.status() == next.status() || prev.status().can_become(next.status()),
             "{:?} → {:?}",
-            prev.status,
-            next.status
+            prev.status(),
+            next.status()
         );
-        if !next.status.is_active() {
+        if !next.status().is_active() {
             let now = self.now();
-            for o in self.offers.iter_mut().filter(|o| o.trip_id == next.id) {
+            for o in self.offers.iter_mut().filter(|o| o.trip_id() == next.id()) {
                 if let Some(w) = o.withdraw(now) {
                     *o = w;
                 }
             }
-            if let Some(d) = next.driver_id
-                && self.holding.get(&d) == Some(&next.id)
+            if let Some(d) = next.driver_id()
+                && self.holding.get(&d) == Some(&next.id())
             {
                 self.holding.remove(&d);
             }
@@ -281,22 +283,28 @@ impl World {
                 let Some(t) = self.trips.get(&i).cloned() else {
                     return;
                 };
-                let trip_open = self.offers.iter().any(|o| o.trip_id == t.id && o.is_open());
-                let driver_busy = self.offers.iter().any(|o| o.driver_id == d && o.is_open())
+                let trip_open = self
+                    .offers
+                    .iter()
+                    .any(|o| o.trip_id() == t.id() && o.is_open());
+                let driver_busy = self
+                    .offers
+                    .iter()
+                    .any(|o| o.driver_id() == d && o.is_open())
                     || self.holding.contains_key(&d);
                 if trip_open
                     || driver_busy
-                    || !matches!(t.status, TripStatus::Pending | TripStatus::Assigning)
+                    || !matches!(t.status(), TripStatus::Pending | TripStatus::Assigning)
                 {
                     return;
                 }
-                if t.status == TripStatus::Pending {
+                if t.status() == TripStatus::Pending {
                     let next = t.start_assigning().unwrap();
                     self.commit(i, next);
                 }
                 let id = OfferId::from_uuid(Uuid::from_u128(self.offers.len() as u128 + 1));
                 self.offers
-                    .push(Offer::new(id, t.id, d, 100.0, now, Duration::seconds(20)));
+                    .push(Offer::new(id, t.id(), d, 100.0, now, Duration::seconds(20)));
             }
             Cmd::Accept(o, d) => {
                 let Some(offer) = self.offers.get(o).cloned() else {
@@ -305,19 +313,20 @@ impl World {
                 let Ok(accepted) = offer.accept(driver(d), now) else {
                     return;
                 };
-                let Some((&i, t)) = self.trips.iter().find(|(_, t)| t.id == offer.trip_id) else {
+                let Some((&i, t)) = self.trips.iter().find(|(_, t)| t.id() == offer.trip_id())
+                else {
                     return;
                 };
                 let t = t.clone();
-                let Ok(next) = t.accept(offer.driver_id, now) else {
+                let Ok(next) = t.accept(offer.driver_id(), now) else {
                     return; // guarded: the trip moved on, nothing is written
                 };
                 assert!(
-                    !self.holding.contains_key(&offer.driver_id),
+                    !self.holding.contains_key(&offer.driver_id()),
                     "a driver would hold two trips"
                 );
                 self.offers[o] = accepted;
-                self.holding.insert(offer.driver_id, t.id);
+                self.holding.insert(offer.driver_id(), t.id());
                 let arriving = next.begin_arriving().unwrap();
                 self.commit(i, next);
                 self.commit(i, arriving);
@@ -343,9 +352,9 @@ impl World {
                     return;
                 };
                 let actor = match who % 4 {
-                    0 => Actor::Passenger(t.passenger_id),
+                    0 => Actor::Passenger(t.passenger_id()),
                     1 => Actor::Admin(admin(99)),
-                    2 => Actor::Driver(t.driver_id.unwrap_or(driver(0))),
+                    2 => Actor::Driver(t.driver_id().unwrap_or(driver(0))),
                     _ => Actor::Passenger(passenger(98)),
                 };
                 if let Ok(next) = t.cancel(actor, None, now) {
@@ -378,28 +387,40 @@ impl World {
     }
 
     fn check(&self) {
+        for o in &self.offers {
+            assert_eq!(
+                Offer::restore(o.to_record()),
+                Ok(o.clone()),
+                "a reachable offer"
+            );
+        }
         for t in self.trips.values() {
+            assert_eq!(
+                Trip::restore(t.to_record()),
+                Ok(t.clone()),
+                "a reachable trip"
+            );
             let accepted = self
                 .offers
                 .iter()
-                .filter(|o| o.trip_id == t.id && o.status == OfferStatus::Accepted)
+                .filter(|o| o.trip_id() == t.id() && o.status() == OfferStatus::Accepted)
                 .count();
             assert!(accepted <= 1, "two accepted offers for one trip");
             let open = self
                 .offers
                 .iter()
-                .filter(|o| o.trip_id == t.id && o.is_open())
+                .filter(|o| o.trip_id() == t.id() && o.is_open())
                 .count();
             assert!(open <= 1, "two open offers for one trip");
             if accepted == 1 {
-                assert!(t.driver_id.is_some());
+                assert!(t.driver_id().is_some());
             }
             if matches!(
-                t.status,
+                t.status(),
                 TripStatus::Accepted | TripStatus::Arriving | TripStatus::InProgress
             ) {
-                let d = t.driver_id.expect("an assigned trip has a driver");
-                assert_eq!(self.holding.get(&d), Some(&t.id));
+                let d = t.driver_id().expect("an assigned trip has a driver");
+                assert_eq!(self.holding.get(&d), Some(&t.id()));
             }
         }
         let mut held: Vec<&TripId> = self.holding.values().collect();
@@ -408,12 +429,90 @@ impl World {
         assert_eq!(held.len(), self.holding.len(), "two drivers hold one trip");
         let mut open_by_driver: HashMap<DriverId, usize> = HashMap::new();
         for o in self.offers.iter().filter(|o| o.is_open()) {
-            *open_by_driver.entry(o.driver_id).or_default() += 1;
+            *open_by_driver.entry(o.driver_id()).or_default() += 1;
         }
         assert!(
             open_by_driver.values().all(|n| *n <= 1),
             "a driver with two open offers"
         );
+    }
+}
+
+#[test]
+fn a_store_cannot_hand_back_a_trip_the_transitions_would_not_make() {
+    let accepted = accepted_by(driver(1));
+    let cancelled = trip(2, passenger(1))
+        .cancel(Actor::Passenger(passenger(1)), None, T0)
+        .unwrap();
+    type Case<'a> = (&'a Trip, fn(&mut TripRecord), &'static str);
+    let cases: [Case; 6] = [
+        (
+            &accepted,
+            |r| r.driver_id = None,
+            "an accepted trip has no driver",
+        ),
+        (
+            &accepted,
+            |r| r.status = TripStatus::Pending,
+            "an unassigned trip has a driver",
+        ),
+        (
+            &accepted,
+            |r| r.accepted_at = None,
+            "a driver without acceptance time",
+        ),
+        (
+            &accepted,
+            |r| r.fare_total = Some(Cents(1)),
+            "completed without its time and fare, or the other way round",
+        ),
+        (
+            &cancelled,
+            |r| r.cancelled_by = None,
+            "cancelled_by does not match the status",
+        ),
+        (&cancelled, |r| r.seq = 0, "seq starts at 1"),
+    ];
+    for (trip, change, rule) in cases {
+        let mut record = trip.to_record();
+        change(&mut record);
+        assert_eq!(Trip::restore(record), Err(InvalidTrip(rule)), "{rule}");
+    }
+}
+
+#[test]
+fn a_store_cannot_hand_back_an_offer_no_answer_would_make() {
+    let open = Offer::new(
+        OfferId::from_uuid(Uuid::from_u128(1)),
+        TripId::from_uuid(Uuid::from_u128(2)),
+        driver(1),
+        100.0,
+        T0,
+        Duration::seconds(20),
+    );
+    type Case = (fn(&mut OfferRecord), &'static str);
+    let cases: [Case; 4] = [
+        (
+            |r| r.closed_at = Some(T0),
+            "closed_at does not match the status",
+        ),
+        (
+            |r| r.expires_at = r.offered_at,
+            "the deadline is not after the offer",
+        ),
+        (
+            |r| r.reason = Some("busy".into()),
+            "a reason on an offer that was not rejected",
+        ),
+        (
+            |r| r.distance_to_pickup_m = f64::NAN,
+            "the distance to the pickup is not a length",
+        ),
+    ];
+    for (change, rule) in cases {
+        let mut record = open.to_record();
+        change(&mut record);
+        assert_eq!(Offer::restore(record), Err(InvalidOffer(rule)), "{rule}");
     }
 }
 

@@ -46,9 +46,9 @@ pub struct TripAudience {
 impl From<&Trip> for TripAudience {
     fn from(t: &Trip) -> Self {
         Self {
-            trip_id: t.id,
-            passenger_id: t.passenger_id,
-            driver_id: t.driver_id,
+            trip_id: t.id(),
+            passenger_id: t.passenger_id(),
+            driver_id: t.driver_id(),
         }
     }
 }

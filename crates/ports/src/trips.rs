@@ -106,9 +106,9 @@ impl DispatchWrite {
     pub fn trip_id(&self) -> Option<TripId> {
         self.trip
             .as_ref()
-            .map(|t| t.next.id)
-            .or(self.new_offer.as_ref().map(|o| o.trip_id))
-            .or(self.offer.as_ref().map(|o| o.trip_id))
+            .map(|t| t.next.id())
+            .or(self.new_offer.as_ref().map(|o| o.trip_id()))
+            .or(self.offer.as_ref().map(|o| o.trip_id()))
     }
 }
 

@@ -23,7 +23,7 @@ pub async fn a_new_offer_is_refused_once_its_trip_is_no_longer_assigning(ports: 
     let first = free_driver(&ports).await;
     let (assigning, open) = offered(&ports, &trip, first, 0).await;
     close(&ports, ok(open.reject(first, None, at(1)))).await;
-    let cancelled = ok(assigning.cancel(Actor::Passenger(trip.passenger_id), None, at(2)));
+    let cancelled = ok(assigning.cancel(Actor::Passenger(trip.passenger_id()), None, at(2)));
     write(
         &ports,
         DispatchWrite {
@@ -47,7 +47,7 @@ pub async fn a_new_offer_is_refused_once_its_trip_is_no_longer_assigning(ports: 
         matches!(conflict, DispatchConflict::TripChanged),
         "{conflict:?}"
     );
-    assert_eq!(ok(ports.trips.find_offer(late.id).await), None);
+    assert_eq!(ok(ports.trips.find_offer(late.id()).await), None);
     assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
 
     // A pending trip is offered only together with its move to assigning.
@@ -65,7 +65,7 @@ pub async fn a_new_offer_is_refused_once_its_trip_is_no_longer_assigning(ports: 
         "{conflict:?}"
     );
     assert_eq!(
-        trip_of(&ports, pending.id).await.status,
+        trip_of(&ports, pending.id()).await.status(),
         TripStatus::Pending
     );
 }
@@ -106,8 +106,11 @@ pub async fn a_new_offer_is_refused_once_its_driver_is_no_longer_matchable(ports
             matches!(conflict, DispatchConflict::DriverNotMatchable),
             "{driver}: {conflict:?}"
         );
-        assert_eq!(trip_of(&ports, trip.id).await.status, TripStatus::Pending);
-        assert!(ok(ports.trips.offers_for_trip(trip.id).await).is_empty());
+        assert_eq!(
+            trip_of(&ports, trip.id()).await.status(),
+            TripStatus::Pending
+        );
+        assert!(ok(ports.trips.offers_for_trip(trip.id()).await).is_empty());
     }
 
     // Connected again: offered.
@@ -157,7 +160,7 @@ pub async fn unattended_lists_quiet_waiting_trips_and_timed_out_ones(ports: Port
     offered(&ports, &with_open_offer, free_driver(&ports).await, 2).await;
     // Requested at 2, cancelled: never.
     let finished = store(2).await;
-    let cancelled = ok(finished.cancel(Actor::Passenger(finished.passenger_id), None, at(2)));
+    let cancelled = ok(finished.cancel(Actor::Passenger(finished.passenger_id()), None, at(2)));
     write(
         &ports,
         DispatchWrite {
@@ -170,7 +173,7 @@ pub async fn unattended_lists_quiet_waiting_trips_and_timed_out_ones(ports: Port
     let ids = |found: Vec<rodando_ports::trips::UnattendedTrip>| {
         found
             .into_iter()
-            .map(|u| (u.trip.id, u.timed_out))
+            .map(|u| (u.trip.id(), u.timed_out))
             .collect::<Vec<_>>()
     };
     let list = |seconds: i64, limit: usize| {
@@ -183,9 +186,9 @@ pub async fn unattended_lists_quiet_waiting_trips_and_timed_out_ones(ports: Port
         }
     };
     assert!(list(2, 10).await.is_empty(), "nothing is quiet yet");
-    assert_eq!(ids(list(3, 10).await), vec![(never_offered.id, false)]);
-    assert_eq!(ids(list(12, 10).await), vec![(never_offered.id, false)]);
-    let mut both = vec![(never_offered.id, false), (after_reject.id, false)];
+    assert_eq!(ids(list(3, 10).await), vec![(never_offered.id(), false)]);
+    assert_eq!(ids(list(12, 10).await), vec![(never_offered.id(), false)]);
+    let mut both = vec![(never_offered.id(), false), (after_reject.id(), false)];
     both.sort_by_key(|(id, _)| *id);
     let mut found = ids(list(13, 10).await);
     found.sort_by_key(|(id, _)| *id);
@@ -194,11 +197,11 @@ pub async fn unattended_lists_quiet_waiting_trips_and_timed_out_ones(ports: Port
     assert!(list(13, 0).await.is_empty());
     let late = ids(list(121, 10).await);
     assert_eq!(late.len(), 3, "{late:?}");
-    assert!(late.contains(&(with_open_offer.id, true)));
+    assert!(late.contains(&(with_open_offer.id(), true)));
     assert!(late.iter().all(|(_, timed_out)| *timed_out));
     assert_eq!(
         late.last().map(|(id, _)| *id),
-        Some(with_open_offer.id),
+        Some(with_open_offer.id()),
         "oldest first"
     );
 }

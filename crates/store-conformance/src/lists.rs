@@ -16,7 +16,7 @@ use crate::trips::{moving, requested, write};
 async fn listed(ports: &Ports, query: TripListQuery) -> Vec<TripId> {
     ok(ports.trips.list(&query).await)
         .iter()
-        .map(|t| t.id)
+        .map(|t| t.id())
         .collect()
 }
 
@@ -42,15 +42,15 @@ async fn moved(ports: &Ports, trip: Trip, driver: Option<DriverId>, finish: bool
     write(ports, moving(&current, assigning.clone())).await;
     current = assigning;
     if let Some(driver) = driver {
-        let accepted = ok(current.accept(driver, current.requested_at));
+        let accepted = ok(current.accept(driver, current.requested_at()));
         write(ports, moving(&current, accepted.clone())).await;
         current = accepted;
     }
     if finish {
         let cancelled = ok(current.cancel(
-            Actor::Passenger(current.passenger_id),
+            Actor::Passenger(current.passenger_id()),
             None,
-            current.requested_at,
+            current.requested_at(),
         ));
         write(ports, moving(&current, cancelled.clone())).await;
         current = cancelled;
@@ -142,10 +142,10 @@ pub async fn each_scope_lists_exactly_its_trips_newest_first_and_filters_split_t
     }
     // The tie at 20 s is broken by the greater id first.
     let everyone = listed(&ports, everything(TripScope::Everyone, TripFilter::All)).await;
-    let (first, second) = if a3.id > b2.id {
-        (a3.id, b2.id)
+    let (first, second) = if a3.id() > b2.id() {
+        (a3.id(), b2.id())
     } else {
-        (b2.id, a3.id)
+        (b2.id(), a3.id())
     };
     assert_eq!(everyone[..2], [first, second]);
     // What is listed is the trip as stored, every field.
@@ -175,7 +175,7 @@ pub async fn pages_neither_skip_nor_repeat_and_later_trips_do_not_shift_them(por
             after,
             limit: 3,
         };
-        let ids = |trips: &[Trip]| trips.iter().map(|t| t.id).collect::<Vec<_>>();
+        let ids = |trips: &[Trip]| trips.iter().map(|t| t.id()).collect::<Vec<_>>();
         let boundary = |trips: &[Trip]| trips.last().map(TripKey::of);
         let first = ok(ports.trips.list(&page(None)).await);
         assert_eq!(ids(&first), all[..3], "{scope:?}");
@@ -197,10 +197,10 @@ pub async fn pages_neither_skip_nor_repeat_and_later_trips_do_not_shift_them(por
         // A new first page starts with it.
         assert_eq!(
             listed(&ports, page(None)).await[..1],
-            [newer.id],
+            [newer.id()],
             "{scope:?}"
         );
-        all.insert(0, newer.id);
+        all.insert(0, newer.id());
     }
     // Limits: zero lists nothing, one the newest, more than there are lists them all.
     for (limit, expected) in [(0, &all[..0]), (1, &all[..1]), (100, &all[..])] {

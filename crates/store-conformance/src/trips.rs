@@ -13,7 +13,7 @@ use rodando_domain::availability::TripStanding;
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
-use rodando_domain::trip::{PaymentMethod, Place, Trip, TripError};
+use rodando_domain::trip::{PaymentMethod, Place, Trip, TripError, TripRecord};
 use rodando_ports::availability::Versioned;
 use rodando_ports::trips::{
     Applied, AvailabilityChange, DispatchConflict, DispatchWrite, TripTransition,
@@ -48,6 +48,17 @@ type Ending = fn(&Trip) -> Result<Trip, TripError>;
 /// How long a driver has to answer, in these cases.
 const TTL: Duration = Duration::seconds(20);
 
+/// `trip` with `change` made to its record: a trip the transitions would not produce (another
+/// id, a note on a cancelled trip), still one a store may hold.
+pub(crate) fn edited(trip: &Trip, change: impl FnOnce(&mut TripRecord)) -> Trip {
+    let mut record = trip.to_record();
+    change(&mut record);
+    match Trip::restore(record) {
+        Ok(t) => t,
+        Err(e) => panic!("the edited trip is impossible: {e}"),
+    }
+}
+
 /// A pending trip of `passenger` requested at `now`, from Parque Central to Hotel Nacional.
 pub(crate) fn requested(passenger: PassengerId, now: OffsetDateTime) -> Trip {
     Trip::request(
@@ -81,7 +92,7 @@ pub(crate) async fn stored_trip(ports: &Ports) -> Trip {
 pub(crate) fn offer(trip: &Trip, driver: DriverId, seconds: i64) -> Offer {
     Offer::new(
         OfferId::from_uuid(Uuid::new_v4()),
-        trip.id,
+        trip.id(),
         driver,
         812.5,
         at(seconds),
@@ -92,7 +103,7 @@ pub(crate) fn offer(trip: &Trip, driver: DriverId, seconds: i64) -> Offer {
 /// A trip change guarded by its current status.
 pub(crate) fn transition(current: &Trip, next: Trip) -> Option<TripTransition> {
     Some(TripTransition {
-        expected: current.status,
+        expected: current.status(),
         next,
     })
 }
@@ -200,7 +211,7 @@ async fn accept_write(
     offer: &Offer,
     now: OffsetDateTime,
 ) -> DispatchWrite {
-    let driver = offer.driver_id;
+    let driver = offer.driver_id();
     let accepted = ok(offer.accept(driver, now));
     let arriving = ok(ok(trip.accept(driver, now)).begin_arriving());
     let row = ok(ports.availability.load_or_create(driver, now).await);
@@ -210,7 +221,7 @@ async fn accept_write(
     };
     let on_trip = ok(row
         .state
-        .set_trip(trip.id, mine, TripStanding::External, now));
+        .set_trip(trip.id(), mine, TripStanding::External, now));
     DispatchWrite {
         trip: transition(trip, arriving),
         offer: Some(accepted),

@@ -77,8 +77,11 @@ pub async fn a_new_offer_is_refused_once_its_driver_is_not_active(ports: Ports) 
             matches!(conflict, DispatchConflict::DriverNotMatchable),
             "{status:?}: {conflict:?}"
         );
-        assert_eq!(trip_of(&ports, trip.id).await.status, TripStatus::Pending);
-        assert!(ok(ports.trips.offers_for_trip(trip.id).await).is_empty());
+        assert_eq!(
+            trip_of(&ports, trip.id()).await.status(),
+            TripStatus::Pending
+        );
+        assert!(ok(ports.trips.offers_for_trip(trip.id()).await).is_empty());
 
         // Active again: offered.
         set(&ports, driver, UserStatus::Active).await;
@@ -102,9 +105,12 @@ pub async fn an_accept_is_refused_once_its_driver_is_not_active(ports: Ports) {
         matches!(conflict, DispatchConflict::DriverInactive),
         "{conflict:?}"
     );
-    assert_eq!(trip_of(&ports, trip.id).await.status, TripStatus::Assigning);
-    let still = ok(ports.trips.find_offer(open.id).await);
-    assert_eq!(still.map(|o| o.status), Some(OfferStatus::Offered));
+    assert_eq!(
+        trip_of(&ports, trip.id()).await.status(),
+        TripStatus::Assigning
+    );
+    let still = ok(ports.trips.find_offer(open.id()).await);
+    assert_eq!(still.map(|o| o.status()), Some(OfferStatus::Offered));
     let row = ok(ports.availability.find(driver).await);
     assert_eq!(row.and_then(|r| r.state.current_trip_id), None);
 
@@ -127,7 +133,7 @@ async fn accept_write(
     offer: &Offer,
     now: OffsetDateTime,
 ) -> DispatchWrite {
-    let driver = offer.driver_id;
+    let driver = offer.driver_id();
     let accepted = ok(offer.accept(driver, now));
     let arriving = ok(ok(trip.accept(driver, now)).begin_arriving());
     let row = ok(ports.availability.load_or_create(driver, now).await);
@@ -137,7 +143,7 @@ async fn accept_write(
     };
     let on_trip = ok(row
         .state
-        .set_trip(trip.id, mine, TripStanding::External, now));
+        .set_trip(trip.id(), mine, TripStanding::External, now));
     DispatchWrite {
         trip: transition(trip, arriving),
         offer: Some(accepted),

@@ -79,7 +79,7 @@ impl From<&ActiveTrip> for ActiveTripBody {
     fn from(a: &ActiveTrip) -> Self {
         Self {
             trip: (&a.trip).into(),
-            seq: a.trip.seq,
+            seq: a.trip.seq(),
             driver: a.driver.as_ref().map(TripDriverBody::from),
         }
     }
@@ -115,7 +115,7 @@ impl From<&SessionState> for SessionStateBody {
 fn offered(o: &OpenOffer) -> TripOffered {
     TripOffered::new(&o.offer, &o.trip)
         .with_remaining(o.remaining)
-        .with_seq(o.trip.seq)
+        .with_seq(o.trip.seq())
 }
 
 /// The `data` of the `trip:sync` ack: the trip as stored now and the seq of its latest event.
@@ -131,7 +131,7 @@ impl From<&Trip> for TripSyncBody {
     fn from(t: &Trip) -> Self {
         Self {
             trip: t.into(),
-            seq: t.seq,
+            seq: t.seq(),
         }
     }
 }

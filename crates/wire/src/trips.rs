@@ -242,22 +242,22 @@ pub struct TripBody {
 impl From<&Trip> for TripBody {
     fn from(t: &Trip) -> Self {
         Self {
-            id: t.id.to_string(),
-            passenger_id: t.passenger_id.to_string(),
-            driver_id: t.driver_id.map(|d| d.to_string()),
-            status: t.status.as_str(),
-            pickup: (&t.pickup).into(),
-            dropoff: (&t.dropoff).into(),
-            requested_at: t.requested_at,
-            accepted_at: t.accepted_at,
-            arrived_pickup_at: t.arrived_pickup_at,
-            started_at: t.started_at,
-            completed_at: t.completed_at,
-            cancelled_at: t.cancelled_at,
-            fare_estimate: t.fare_estimate.units(),
-            fare_total: t.fare_total.map(|c| c.units()),
-            currency: t.currency.to_string(),
-            payment_method: t.payment_method.as_str(),
+            id: t.id().to_string(),
+            passenger_id: t.passenger_id().to_string(),
+            driver_id: t.driver_id().map(|d| d.to_string()),
+            status: t.status().as_str(),
+            pickup: t.pickup().into(),
+            dropoff: t.dropoff().into(),
+            requested_at: t.requested_at(),
+            accepted_at: t.accepted_at(),
+            arrived_pickup_at: t.arrived_pickup_at(),
+            started_at: t.started_at(),
+            completed_at: t.completed_at(),
+            cancelled_at: t.cancelled_at(),
+            fare_estimate: t.fare_estimate().units(),
+            fare_total: t.fare_total().map(|c| c.units()),
+            currency: t.currency().to_string(),
+            payment_method: t.payment_method().as_str(),
         }
     }
 }
@@ -288,14 +288,14 @@ pub struct TripRequested {
 impl From<&Trip> for TripRequested {
     fn from(t: &Trip) -> Self {
         Self {
-            trip_id: t.id.to_string(),
-            passenger_id: t.passenger_id.to_string(),
-            pickup: (&t.pickup).into(),
-            dropoff: (&t.dropoff).into(),
-            requested_at: t.requested_at,
-            fare_estimate: t.fare_estimate.units(),
-            currency: t.currency.to_string(),
-            status: t.status.as_str(),
+            trip_id: t.id().to_string(),
+            passenger_id: t.passenger_id().to_string(),
+            pickup: t.pickup().into(),
+            dropoff: t.dropoff().into(),
+            requested_at: t.requested_at(),
+            fare_estimate: t.fare_estimate().units(),
+            currency: t.currency().to_string(),
+            status: t.status().as_str(),
             seq: 0,
         }
     }
@@ -357,15 +357,15 @@ impl TripOffered {
     /// Offer `o` of trip `t`.
     pub fn new(o: &Offer, t: &Trip) -> Self {
         Self {
-            assignment_id: o.id.to_string(),
-            trip_id: t.id.to_string(),
-            pickup: (&t.pickup).into(),
-            dropoff: (&t.dropoff).into(),
-            distance_to_pickup_m: o.distance_to_pickup_m.round(),
-            fare_estimate: t.fare_estimate.units(),
-            currency: t.currency.to_string(),
-            ttl_sec: (o.expires_at - o.offered_at).whole_seconds(),
-            expires_at: o.expires_at,
+            assignment_id: o.id().to_string(),
+            trip_id: t.id().to_string(),
+            pickup: t.pickup().into(),
+            dropoff: t.dropoff().into(),
+            distance_to_pickup_m: o.distance_to_pickup_m().round(),
+            fare_estimate: t.fare_estimate().units(),
+            currency: t.currency().to_string(),
+            ttl_sec: (o.expires_at() - o.offered_at()).whole_seconds(),
+            expires_at: o.expires_at(),
             seq: 0,
         }
     }
@@ -400,11 +400,11 @@ pub struct OfferClosed {
 impl From<&Offer> for OfferClosed {
     fn from(o: &Offer) -> Self {
         Self {
-            assignment_id: o.id.to_string(),
-            trip_id: o.trip_id.to_string(),
-            driver_id: o.driver_id.to_string(),
-            reason: o.reason.clone(),
-            at: o.closed_at.unwrap_or(o.offered_at),
+            assignment_id: o.id().to_string(),
+            trip_id: o.trip_id().to_string(),
+            driver_id: o.driver_id().to_string(),
+            reason: o.reason().map(str::to_owned),
+            at: o.closed_at().unwrap_or(o.offered_at()),
             seq: 0,
         }
     }
@@ -427,9 +427,9 @@ pub struct OfferRejected {
 impl From<&Offer> for OfferRejected {
     fn from(o: &Offer) -> Self {
         Self {
-            assignment_id: o.id.to_string(),
-            trip_id: o.trip_id.to_string(),
-            status: o.status.as_str(),
+            assignment_id: o.id().to_string(),
+            trip_id: o.trip_id().to_string(),
+            status: o.status().as_str(),
         }
     }
 }
@@ -494,14 +494,14 @@ impl DriverAssigned {
     /// `driver`, named `name`, holds trip `t`.
     pub fn new(t: &Trip, driver: DriverId, name: &str) -> Self {
         Self {
-            trip_id: t.id.to_string(),
+            trip_id: t.id().to_string(),
             driver_id: driver.to_string(),
             driver: AssignedDriver {
                 id: driver.to_string(),
                 name: name.to_owned(),
             },
-            at: t.accepted_at.unwrap_or(t.requested_at),
-            current_status: t.status.as_str(),
+            at: t.accepted_at().unwrap_or(t.requested_at()),
+            current_status: t.status().as_str(),
             seq: 0,
         }
     }
@@ -558,20 +558,20 @@ pub struct DriverStep {
 impl DriverStep {
     /// `trip:driver_arrived_pickup` of `t`.
     pub fn arrived(t: &Trip) -> Self {
-        Self::at(t, t.arrived_pickup_at)
+        Self::at(t, t.arrived_pickup_at())
     }
 
     /// `trip:started` of `t`.
     pub fn started(t: &Trip) -> Self {
-        Self::at(t, t.started_at)
+        Self::at(t, t.started_at())
     }
 
     /// A step of `t` taken `at` (the request time when the trip has no such time).
     fn at(t: &Trip, at: Option<OffsetDateTime>) -> Self {
         Self {
-            trip_id: t.id.to_string(),
-            driver_id: t.driver_id.map(|d| d.to_string()),
-            at: at.unwrap_or(t.requested_at),
+            trip_id: t.id().to_string(),
+            driver_id: t.driver_id().map(|d| d.to_string()),
+            at: at.unwrap_or(t.requested_at()),
             seq: 0,
         }
     }
@@ -600,11 +600,11 @@ pub struct TripCompleted {
 impl From<&Trip> for TripCompleted {
     fn from(t: &Trip) -> Self {
         Self {
-            trip_id: t.id.to_string(),
-            driver_id: t.driver_id.map(|d| d.to_string()),
-            at: t.completed_at.unwrap_or(t.requested_at),
-            fare_total: t.fare_total.map(|c| c.units()),
-            currency: t.currency.to_string(),
+            trip_id: t.id().to_string(),
+            driver_id: t.driver_id().map(|d| d.to_string()),
+            at: t.completed_at().unwrap_or(t.requested_at()),
+            fare_total: t.fare_total().map(|c| c.units()),
+            currency: t.currency().to_string(),
             seq: 0,
         }
     }
@@ -638,10 +638,10 @@ pub const OFFER_WITHDRAWN: &str = "offer_withdrawn";
 impl From<&Trip> for TripCancelled {
     fn from(t: &Trip) -> Self {
         Self {
-            trip_id: t.id.to_string(),
-            cancelled_by: t.cancelled_by.map(ActorKind::as_str),
-            reason: t.end_reason.clone(),
-            at: t.cancelled_at.unwrap_or(t.requested_at),
+            trip_id: t.id().to_string(),
+            cancelled_by: t.cancelled_by().map(ActorKind::as_str),
+            reason: t.end_reason().map(str::to_owned),
+            at: t.cancelled_at().unwrap_or(t.requested_at()),
             seq: 0,
         }
     }
@@ -652,10 +652,10 @@ impl TripCancelled {
     /// taken. Nobody cancelled it on the driver's behalf, hence `cancelledBy: null`.
     pub fn offer_withdrawn(o: &Offer) -> Self {
         Self {
-            trip_id: o.trip_id.to_string(),
+            trip_id: o.trip_id().to_string(),
             cancelled_by: None,
             reason: Some(OFFER_WITHDRAWN.to_owned()),
-            at: o.closed_at.unwrap_or(o.offered_at),
+            at: o.closed_at().unwrap_or(o.offered_at()),
             seq: 0,
         }
     }
@@ -719,7 +719,7 @@ impl TripWatch {
     /// The socket now is (`watching`) or is not in the room of `trip`.
     pub fn new(trip: &Trip, watching: bool) -> Self {
         Self {
-            trip_id: trip.id.to_string(),
+            trip_id: trip.id().to_string(),
             watching,
             trip: trip.into(),
         }

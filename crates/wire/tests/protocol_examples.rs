@@ -53,6 +53,13 @@ const ASYNCAPI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/asyncapi
 
 const T0: OffsetDateTime = datetime!(2026-05-01 10:00:00.000 UTC);
 
+/// `trip` at event `seq` of its stream, as a store numbers it.
+fn at_seq(trip: &Trip, seq: u64) -> Trip {
+    let mut t = trip.clone();
+    t.set_seq(seq);
+    t
+}
+
 fn at(seconds: i64) -> OffsetDateTime {
     T0 + Duration::seconds(seconds)
 }
@@ -212,10 +219,7 @@ fn generated() -> Vec<Generated> {
                         availability: Some(located.clone()),
                         offers: vec![OpenOffer {
                             offer: offer.clone(),
-                            trip: Trip {
-                                seq: 2,
-                                ..assigning.clone()
-                            },
+                            trip: at_seq(&assigning, 2),
                             remaining: Duration::milliseconds(21_958),
                         }],
                         active_trip: None,
@@ -229,10 +233,7 @@ fn generated() -> Vec<Generated> {
             json(&Hello::new(&passenger_principal, at(60)).with_state(Some(
                 SessionStateBody::from(&SessionState {
                     active_trip: Some(ActiveTrip {
-                        trip: Trip {
-                            seq: 5,
-                            ..arriving.clone()
-                        },
+                        trip: at_seq(&arriving, 5),
                         driver: Some(TripDriver {
                             id: driver,
                             name: "Driver One".into(),
@@ -358,10 +359,7 @@ fn generated() -> Vec<Generated> {
         shown(
             "trip:sync ack",
             Kind::AckData(events::TRIP_SYNC),
-            json(&TripSyncBody::from(&Trip {
-                seq: 5,
-                ..arriving.clone()
-            })),
+            json(&TripSyncBody::from(&at_seq(&arriving, 5))),
         ),
         checked_only(
             Kind::AckData(events::DRIVER_STATUS_UPDATE),
@@ -386,10 +384,7 @@ fn generated() -> Vec<Generated> {
         shown(
             "trip:sync ack",
             Kind::AckData(events::TRIP_SYNC),
-            json(&TripSyncBody::from(&Trip {
-                seq: 5,
-                ..arriving.clone()
-            })),
+            json(&TripSyncBody::from(&at_seq(&arriving, 5))),
         ),
         checked_only(
             Kind::AckData(events::ADMIN_TRIP_WATCH),

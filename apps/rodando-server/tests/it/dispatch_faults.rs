@@ -146,7 +146,7 @@ async fn offline_or_busy_with_an_open_offer_moves_the_trip_on_at_once() {
                 .unwrap(),
         );
         let offered = offered.await.unwrap().unwrap();
-        assert_eq!(offered.driver_id.to_string(), far_login.user_id);
+        assert_eq!(offered.driver_id().to_string(), far_login.user_id);
         app.stop();
     }
 }

@@ -5,8 +5,10 @@
 use rodando_domain::fare::{Cents, Currency};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
-use rodando_domain::offer::{Offer, OfferStatus};
-use rodando_domain::trip::{ActorKind, PaymentMethod, Place, Trip, TripStatus};
+use rodando_domain::offer::{InvalidOffer, Offer, OfferRecord, OfferStatus};
+use rodando_domain::trip::{
+    ActorKind, InvalidTrip, PaymentMethod, Place, Trip, TripRecord, TripStatus,
+};
 use rodando_ports::Unexpected;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -63,31 +65,31 @@ macro_rules! bind_trip {
     ($query:expr, $trip:expr) => {{
         let trip: &rodando_domain::trip::Trip = $trip;
         $query
-            .bind(trip.id.as_uuid())
-            .bind(trip.passenger_id.as_uuid())
-            .bind(trip.driver_id.map(|d| d.as_uuid()))
-            .bind(trip.status.as_str())
-            .bind(trip.pickup.point.longitude().degrees())
-            .bind(trip.pickup.point.latitude().degrees())
-            .bind(trip.pickup.address.as_deref())
-            .bind(trip.dropoff.point.longitude().degrees())
-            .bind(trip.dropoff.point.latitude().degrees())
-            .bind(trip.dropoff.address.as_deref())
-            .bind(trip.payment_method.as_str())
-            .bind(trip.fare_estimate.0)
-            .bind(trip.fare_total.map(|c| c.0))
-            .bind(trip.currency.as_str())
-            .bind(trip.requested_at)
-            .bind(trip.accepted_at)
-            .bind(trip.arrived_pickup_at)
-            .bind(trip.started_at)
-            .bind(trip.completed_at)
-            .bind(trip.cancelled_at)
+            .bind(trip.id().as_uuid())
+            .bind(trip.passenger_id().as_uuid())
+            .bind(trip.driver_id().map(|d| d.as_uuid()))
+            .bind(trip.status().as_str())
+            .bind(trip.pickup().point.longitude().degrees())
+            .bind(trip.pickup().point.latitude().degrees())
+            .bind(trip.pickup().address.as_deref())
+            .bind(trip.dropoff().point.longitude().degrees())
+            .bind(trip.dropoff().point.latitude().degrees())
+            .bind(trip.dropoff().address.as_deref())
+            .bind(trip.payment_method().as_str())
+            .bind(trip.fare_estimate().0)
+            .bind(trip.fare_total().map(|c| c.0))
+            .bind(trip.currency().as_str())
+            .bind(trip.requested_at())
+            .bind(trip.accepted_at())
+            .bind(trip.arrived_pickup_at())
+            .bind(trip.started_at())
+            .bind(trip.completed_at())
+            .bind(trip.cancelled_at())
             .bind(
-                trip.cancelled_by
+                trip.cancelled_by()
                     .map(rodando_domain::trip::ActorKind::as_str),
             )
-            .bind(trip.end_reason.as_deref())
+            .bind(trip.end_reason())
     }};
 }
 pub(crate) use bind_trip;
@@ -114,15 +116,15 @@ macro_rules! bind_offer {
     ($query:expr, $offer:expr) => {{
         let offer: &rodando_domain::offer::Offer = $offer;
         $query
-            .bind(offer.id.as_uuid())
-            .bind(offer.trip_id.as_uuid())
-            .bind(offer.driver_id.as_uuid())
-            .bind(offer.status.as_str())
-            .bind(offer.distance_to_pickup_m)
-            .bind(offer.offered_at)
-            .bind(offer.expires_at)
-            .bind(offer.closed_at)
-            .bind(offer.reason.as_deref())
+            .bind(offer.id().as_uuid())
+            .bind(offer.trip_id().as_uuid())
+            .bind(offer.driver_id().as_uuid())
+            .bind(offer.status().as_str())
+            .bind(offer.distance_to_pickup_m())
+            .bind(offer.offered_at())
+            .bind(offer.expires_at())
+            .bind(offer.closed_at())
+            .bind(offer.reason())
     }};
 }
 pub(crate) use bind_offer;
@@ -164,7 +166,7 @@ impl TryFrom<TripRow> for Trip {
             let point = GeoPoint::from_degrees(lat, lon).map_err(|_| bad(what))?;
             Place::new(point, address).map_err(|_| bad(what))
         };
-        Ok(Trip {
+        Trip::restore(TripRecord {
             id: TripId::from_uuid(row.id),
             passenger_id: PassengerId::from_uuid(row.passenger_id),
             driver_id: row.driver_id.map(DriverId::from_uuid),
@@ -200,6 +202,7 @@ impl TryFrom<TripRow> for Trip {
             end_reason: row.end_reason,
             seq: u64::try_from(row.seq).map_err(|_| bad("seq"))?,
         })
+        .map_err(|InvalidTrip(rule)| bad(rule))
     }
 }
 
@@ -221,7 +224,7 @@ impl TryFrom<OfferRow> for Offer {
     type Error = Unexpected;
 
     fn try_from(row: OfferRow) -> Result<Self, Unexpected> {
-        Ok(Offer {
+        Offer::restore(OfferRecord {
             id: OfferId::from_uuid(row.id),
             trip_id: TripId::from_uuid(row.trip_id),
             driver_id: DriverId::from_uuid(row.driver_id),
@@ -233,6 +236,7 @@ impl TryFrom<OfferRow> for Offer {
             closed_at: row.closed_at,
             reason: row.reason,
         })
+        .map_err(|InvalidOffer(rule)| corrupt("trip_offers", row.id, rule))
     }
 }
 

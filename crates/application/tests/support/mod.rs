@@ -1,8 +1,10 @@
 //! Fixtures shared by the use-case tests.
 #![allow(dead_code)]
 
+use rodando_domain::fare::Cents;
 use rodando_domain::ids::{AdminId, DriverId, PassengerId, SessionId, UserId};
 use rodando_domain::session::{Session, SessionType};
+use rodando_domain::trip::{Actor, Trip, TripStatus};
 use rodando_domain::user::{
     AppAudience, Email, PasswordHash, PersonName, User, UserStatus, UserType,
 };
@@ -12,6 +14,25 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 pub const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
+
+/// `pending` moved along the main path of the trip table (assigning, accepted by `driver`,
+/// arriving, in progress, completed) until it is `status`; the way a stored trip got there.
+pub fn walked_to(pending: Trip, status: TripStatus, driver: DriverId) -> Trip {
+    let by = Actor::Driver(driver);
+    let mut t = pending;
+    while t.status() != status {
+        t = match t.status() {
+            TripStatus::Pending => t.start_assigning(),
+            TripStatus::Assigning => t.accept(driver, NOW),
+            TripStatus::Accepted => t.begin_arriving(),
+            TripStatus::Arriving => t.start(by, NOW),
+            TripStatus::InProgress => t.complete(by, Cents(700), NOW),
+            s => panic!("{} is not on the way to {}", s.as_str(), status.as_str()),
+        }
+        .unwrap();
+    }
+    t
+}
 
 pub fn user_id() -> UserId {
     UserId::from_uuid(Uuid::from_u128(0xa11ce))

@@ -24,7 +24,7 @@ pub async fn an_empty_write_changes_nothing(ports: Ports) {
     )
     .await;
     assert!(withdrawn.is_empty());
-    assert_eq!(trip_of(&ports, trip.id).await, trip);
+    assert_eq!(trip_of(&ports, trip.id()).await, trip);
 }
 
 /// A trip no longer in the expected status (or unknown) fails the whole write with
@@ -35,13 +35,13 @@ pub async fn a_trip_in_another_status_fails_the_write_and_nothing_is_written(por
     let before = availability_of(&ports, driver).await;
     let proposal = offer(&trip, driver, 1);
     let on_trip = ok(before.state.set_trip(
-        trip.id,
+        trip.id(),
         TripStanding::External,
         TripStanding::External,
         at(1),
     ));
-    let mut stale = ok(trip.start_assigning());
-    stale.status = TripStatus::Accepted;
+    // Accepted while the store still holds it pending.
+    let stale = ok(ok(trip.start_assigning()).accept(driver, at(1)));
     let guarded = |expected: TripStatus, next: Trip| DispatchWrite {
         trip: Some(TripTransition { expected, next }),
         new_offer: Some(proposal.clone()),
@@ -59,17 +59,16 @@ pub async fn a_trip_in_another_status_fails_the_write_and_nothing_is_written(por
         DispatchConflict::TripChanged
     );
 
-    let mut unknown = stale;
-    unknown.id = TripId::from_uuid(Uuid::new_v4());
+    let unknown = edited(&stale, |r| r.id = TripId::from_uuid(Uuid::new_v4()));
     assert_refused!(
         &ports,
         guarded(TripStatus::Pending, unknown),
         DispatchConflict::TripChanged
     );
 
-    assert_eq!(trip_of(&ports, trip.id).await, trip);
-    assert_eq!(ok(ports.trips.find_offer(proposal.id).await), None);
-    assert!(ok(ports.trips.offers_for_trip(trip.id).await).is_empty());
+    assert_eq!(trip_of(&ports, trip.id()).await, trip);
+    assert_eq!(ok(ports.trips.find_offer(proposal.id()).await), None);
+    assert!(ok(ports.trips.offers_for_trip(trip.id()).await).is_empty());
     assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
     assert_eq!(availability_of(&ports, driver).await, before);
 }
@@ -85,7 +84,7 @@ pub async fn an_offer_no_longer_open_fails_the_write_and_nothing_is_written(port
         ok(open.reject(driver, Some("muy lejos".to_owned()), at(2))),
     )
     .await;
-    assert_eq!(offer_of(&ports, open.id).await, rejected);
+    assert_eq!(offer_of(&ports, open.id()).await, rejected);
 
     let taken = ok(assigning.accept(driver, at(3)));
     let late_accept = DispatchWrite {
@@ -103,9 +102,9 @@ pub async fn an_offer_no_longer_open_fails_the_write_and_nothing_is_written(port
         DispatchConflict::OfferNotOpen
     );
 
-    assert_eq!(trip_of(&ports, trip.id).await, assigning);
-    assert_eq!(offer_of(&ports, open.id).await, rejected);
-    assert_eq!(ok(ports.trips.find_offer(never_made.id).await), None);
+    assert_eq!(trip_of(&ports, trip.id()).await, assigning);
+    assert_eq!(offer_of(&ports, open.id()).await, rejected);
+    assert_eq!(ok(ports.trips.find_offer(never_made.id()).await), None);
 }
 
 /// A second open offer for a trip is `TripHasOpenOffer` and nothing of the write is stored;
@@ -116,8 +115,9 @@ pub async fn a_trip_has_at_most_one_open_offer(ports: Ports) {
     let (assigning, first) = offered(&ports, &trip, first_driver, 1).await;
 
     let second = offer(&assigning, second_driver, 2);
-    let mut touched = assigning.clone();
-    touched.end_reason = Some("should not be stored".to_owned());
+    let touched = edited(&assigning, |r| {
+        r.end_reason = Some("should not be stored".to_owned());
+    });
     assert_refused!(
         &ports,
         DispatchWrite {
@@ -127,19 +127,23 @@ pub async fn a_trip_has_at_most_one_open_offer(ports: Ports) {
         },
         DispatchConflict::TripHasOpenOffer
     );
-    assert_eq!(trip_of(&ports, trip.id).await, assigning);
-    assert_eq!(ok(ports.trips.find_offer(second.id).await), None);
+    assert_eq!(trip_of(&ports, trip.id()).await, assigning);
+    assert_eq!(ok(ports.trips.find_offer(second.id()).await), None);
     assert_eq!(
         ok(ports.trips.open_offer_of(first_driver).await),
         Some(first.clone())
     );
     assert_eq!(ok(ports.trips.open_offer_of(second_driver).await), None);
 
-    let expired = close(&ports, ok(first.expire(first.expires_at).ok_or("not due"))).await;
+    let expired = close(
+        &ports,
+        ok(first.expire(first.expires_at()).ok_or("not due")),
+    )
+    .await;
     let second = offer(&assigning, second_driver, 30);
     write(&ports, making(&second)).await;
     assert_eq!(
-        ok(ports.trips.offers_for_trip(trip.id).await),
+        ok(ports.trips.offers_for_trip(trip.id()).await),
         vec![expired, second]
     );
 }
@@ -162,12 +166,12 @@ pub async fn a_driver_has_at_most_one_open_offer(ports: Ports) {
         },
         DispatchConflict::DriverHasOpenOffer
     );
-    assert_eq!(trip_of(&ports, second_trip.id).await, second_trip);
-    assert_eq!(ok(ports.trips.find_offer(second.id).await), None);
+    assert_eq!(trip_of(&ports, second_trip.id()).await, second_trip);
+    assert_eq!(ok(ports.trips.find_offer(second.id()).await), None);
 
     close(&ports, ok(first.reject(driver, None, at(3)))).await;
     let (_, second) = offered(&ports, &second_trip, driver, 4).await;
-    assert_eq!(offer_of(&ports, second.id).await, second);
+    assert_eq!(offer_of(&ports, second.id()).await, second);
     assert_eq!(ok(ports.trips.open_offer_of(driver).await), Some(second));
 }
 
@@ -180,7 +184,7 @@ pub async fn an_offer_breaking_both_rules_is_refused_for_the_trip_first(ports: P
 
     let again = offer(&assigning, driver, 2);
     assert_refused!(&ports, making(&again), DispatchConflict::TripHasOpenOffer);
-    assert_eq!(ok(ports.trips.find_offer(again.id).await), None);
+    assert_eq!(ok(ports.trips.find_offer(again.id()).await), None);
 }
 
 /// An accept whose availability was read at an old version is `DriverChanged`: the offer stays
@@ -197,8 +201,8 @@ pub async fn a_stale_availability_fails_the_write_and_nothing_is_written(ports: 
     .await;
 
     assert_refused!(&ports, accept, DispatchConflict::DriverChanged);
-    assert_eq!(trip_of(&ports, trip.id).await, assigning);
-    assert_eq!(offer_of(&ports, open.id).await, open);
+    assert_eq!(trip_of(&ports, trip.id()).await, assigning);
+    assert_eq!(offer_of(&ports, open.id()).await, open);
     assert_eq!(availability_of(&ports, driver).await, moved);
 }
 
@@ -208,7 +212,7 @@ pub async fn a_trip_held_by_another_driver_fails_the_write_and_nothing_is_writte
     let holder = available_driver_at(&ports, havana::MORRO, T0).await;
     apply(&ports, holder, at(1), |s| {
         ok(s.set_trip(
-            trip.id,
+            trip.id(),
             TripStanding::External,
             TripStanding::External,
             at(1),
@@ -224,11 +228,11 @@ pub async fn a_trip_held_by_another_driver_fails_the_write_and_nothing_is_writte
         accept_write(&ports, &assigning, &open, at(3)).await,
         DispatchConflict::TripHeldByAnother
     );
-    assert_eq!(trip_of(&ports, trip.id).await, assigning);
-    assert_eq!(offer_of(&ports, open.id).await, open);
+    assert_eq!(trip_of(&ports, trip.id()).await, assigning);
+    assert_eq!(offer_of(&ports, open.id()).await, open);
     assert_eq!(availability_of(&ports, driver).await, before);
     assert_eq!(
         availability_of(&ports, holder).await.state.current_trip_id,
-        Some(trip.id)
+        Some(trip.id())
     );
 }

@@ -27,11 +27,11 @@ pub async fn an_accept_writes_the_offer_the_trip_and_the_driver_together(ports: 
     let (Some(t), Some(o), Some(a)) = (accept.trip, accept.offer, accept.availability) else {
         panic!("incomplete accept write");
     };
-    assert_eq!(trip_of(&ports, trip.id).await, t.next);
-    assert_eq!(t.next.status, TripStatus::Arriving);
-    assert_eq!(t.next.driver_id, Some(driver));
-    assert_eq!(offer_of(&ports, open.id).await, o);
-    assert_eq!(o.status, OfferStatus::Accepted);
+    assert_eq!(trip_of(&ports, trip.id()).await, t.next);
+    assert_eq!(t.next.status(), TripStatus::Arriving);
+    assert_eq!(t.next.driver_id(), Some(driver));
+    assert_eq!(offer_of(&ports, open.id()).await, o);
+    assert_eq!(o.status(), OfferStatus::Accepted);
     assert_eq!(
         availability_of(&ports, driver).await,
         Versioned {
@@ -42,7 +42,7 @@ pub async fn an_accept_writes_the_offer_the_trip_and_the_driver_together(ports: 
     assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
     assert!(ok(ports.trips.due_offers(at(1_000), 10).await).is_empty());
     assert_eq!(
-        ok(ports.standings.standing(trip.id).await),
+        ok(ports.standings.standing(trip.id()).await),
         TripStanding::Dispatched {
             assigned_to: Some(driver),
             active: true
@@ -59,7 +59,7 @@ pub async fn ending_a_trip_withdraws_its_open_offer_and_returns_it(ports: Ports)
     let (assigning, open) = offered(&ports, &trip, driver, 1).await;
     let (_, other_open) = offered(&ports, &other_trip, other_driver, 1).await;
     let cancelled = ok(assigning.cancel(
-        Actor::Passenger(trip.passenger_id),
+        Actor::Passenger(trip.passenger_id()),
         Some("ya no lo necesito".to_owned()),
         at(5),
     ));
@@ -77,20 +77,21 @@ pub async fn ending_a_trip_withdraws_its_open_offer_and_returns_it(ports: Ports)
     let expected = open.withdraw(at(5) + Duration::microseconds(1));
     assert_eq!(withdrawn, expected.into_iter().collect::<Vec<_>>());
     assert_eq!(
-        withdrawn.first().map(|o| o.status),
+        withdrawn.first().map(|o| o.status()),
         Some(OfferStatus::Cancelled)
     );
-    assert_eq!(ok(ports.trips.offers_for_trip(trip.id).await), withdrawn);
-    assert_eq!(trip_of(&ports, trip.id).await, cancelled);
-    assert_eq!(offer_of(&ports, other_open.id).await, other_open);
+    assert_eq!(ok(ports.trips.offers_for_trip(trip.id()).await), withdrawn);
+    assert_eq!(trip_of(&ports, trip.id()).await, cancelled);
+    assert_eq!(offer_of(&ports, other_open.id()).await, other_open);
     assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
     assert_eq!(
         ok(ports.trips.open_offer_of(other_driver).await),
         Some(other_open.clone())
     );
 
-    let mut noted = cancelled.clone();
-    noted.end_reason = Some("nota del operador".to_owned());
+    let noted = edited(&cancelled, |r| {
+        r.end_reason = Some("nota del operador".to_owned())
+    });
     let again = write(
         &ports,
         DispatchWrite {
@@ -122,7 +123,7 @@ pub async fn offers_for_trip_lists_every_offer_oldest_first(ports: Ports) {
     offered(&ports, &other_trip, drivers[0], 0).await;
 
     assert_eq!(
-        ok(ports.trips.offers_for_trip(trip.id).await),
+        ok(ports.trips.offers_for_trip(trip.id()).await),
         vec![first, second, third]
     );
 }
@@ -159,7 +160,7 @@ pub async fn due_offers_are_the_open_ones_past_their_deadline_earliest_first(por
         ok(ports.trips.due_offers(at(60), usize::MAX).await).len(),
         4
     );
-    assert!(at_50.expires_at > now);
+    assert!(at_50.expires_at() > now);
 }
 
 /// Fifty simultaneous applications of one accept write: exactly one succeeds, the others find
@@ -189,8 +190,8 @@ pub async fn of_fifty_concurrent_accepts_of_one_offer_exactly_one_wins(ports: Po
     let (Some(t), Some(o), Some(a)) = (accept.trip, accept.offer, accept.availability) else {
         panic!("incomplete accept write");
     };
-    assert_eq!(trip_of(&ports, trip.id).await, t.next);
-    assert_eq!(offer_of(&ports, open.id).await, o);
+    assert_eq!(trip_of(&ports, trip.id()).await, t.next);
+    assert_eq!(offer_of(&ports, open.id()).await, o);
     assert_eq!(
         availability_of(&ports, driver).await.version,
         a.expected_version + 1
@@ -222,5 +223,5 @@ pub async fn of_concurrent_offers_for_one_trip_exactly_one_is_made(ports: Ports)
         }
     }
     assert_eq!(made.len(), 1, "{made:?}");
-    assert_eq!(ok(ports.trips.offers_for_trip(trip.id).await), made);
+    assert_eq!(ok(ports.trips.offers_for_trip(trip.id()).await), made);
 }

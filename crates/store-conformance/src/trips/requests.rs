@@ -37,7 +37,7 @@ pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
 
     let created = ok(ports.trips.create(&trip, None).await);
     assert_eq!(created, trip);
-    assert_eq!(trip_of(&ports, trip.id).await, trip);
+    assert_eq!(trip_of(&ports, trip.id()).await, trip);
 
     let assigning = ok(trip.start_assigning());
     let arriving = ok(ok(assigning.accept(driver, T0 + us(2))).begin_arriving());
@@ -47,7 +47,7 @@ pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
     let mut current = trip;
     for next in [assigning, arriving, arrived, started, completed] {
         write(&ports, moving(&current, next.clone())).await;
-        assert_eq!(trip_of(&ports, next.id).await, next);
+        assert_eq!(trip_of(&ports, next.id()).await, next);
         current = next;
     }
     assert_eq!(ok(ports.trips.active_for_passenger(passenger).await), None);
@@ -59,8 +59,8 @@ pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
     let reason = Some("cambio de planes: llueve \u{1F327}".to_owned());
     let cancelled = ok(second.cancel(Actor::Passenger(passenger), reason, at(4_001) + us(5)));
     write(&ports, moving(&second, cancelled.clone())).await;
-    assert_eq!(trip_of(&ports, second.id).await, cancelled);
-    assert_eq!(cancelled.cancelled_by, Some(ActorKind::Passenger));
+    assert_eq!(trip_of(&ports, second.id()).await, cancelled);
+    assert_eq!(cancelled.cancelled_by(), Some(ActorKind::Passenger));
 
     let third = ok(ports
         .trips
@@ -68,7 +68,7 @@ pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
         .await);
     let abandoned = ok(third.give_up("max_offers_reached", at(5_100) + us(6)));
     write(&ports, moving(&third, abandoned.clone())).await;
-    assert_eq!(trip_of(&ports, third.id).await, abandoned);
+    assert_eq!(trip_of(&ports, third.id()).await, abandoned);
 
     let admin_cancelled = ok(ports
         .trips
@@ -80,7 +80,7 @@ pub async fn a_trip_round_trips_every_field_through_its_life(ports: Ports) {
         at(6_001),
     ));
     write(&ports, moving(&admin_cancelled, by_admin.clone())).await;
-    assert_eq!(trip_of(&ports, by_admin.id).await, by_admin);
+    assert_eq!(trip_of(&ports, by_admin.id()).await, by_admin);
 }
 
 /// Unknown ids: no trip, no offer, no offers of the trip, no active trip, nothing due, no
@@ -123,9 +123,9 @@ pub async fn a_passenger_has_at_most_one_active_trip(ports: Ports) {
         assert!(
             matches!(refused, Err(CreateTripError::ActiveTripExists)),
             "while {}: {refused:?}",
-            current.status.as_str()
+            current.status().as_str()
         );
-        assert_eq!(ok(ports.trips.find(second.id).await), None);
+        assert_eq!(ok(ports.trips.find(second.id()).await), None);
         assert_eq!(
             ok(ports.trips.active_for_passenger(passenger).await),
             Some(current.clone())
@@ -211,7 +211,7 @@ pub async fn a_replayed_idempotency_key_returns_the_first_trip_and_another_body_
         ok(ports.trips.create(&replay, key("sha256:aaa")).await),
         first
     );
-    assert_eq!(ok(ports.trips.find(replay.id).await), None);
+    assert_eq!(ok(ports.trips.find(replay.id()).await), None);
 
     let changed = requested(passenger, at(2));
     let mismatch = ports.trips.create(&changed, key("sha256:bbb")).await;
@@ -219,7 +219,7 @@ pub async fn a_replayed_idempotency_key_returns_the_first_trip_and_another_body_
         matches!(mismatch, Err(CreateTripError::IdempotencyMismatch)),
         "{mismatch:?}"
     );
-    assert_eq!(ok(ports.trips.find(changed.id).await), None);
+    assert_eq!(ok(ports.trips.find(changed.id()).await), None);
 
     let other_key = Some(Idempotency {
         key: "another-key".to_owned(),
@@ -277,14 +277,14 @@ pub async fn concurrent_requests_with_one_idempotency_key_store_one_trip(ports: 
         let mut candidates = Vec::new();
         while let Some(joined) = racers.join_next().await {
             let (trip, created) = ok(joined);
-            candidates.push(trip.id);
+            candidates.push(trip.id());
             returned.push(ok(created));
         }
         let Some(stored) = ok(ports.trips.active_for_passenger(passenger).await) else {
             panic!("no trip stored");
         };
         assert!(returned.iter().all(|t| *t == stored), "{returned:?}");
-        for id in candidates.into_iter().filter(|id| *id != stored.id) {
+        for id in candidates.into_iter().filter(|id| *id != stored.id()) {
             assert_eq!(ok(ports.trips.find(id).await), None);
         }
     }
@@ -300,7 +300,7 @@ pub async fn the_standing_of_a_trip_follows_its_driver_and_status(ports: Ports) 
     );
     let trip = stored_trip(&ports).await;
     assert_eq!(
-        ok(ports.standings.standing(trip.id).await),
+        ok(ports.standings.standing(trip.id()).await),
         TripStanding::Dispatched {
             assigned_to: None,
             active: true
@@ -317,7 +317,7 @@ pub async fn the_standing_of_a_trip_follows_its_driver_and_status(ports: Ports) 
     let started = ok(arriving.start(Actor::Driver(driver), at(3)));
     write(&ports, moving(&arriving, started.clone())).await;
     assert_eq!(
-        ok(ports.standings.standing(trip.id).await),
+        ok(ports.standings.standing(trip.id()).await),
         TripStanding::Dispatched {
             assigned_to: Some(driver),
             active: true
@@ -327,7 +327,7 @@ pub async fn the_standing_of_a_trip_follows_its_driver_and_status(ports: Ports) 
     let completed = ok(started.complete(Actor::Driver(driver), Cents(700), at(4)));
     write(&ports, moving(&started, completed)).await;
     assert_eq!(
-        ok(ports.standings.standing(trip.id).await),
+        ok(ports.standings.standing(trip.id()).await),
         TripStanding::Dispatched {
             assigned_to: Some(driver),
             active: false
@@ -338,7 +338,7 @@ pub async fn the_standing_of_a_trip_follows_its_driver_and_status(ports: Ports) 
     let abandoned = ok(abandoned_trip.give_up("no_candidates", at(5)));
     write(&ports, moving(&abandoned_trip, abandoned)).await;
     assert_eq!(
-        ok(ports.standings.standing(abandoned_trip.id).await),
+        ok(ports.standings.standing(abandoned_trip.id()).await),
         TripStanding::Dispatched {
             assigned_to: None,
             active: false
@@ -347,10 +347,10 @@ pub async fn the_standing_of_a_trip_follows_its_driver_and_status(ports: Ports) 
     // The availability rules read it: a driver cannot be given a finished dispatched trip.
     let late = available_driver_at(&ports, havana::MORRO, at(6)).await;
     let state = availability_of(&ports, late).await.state;
-    let standing = ok(ports.standings.standing(abandoned_trip.id).await);
+    let standing = ok(ports.standings.standing(abandoned_trip.id()).await);
     assert!(
         state
-            .set_trip(abandoned_trip.id, standing, TripStanding::External, at(7))
+            .set_trip(abandoned_trip.id(), standing, TripStanding::External, at(7))
             .is_err()
     );
 }

@@ -20,7 +20,7 @@ fn announcing(events: u32, write: DispatchWrite) -> DispatchWrite {
 
 /// The seq stored for the trip.
 async fn seq_of(ports: &Ports, trip: &Trip) -> u64 {
-    trip_of(ports, trip.id).await.seq
+    trip_of(ports, trip.id()).await.seq()
 }
 
 /// Through a whole life (offer, reject, offer, accept, arrive, start, complete), the seq the
@@ -28,14 +28,14 @@ async fn seq_of(ports: &Ports, trip: &Trip) -> u64 {
 /// public event, none for an offer (its driver's alone), three for an accept.
 pub async fn a_trip_starts_at_seq_one_and_each_write_adds_the_events_it_announces(ports: Ports) {
     let trip = stored_trip(&ports).await;
-    assert_eq!(trip.seq, 1, "create answers the stored trip");
+    assert_eq!(trip.seq(), 1, "create answers the stored trip");
     assert_eq!(seq_of(&ports, &trip).await, 1);
     let (first, second) = (free_driver(&ports).await, free_driver(&ports).await);
 
     // pending → assigning with the first offer: `trip:assigning_started` (the offer adds none).
     let mut assigning = ok(trip.start_assigning());
     // The seq the application holds in `next` is not what the store numbers from.
-    assigning.seq = 999;
+    assigning.set_seq(999);
     let open = offer(&trip, first, 1);
     let done = applied(
         &ports,
@@ -65,16 +65,16 @@ pub async fn a_trip_starts_at_seq_one_and_each_write_adds_the_events_it_announce
     assert_eq!(seq_of(&ports, &trip).await, 3);
 
     // accepted, driver_assigned, arriving_started.
-    let assigning = trip_of(&ports, trip.id).await;
+    let assigning = trip_of(&ports, trip.id()).await;
     let accept = accept_write(&ports, &assigning, &again, at(4)).await;
     let arriving = accept.trip.as_ref().map(|t| t.next.clone());
     assert_eq!(applied(&ports, announcing(3, accept)).await.seq, Some(6));
     let Some(arriving) = arriving else {
         panic!("the accept moves the trip");
     };
-    let stored = trip_of(&ports, trip.id).await;
-    assert_eq!(stored.status, TripStatus::Arriving);
-    assert_eq!(stored.seq, 6);
+    let stored = trip_of(&ports, trip.id()).await;
+    assert_eq!(stored.status(), TripStatus::Arriving);
+    assert_eq!(stored.seq(), 6);
 
     let driver = Actor::Driver(second);
     let arrived = ok(arriving.arrive(driver, at(5)));
@@ -83,11 +83,14 @@ pub async fn a_trip_starts_at_seq_one_and_each_write_adds_the_events_it_announce
     let riding = ok(arrived.start(driver, at(6)));
     let step = applied(&ports, announcing(1, moving(&arrived, riding.clone()))).await;
     assert_eq!(step.seq, Some(8));
-    let completed = ok(riding.complete(driver, riding.fare_estimate, at(7)));
+    let completed = ok(riding.complete(driver, riding.fare_estimate(), at(7)));
     let step = applied(&ports, announcing(1, moving(&riding, completed))).await;
     assert_eq!(step.seq, Some(9));
     assert_eq!(seq_of(&ports, &trip).await, 9);
-    assert_eq!(trip_of(&ports, trip.id).await.status, TripStatus::Completed);
+    assert_eq!(
+        trip_of(&ports, trip.id()).await.status(),
+        TripStatus::Completed
+    );
 }
 
 /// A write refused by any guard leaves the seq where it was, and a write about no trip
