@@ -17,6 +17,7 @@ import {
   recorded,
   startServer,
 } from '../lib/server.mjs';
+import { expectOk } from '../lib/suite.mjs';
 
 const SNAPSHOT_FIELDS = [
   'availabilityReason',
@@ -36,13 +37,6 @@ const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 function assertSnapshotShape(snapshot) {
   assert.deepEqual(Object.keys(snapshot).sort(), SNAPSHOT_FIELDS, 'snapshot fields');
-}
-
-/** Acks `event` and insists on `{ok:true}`; returns `data`. */
-async function ok(socket, event, payload) {
-  const reply = await emitWithAck(socket, event, payload);
-  assert.equal(reply?.ok, true, `${event} ${JSON.stringify(payload)} → ${JSON.stringify(reply)}`);
-  return reply.data;
 }
 
 /**
@@ -101,7 +95,7 @@ describe('driver availability', () => {
   });
 
   test('going AVAILABLE is acked and broadcast once to the driver and the admins only', async () => {
-    const data = await ok(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
+    const data = await expectOk(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
     assertSnapshotShape(data);
     assert.equal(data.driverId, f.driverId);
     assert.equal(data.availabilityStatus, 'AVAILABLE');
@@ -121,16 +115,16 @@ describe('driver availability', () => {
   });
 
   test('the same status twice is acked but not broadcast again', async () => {
-    await ok(f.driver, 'driver:status:update', { availabilityStatus: 'BUSY' });
+    await expectOk(f.driver, 'driver:status:update', { availabilityStatus: 'BUSY' });
     await expectEvent(f.admin, 'driver:availability:update');
-    const again = await ok(f.driver, 'driver:status:update', { availabilityStatus: 'BUSY' });
+    const again = await expectOk(f.driver, 'driver:status:update', { availabilityStatus: 'BUSY' });
     assert.equal(again.availabilityStatus, 'BUSY');
     assert.equal(again.availabilityReason, 'UNAVAILABLE');
     await expectNoEvent(f.admin, 'driver:availability:update');
   });
 
   test('a location ping reaches the admins as GeoJSON [longitude, latitude]', async () => {
-    const data = await ok(f.driver, 'driver:location:ping', { latitude: 23.1136, longitude: -82.3666 });
+    const data = await expectOk(f.driver, 'driver:location:ping', { latitude: 23.1136, longitude: -82.3666 });
     const point = { type: 'Point', coordinates: [-82.3666, 23.1136] };
     assert.deepEqual(data.lastLocation, point);
     assert.match(data.lastLocationTimestamp, RFC3339_UTC);
@@ -147,12 +141,12 @@ describe('driver availability', () => {
   });
 
   test('setting and clearing a trip is broadcast as driver:trip:update', async () => {
-    await ok(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
+    await expectOk(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
     await expectEvent(f.admin, 'driver:availability:update');
     drainEvents(f.driver);
 
     const tripId = '6f9619ff-8b86-4011-b42d-00c04fc964ff';
-    const set = await ok(f.driver, 'driver:trip:set', { tripId });
+    const set = await expectOk(f.driver, 'driver:trip:set', { tripId });
     assert.equal(set.currentTripId, tripId);
     assert.equal(set.availabilityStatus, 'BUSY');
     assert.equal(set.availabilityReason, 'ON_TRIP');
@@ -174,7 +168,7 @@ describe('driver availability', () => {
     const conflict = await expectEvent(f.driver, 'exception');
     assert.equal(conflict.code, 'conflict');
 
-    const cleared = await ok(f.driver, 'driver:trip:set', { tripId: null });
+    const cleared = await expectOk(f.driver, 'driver:trip:set', { tripId: null });
     assert.equal(cleared.currentTripId, null);
     assert.equal(cleared.availabilityStatus, 'AVAILABLE', 'back to AVAILABLE as it is online');
     const clearedUpdate = await expectEvent(f.admin, 'driver:trip:update');
@@ -235,9 +229,9 @@ describe('driver availability', () => {
     assert.deepEqual(recorded(f.driver), []);
     await expectNoEvent(f.admin, 'driver:availability:update', 0);
     await expectNoEvent(f.admin, 'driver:location:update', 0);
-    const data = await ok(f.driver, 'driver:location:ping', { latitude: 23.1, longitude: -82.3 });
+    const data = await expectOk(f.driver, 'driver:location:ping', { latitude: 23.1, longitude: -82.3 });
     assert.deepEqual(data.lastLocation.coordinates, [-82.3, 23.1]);
-    assert.equal((await ok(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' })).isOnline, true);
+    assert.equal((await expectOk(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' })).isOnline, true);
     await bystandersHeardNothing(f);
   });
 
@@ -264,11 +258,11 @@ describe('driver availability', () => {
   });
 
   test('admin:drivers:snapshot lists the online driver', async () => {
-    const empty = await ok(f.admin, 'admin:drivers:snapshot', {});
+    const empty = await expectOk(f.admin, 'admin:drivers:snapshot', {});
     assert.deepEqual(empty.drivers, [], 'nobody is online yet');
-    const data = await ok(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
-    await ok(f.otherDriver, 'driver:status:update', { availabilityStatus: 'OFFLINE' });
-    const snapshot = await ok(f.admin, 'admin:drivers:snapshot', {});
+    const data = await expectOk(f.driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
+    await expectOk(f.otherDriver, 'driver:status:update', { availabilityStatus: 'OFFLINE' });
+    const snapshot = await expectOk(f.admin, 'admin:drivers:snapshot', {});
     assert.equal(snapshot.drivers.length, 1, JSON.stringify(snapshot));
     assertSnapshotShape(snapshot.drivers[0]);
     assert.equal(snapshot.drivers[0].driverId, f.driverId);
@@ -289,6 +283,6 @@ describe('driver availability', () => {
     }
     await expectNoEvent(otherSession, 'auth:session_revoked');
     assert.equal(otherSession.connected, true);
-    await ok(otherSession, 'driver:status:update', { availabilityStatus: 'BUSY' });
+    await expectOk(otherSession, 'driver:status:update', { availabilityStatus: 'BUSY' });
   });
 });

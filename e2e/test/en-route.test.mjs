@@ -4,9 +4,10 @@
 // `trip:started` the phase is `to_dropoff`; nothing comes after `trip:completed`.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { drainEvents, emitWithAck, expectEvent, expectNoEvent, startServer } from '../lib/server.mjs';
+import { drainEvents, expectEvent, expectNoEvent } from '../lib/server.mjs';
+import { expectOk, suiteServer } from '../lib/suite.mjs';
 
 const PICKUP = { latitude: 23.1367, longitude: -82.3594 };
 const DROPOFF = { latitude: 23.133, longitude: -82.383 };
@@ -24,12 +25,6 @@ function haversineM(a, b) {
   return 2 * 6_371_008.8 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-async function ok(socket, event, payload) {
-  const reply = await emitWithAck(socket, event, payload);
-  assert.equal(reply?.ok, true, `${event} ${JSON.stringify(payload)} → ${JSON.stringify(reply)}`);
-  return reply.data;
-}
-
 /** `trip:driver_en_route` payloads received and not consumed yet, in order. */
 function enRoutes(socket) {
   return drainEvents(socket)
@@ -38,30 +33,24 @@ function enRoutes(socket) {
 }
 
 describe('trip:driver_en_route', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   test('the passenger sees its driver come closer with distanceM and etaSec, then ride to the dropoff', async () => {
     const { socket: driver, login: driverLogin } = await server.connected('driver1@rodando.local', '/drivers');
     const { socket: passenger } = await server.connected('passenger1@rodando.local', '/passengers');
     const { socket: otherPassenger } = await server.connected('passenger2@rodando.local', '/passengers');
-    await ok(driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
+    await expectOk(driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
     const start = { latitude: PICKUP.latitude + 0.005, longitude: PICKUP.longitude };
-    await ok(driver, 'driver:location:ping', start);
+    await expectOk(driver, 'driver:location:ping', start);
 
-    const trip = await ok(passenger, 'trip:request', {
+    const trip = await expectOk(passenger, 'trip:request', {
       pickup: { ...PICKUP, address: 'Parque Central' },
       dropoff: DROPOFF,
       paymentMethod: 'cash',
     });
     const offer = await expectEvent(driver, 'trip:assignment:offered');
     assert.equal(offer.tripId, trip.id);
-    const accepted = await ok(driver, 'driver:offer:accept', { assignmentId: offer.assignmentId });
+    const accepted = await expectOk(driver, 'driver:offer:accept', { assignmentId: offer.assignmentId });
     assert.equal(accepted.status, 'arriving');
     await expectEvent(passenger, 'trip:arriving_started');
     drainEvents(passenger);
@@ -71,7 +60,7 @@ describe('trip:driver_en_route', () => {
     const began = Date.now();
     for (let i = 1; i <= 10; i += 1) {
       last = { latitude: start.latitude - i * 0.0003, longitude: start.longitude, heading: 180, speedKph: 30 };
-      await ok(driver, 'driver:location:ping', last);
+      await expectOk(driver, 'driver:location:ping', last);
       await sleep(200);
     }
     const took = Date.now() - began;
@@ -100,7 +89,7 @@ describe('trip:driver_en_route', () => {
     const auth = { authorization: `Bearer ${driverLogin.accessToken}` };
     assert.equal((await server.post(`/api/trips/${trip.id}/start`, undefined, auth)).status, 200);
     await expectEvent(passenger, 'trip:started');
-    await ok(driver, 'driver:location:ping', PICKUP);
+    await expectOk(driver, 'driver:location:ping', PICKUP);
     const riding = await expectEvent(passenger, EN_ROUTE);
     assert.equal(riding.phase, 'to_dropoff');
     assert.ok(Math.abs(riding.distanceM - haversineM(PICKUP, DROPOFF)) <= 1, `distanceM ${riding.distanceM}`);
@@ -110,7 +99,7 @@ describe('trip:driver_en_route', () => {
     assert.equal(done.status, 200, JSON.stringify(done.body));
     await expectEvent(passenger, 'trip:completed');
     drainEvents(passenger);
-    await ok(driver, 'driver:location:ping', DROPOFF);
+    await expectOk(driver, 'driver:location:ping', DROPOFF);
     await expectNoEvent(passenger, EN_ROUTE, 1_600);
   });
 });

@@ -3,24 +3,19 @@
 // hostile-tokens.test.mjs.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { emitWithAck, expectDisconnect, expectEvent, startServer, WAIT_MS } from '../lib/server.mjs';
+import { emitWithAck, expectDisconnect, expectEvent, WAIT_MS } from '../lib/server.mjs';
+import { suiteServer } from '../lib/suite.mjs';
 import { decode, sign } from '../lib/jwt.mjs';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('handshake', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   test('REST login answers tokens, and refuses bad credentials and the wrong app', async () => {
     const login = await server.login('driver1@rodando.local');
@@ -150,13 +145,7 @@ describe('handshake', () => {
 });
 
 describe('MAX_CONNECTIONS_PER_USER=2', () => {
-  let server;
-  before(async () => {
-    server = await startServer({ env: { MAX_CONNECTIONS_PER_USER: '2' } });
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer({ env: { MAX_CONNECTIONS_PER_USER: '2' } });
 
   test('a third socket of the same user is refused with too_many_connections', async (t) => {
     if (server.external) {
@@ -196,13 +185,7 @@ describe('MAX_CONNECTIONS_PER_USER=2', () => {
 describe('JWT_ACCESS_TTL=2s', { concurrency: true }, () => {
   /** The contract allows the exp check a leeway of up to 5 s. */
   const MAX_LEEWAY_MS = 5000;
-  let server;
-  before(async () => {
-    server = await startServer({ env: { JWT_ACCESS_TTL: '2s' } });
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer({ env: { JWT_ACCESS_TTL: '2s' } });
 
   test('an expired access token is refused with token_expired', async (t) => {
     if (server.external) {

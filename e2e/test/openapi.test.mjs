@@ -3,20 +3,15 @@
 // (crates/adapter-http/tests/openapi.rs).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import SwaggerParser from '@apidevtools/swagger-parser';
 
-import { startServer } from '../lib/server.mjs';
+
+import { suiteServer } from '../lib/suite.mjs';
 
 describe('openapi', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   test('GET /api/openapi.json is a valid OpenAPI 3.1 document', async () => {
     const res = await fetch(`${server.url}/api/openapi.json`);

@@ -4,10 +4,11 @@
 // in `seq` and `trip:sync` answers the current trip.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { drainEvents, emitWithAck, expectEvent, startServer } from '../lib/server.mjs';
+import { drainEvents, emitWithAck, expectEvent } from '../lib/server.mjs';
+import { expectOk, suiteServer } from '../lib/suite.mjs';
 
 const LONG_MS = 10_000;
 const PICKUP = { latitude: 23.1367, longitude: -82.3594 };
@@ -17,20 +18,11 @@ const TRIP = {
   paymentMethod: 'cash',
 };
 
-async function ok(socket, event, payload) {
-  const reply = await emitWithAck(socket, event, payload, LONG_MS);
-  assert.equal(reply?.ok, true, `${event} ${JSON.stringify(payload)} → ${JSON.stringify(reply)}`);
-  return reply.data;
-}
+/** `expectOk` with the longer wait of this file (LONG_MS). */
+const ok = (socket, event, payload) => expectOk(socket, event, payload, LONG_MS);
 
 describe('reconnect: hello.state, seq and trip:sync', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   test('a driver that reconnects finds its open offer in hello.state with less time, and accepts it', async () => {
     const { socket: driver, login: driverLogin } = await server.connected('driver1@rodando.local', '/drivers');

@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { assertOkAck, trip as tripShape } from '../lib/payloads.mjs';
-import { emitWithAck, expectEvent, startServer } from '../lib/server.mjs';
+import { emitWithAck, expectEvent } from '../lib/server.mjs';
+import { suiteServer } from '../lib/suite.mjs';
 import { Tracer } from '../lib/trace.mjs';
 import { runAdmin } from '../scripts/da-admin.mjs';
 import { runDriver } from '../scripts/da-driver.mjs';
@@ -36,13 +37,7 @@ function keptTracer() {
 const printedEvents = (lines, who, event) => lines.filter((l) => l.includes(` ${who} ← ${event} `));
 
 describe('ws:test:da:driver beside ws:test:da:admin', () => {
-  let server;
-  beforeEach(async () => {
-    server = await startServer();
-  });
-  afterEach(async () => {
-    await server?.close();
-  });
+  const server = suiteServer(undefined, { each: true });
 
   test('the admin hears every broadcast of the driver, and both print all of it', async () => {
     const { tracer, lines } = keptTracer();
@@ -114,13 +109,7 @@ describe('ws:test:da:driver beside ws:test:da:admin', () => {
 
 // Who gets the offer depends on every available driver near the pickup: a fresh server only.
 describe('ws:test:trip:passenger', { skip: process.env.SERVER_URL ? 'needs a fresh spawned server (SERVER_URL is set)' : false }, () => {
-  let server;
-  beforeEach(async () => {
-    server = await startServer();
-  });
-  afterEach(async () => {
-    await server?.close();
-  });
+  const server = suiteServer(undefined, { each: true });
 
   test('with nobody available the trip ends at once as no_drivers_found', async () => {
     const { tracer, lines } = keptTracer();
@@ -189,13 +178,7 @@ describe('ws:test:trip:passenger', { skip: process.env.SERVER_URL ? 'needs a fre
 });
 
 describe('ws:test:trip:flow', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   test('request → reject → accept → arrived → started → completed, every party hearing exactly its part', async () => {
     const { tracer, lines } = keptTracer();
@@ -212,13 +195,7 @@ describe('ws:test:trip:flow', () => {
 });
 
 describe('the npm scripts, run by hand', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   /**
    * What `npm run <script> -- --url … …args` runs: the command of package.json, without npm's

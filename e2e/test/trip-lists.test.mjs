@@ -4,9 +4,10 @@
 // flight only and, with {watch: true}, their later events reach the admin socket.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { emitWithAck, expectEvent, startServer } from '../lib/server.mjs';
+import { emitWithAck, expectEvent } from '../lib/server.mjs';
+import { expectOk, suiteServer } from '../lib/suite.mjs';
 
 const PICKUP = { latitude: 23.1367, longitude: -82.3594 };
 const DROPOFF = { latitude: 23.133, longitude: -82.383 };
@@ -31,20 +32,8 @@ const TRIP_FIELDS = [
 
 const bearer = (login) => ({ authorization: `Bearer ${login.accessToken}` });
 
-async function ok(socket, event, payload) {
-  const reply = await emitWithAck(socket, event, payload);
-  assert.equal(reply?.ok, true, `${event} ${JSON.stringify(payload)} → ${JSON.stringify(reply)}`);
-  return reply.data;
-}
-
 describe('trip lists', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   /** A trip of `login` requested with no driver around: over at once (no_drivers_found). */
   async function finishedTrip(login) {
@@ -107,15 +96,15 @@ describe('trip lists', () => {
   test('admin:trips:snapshot answers the trips in flight and, watching, their later events', async () => {
     // A driver nearby: the passenger's trip is offered to it and stays in flight.
     const { socket: driver } = await server.connected('driver1@rodando.local', '/drivers');
-    await ok(driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
-    await ok(driver, 'driver:location:ping', { latitude: PICKUP.latitude + 0.003, longitude: PICKUP.longitude });
+    await expectOk(driver, 'driver:status:update', { availabilityStatus: 'AVAILABLE' });
+    await expectOk(driver, 'driver:location:ping', { latitude: PICKUP.latitude + 0.003, longitude: PICKUP.longitude });
     const p1 = await server.login('passenger1@rodando.local');
     const { status, body: trip } = await server.post('/api/trips', { pickup: PICKUP, dropoff: DROPOFF }, bearer(p1));
     assert.equal(status, 201, JSON.stringify(trip));
     await expectEvent(driver, 'trip:assignment:offered');
 
     const { socket: admin, login: adminLogin } = await server.connected('admin@rodando.local', '/admin');
-    const snapshot = await ok(admin, 'admin:trips:snapshot', { watch: true });
+    const snapshot = await expectOk(admin, 'admin:trips:snapshot', { watch: true });
     assert.deepEqual(Object.keys(snapshot).sort(), ['trips', 'truncated']);
     assert.equal(snapshot.truncated, false);
     assert.deepEqual(snapshot.trips.map((t) => t.id), [trip.id], 'only the trip in flight');
@@ -127,7 +116,7 @@ describe('trip lists', () => {
     const cancelled = await server.post(`/api/trips/${trip.id}/cancel`, { reason: 'e2e over' }, bearer(p1));
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     assert.equal((await expectEvent(admin, 'trip:cancelled')).tripId, trip.id);
-    assert.deepEqual((await ok(admin, 'admin:trips:snapshot', {})).trips, []);
+    assert.deepEqual((await expectOk(admin, 'admin:trips:snapshot', {})).trips, []);
 
     // A bad payload names the field.
     const refused = await emitWithAck(admin, 'admin:trips:snapshot', { watch: 'yes' });

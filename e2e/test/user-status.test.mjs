@@ -4,20 +4,15 @@
 // is refused; re-activating lets the driver log in again.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { expectDisconnect, expectEvent, startServer } from '../lib/server.mjs';
+import { expectDisconnect, expectEvent } from '../lib/server.mjs';
+import { suiteServer } from '../lib/suite.mjs';
 
 const DRIVER = 'driver1@rodando.local';
 
 describe('PATCH /api/users/{id}', () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.close();
-  });
+  const server = suiteServer();
 
   const patch = (id, token, body) =>
     server.request('PATCH', `/api/users/${id}`, body, { authorization: `Bearer ${token}` });
