@@ -109,6 +109,31 @@ export async function startServer({ env = {} } = {}) {
 }
 
 /**
+ * Starts two nodes of one deployment: one database (`databaseUrl`), one Redis (`redisUrl`) with
+ * a channel prefix of their own (so suites sharing the Redis do not hear each other), and shared
+ * JWT secrets (every node verifies every node's tokens), plus `env` on top. The multi-node suites
+ * all start this way.
+ *
+ * @param {object} nodes
+ * @param {string} nodes.databaseUrl
+ * @param {string} nodes.redisUrl
+ * @param {string} nodes.label names the suite in the prefix and the secrets
+ * @param {Record<string,string>} [nodes.env]
+ * @returns {Promise<[Server, Server]>}
+ */
+export function startTwoNodes({ databaseUrl, redisUrl, label, env = {} }) {
+  const shared = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_CHANNEL_PREFIX: `rodando-e2e-${label}-${randomBytes(6).toString('hex')}`,
+    JWT_ACCESS_SECRET: `e2e-${label}-access-${randomBytes(16).toString('hex')}`,
+    JWT_REFRESH_SECRET: `e2e-${label}-refresh-${randomBytes(16).toString('hex')}`,
+    ...env,
+  };
+  return Promise.all([startServer({ env: shared }), startServer({ env: shared })]);
+}
+
+/**
  * A server that is already running at `url` (nothing is spawned or stopped). Its access key is
  * known only when JWT_ACCESS_SECRET is set.
  */

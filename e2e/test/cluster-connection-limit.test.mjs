@@ -3,11 +3,10 @@
 // close, and the slots of a SIGKILLed node back once its heartbeat (CLUSTER_NODE_TTL) expired.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { awaitHello, startServer } from '../lib/server.mjs';
+import { awaitHello, startTwoNodes } from '../lib/server.mjs';
 import { ownDatabaseSuite, scratchDatabase } from '../lib/postgres.mjs';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -47,16 +46,12 @@ describe('MAX_CONNECTIONS_PER_USER over two nodes', ownDatabaseSuite(), () => {
   let b;
   before(async () => {
     db = await scratchDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL,
-      REDIS_CHANNEL_PREFIX: `rodando-e2e-${randomBytes(6).toString('hex')}`,
-      JWT_ACCESS_SECRET: `e2e-limit-access-${randomBytes(16).toString('hex')}`,
-      JWT_REFRESH_SECRET: `e2e-limit-refresh-${randomBytes(16).toString('hex')}`,
-      MAX_CONNECTIONS_PER_USER: String(LIMIT),
-      CLUSTER_NODE_TTL: `${NODE_TTL_S}s`,
-    };
-    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+    [a, b] = await startTwoNodes({
+      databaseUrl: db.url,
+      redisUrl: REDIS_URL,
+      label: 'limit',
+      env: { MAX_CONNECTIONS_PER_USER: String(LIMIT), CLUSTER_NODE_TTL: `${NODE_TTL_S}s` },
+    });
   });
   after(async () => {
     await a?.close();

@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { createServer, connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io } from 'socket.io-client';
 
-import { emitWithAck, expectDisconnect, expectEvent, startServer } from '../lib/server.mjs';
+import { emitWithAck, expectDisconnect, expectEvent, startTwoNodes } from '../lib/server.mjs';
 import { ownDatabaseSuite, scratchDatabase } from '../lib/postgres.mjs';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -43,15 +42,7 @@ describe('two nodes over Redis', ownDatabaseSuite(), () => {
   let b;
   before(async () => {
     db = await scratchDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL,
-      REDIS_CHANNEL_PREFIX: `rodando-e2e-${randomBytes(6).toString('hex')}`,
-      // One deployment: every node verifies every node's tokens.
-      JWT_ACCESS_SECRET: `e2e-cluster-access-${randomBytes(16).toString('hex')}`,
-      JWT_REFRESH_SECRET: `e2e-cluster-refresh-${randomBytes(16).toString('hex')}`,
-    };
-    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+    [a, b] = await startTwoNodes({ databaseUrl: db.url, redisUrl: REDIS_URL, label: 'cluster' });
   });
   after(async () => {
     await a?.close();

@@ -3,11 +3,10 @@
 // /ready says 503 naming redis) and restarted empty (cross-node delivery comes back by itself).
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { drainEvents, emitWithAck, expectEvent, startServer } from '../lib/server.mjs';
+import { drainEvents, emitWithAck, expectEvent, startTwoNodes } from '../lib/server.mjs';
 import { ownDatabaseSuite, scratchDatabase } from '../lib/postgres.mjs';
 import { startRedis } from '../lib/redis.mjs';
 
@@ -66,14 +65,7 @@ describe('two nodes through Redis faults', ownDatabaseSuite(), () => {
   before(async () => {
     db = await scratchDatabase();
     redis = await startRedis();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      REDIS_CHANNEL_PREFIX: `rodando-e2e-faults-${randomBytes(6).toString('hex')}`,
-      JWT_ACCESS_SECRET: `e2e-faults-access-${randomBytes(16).toString('hex')}`,
-      JWT_REFRESH_SECRET: `e2e-faults-refresh-${randomBytes(16).toString('hex')}`,
-    };
-    [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
+    [a, b] = await startTwoNodes({ databaseUrl: db.url, redisUrl: redis.url, label: 'faults' });
   });
   after(async () => {
     await a?.close();
