@@ -60,17 +60,56 @@ impl Mocks {
     /// A live session of an active driver whose current refresh id is `jti`, presented with
     /// a refresh token carrying that same `jti`.
     fn refreshable(jti: Uuid) -> Self {
+        Self::presenting(jti, jti)
+    }
+
+    /// A live session of an active driver whose current refresh id is `current`, presented
+    /// with a refresh token carrying `presented`: the start of every refresh case, the current
+    /// one or an older one (reuse, retries).
+    fn presenting(presented: Uuid, current: Uuid) -> Self {
         let mut m = Self::new();
         m.tokens
             .expect_verify_refresh()
-            .returning(move |_, _| Ok(refresh_claims(jti)));
+            .returning(move |_, _| Ok(refresh_claims(presented)));
         m.sessions
             .expect_find()
-            .returning(move |_| Ok(Some(session(jti))));
+            .returning(move |_| Ok(Some(session(current))));
         m.users
             .expect_find_by_id()
             .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
         m
+    }
+
+    /// The session is revoked once and its sockets are told once: what every refused reuse
+    /// of a refresh token must do.
+    fn expect_revoked_once(&mut self) {
+        self.sessions
+            .expect_revoke()
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        self.notifier
+            .expect_session_revoked()
+            .times(1)
+            .returning(|_, _| Ok(()));
+    }
+
+    /// As [`Self::expect_revoked_once`], and both calls name this session, the reason
+    /// `RefreshTokenReuse` and (for the store) [`NOW`].
+    fn expect_revoked_for_reuse(&mut self) {
+        self.sessions
+            .expect_revoke()
+            .with(
+                eq(session_id()),
+                eq(RevokeReason::RefreshTokenReuse),
+                eq(NOW),
+            )
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        self.notifier
+            .expect_session_revoked()
+            .with(eq(session_id()), eq(RevokeReason::RefreshTokenReuse))
+            .times(1)
+            .returning(|_, _| Ok(()));
     }
 
     fn service(self) -> AuthService {
@@ -234,38 +273,16 @@ async fn refresh_rotates_against_the_presented_jti_and_announces_it() {
 
 #[tokio::test]
 async fn a_reused_refresh_token_revokes_the_session_and_kicks_its_sockets() {
-    let mut m = Mocks::new();
     let old = Uuid::from_u128(1);
     let current = Uuid::from_u128(2);
-    m.tokens
-        .expect_verify_refresh()
-        .returning(move |_, _| Ok(refresh_claims(old)));
-    m.sessions
-        .expect_find()
-        .returning(move |_| Ok(Some(session(current))));
-    m.users
-        .expect_find_by_id()
-        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    let mut m = Mocks::presenting(old, current);
     // The store judges: `old` is not the jti the latest rotation replaced.
     m.sessions
         .expect_rotate()
         .withf(move |_, expected, _| *expected == old)
         .times(1)
         .returning(|_, _, _| Ok(RotateOutcome::Stale));
-    m.sessions
-        .expect_revoke()
-        .with(
-            eq(session_id()),
-            eq(RevokeReason::RefreshTokenReuse),
-            eq(NOW),
-        )
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    m.notifier
-        .expect_session_revoked()
-        .with(eq(session_id()), eq(RevokeReason::RefreshTokenReuse))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    m.expect_revoked_for_reuse();
     assert!(matches!(
         m.service().refresh("t").await.unwrap_err(),
         RefreshError::Reused
@@ -274,16 +291,7 @@ async fn a_reused_refresh_token_revokes_the_session_and_kicks_its_sockets() {
 
 /// A session whose latest rotation, `ago` before [`NOW`], replaced `old` with `current`.
 fn superseded(old: Uuid, current: Uuid, ago: Duration) -> Mocks {
-    let mut m = Mocks::new();
-    m.tokens
-        .expect_verify_refresh()
-        .returning(move |_, _| Ok(refresh_claims(old)));
-    m.sessions
-        .expect_find()
-        .returning(move |_| Ok(Some(session(current))));
-    m.users
-        .expect_find_by_id()
-        .returning(|_| Ok(Some(user(UserType::Driver, UserStatus::Active))));
+    let mut m = Mocks::presenting(old, current);
     m.sessions
         .expect_rotate()
         .withf(move |_, expected, _| *expected == old)
@@ -344,19 +352,7 @@ async fn a_retry_within_the_grace_answers_the_pair_the_rotation_issued() {
 async fn a_retry_after_the_grace_revokes_the_session() {
     let (old, current) = (Uuid::from_u128(1), Uuid::from_u128(2));
     let mut m = superseded(old, current, Duration::seconds(11));
-    m.sessions
-        .expect_revoke()
-        .with(
-            eq(session_id()),
-            eq(RevokeReason::RefreshTokenReuse),
-            eq(NOW),
-        )
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    m.notifier
-        .expect_session_revoked()
-        .times(1)
-        .returning(|_, _| Ok(()));
+    m.expect_revoked_for_reuse();
     assert!(matches!(
         m.service().refresh("t").await.unwrap_err(),
         RefreshError::Reused
@@ -367,14 +363,7 @@ async fn a_retry_after_the_grace_revokes_the_session() {
 async fn a_zero_grace_revokes_even_an_immediate_retry() {
     let (old, current) = (Uuid::from_u128(1), Uuid::from_u128(2));
     let mut m = superseded(old, current, Duration::milliseconds(1));
-    m.sessions
-        .expect_revoke()
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    m.notifier
-        .expect_session_revoked()
-        .times(1)
-        .returning(|_, _| Ok(()));
+    m.expect_revoked_once();
     let service = m
         .service()
         .with_refresh_reuse_grace(std::time::Duration::ZERO);
@@ -391,14 +380,7 @@ async fn losing_a_rotation_race_is_treated_as_reuse() {
     m.sessions
         .expect_rotate()
         .returning(|_, _, _| Ok(RotateOutcome::Stale));
-    m.sessions
-        .expect_revoke()
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    m.notifier
-        .expect_session_revoked()
-        .times(1)
-        .returning(|_, _| Ok(()));
+    m.expect_revoked_once();
     m.notifier.expect_session_refreshed().never();
     assert!(matches!(
         m.service().refresh("t").await.unwrap_err(),

@@ -7,6 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use rodando_application::Principal;
+use rodando_application::resync::SessionState;
 use rodando_application::trips::{TripCommandError, TripService};
 use rodando_domain::admission::Namespace;
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
@@ -114,6 +115,48 @@ fn service(
     )
 }
 
+/// Availability that loads the driver's row (`on_trip` or not) at `version`.
+fn driver_row_at(on_trip: bool, version: u64) -> MockAvailabilityRepository {
+    let mut availability = MockAvailabilityRepository::new();
+    availability.expect_load_or_create().returning(move |_, _| {
+        Ok(Versioned {
+            state: driver_row(on_trip),
+            version,
+        })
+    });
+    availability
+}
+
+/// The reconnecting driver's session state over these stores; a driver always has one.
+async fn driver_state(
+    trips: MockTripRepository,
+    availability: MockAvailabilityRepository,
+    users: MockUserRepository,
+) -> SessionState {
+    service(trips, availability, users)
+        .session_state(&principal(UserType::Driver, Namespace::Drivers, driver()))
+        .await
+        .unwrap()
+        .expect("a driver has a state")
+}
+
+/// The reopening passenger's session state over these stores; a passenger always has one.
+async fn passenger_state(
+    trips: MockTripRepository,
+    availability: MockAvailabilityRepository,
+    users: MockUserRepository,
+) -> SessionState {
+    service(trips, availability, users)
+        .session_state(&principal(
+            UserType::Passenger,
+            Namespace::Passengers,
+            passenger(),
+        ))
+        .await
+        .unwrap()
+        .expect("a passenger has a state")
+}
+
 fn users_with_dora() -> MockUserRepository {
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().returning(|id| {
@@ -146,18 +189,7 @@ async fn a_reconnecting_driver_gets_its_open_offer_with_the_time_left_on_the_sto
     trips
         .expect_find()
         .returning(|_| Ok(Some(trip(TripStatus::Assigning, 2))));
-    let mut availability = MockAvailabilityRepository::new();
-    availability.expect_load_or_create().returning(|_, _| {
-        Ok(Versioned {
-            state: driver_row(false),
-            version: 4,
-        })
-    });
-    let state = service(trips, availability, MockUserRepository::new())
-        .session_state(&principal(UserType::Driver, Namespace::Drivers, driver()))
-        .await
-        .unwrap()
-        .expect("a driver has a state");
+    let state = driver_state(trips, driver_row_at(false, 4), MockUserRepository::new()).await;
     assert_eq!(state.availability, Some(driver_row(false)));
     assert_eq!(state.offers.len(), 1);
     assert_eq!(state.offers[0].offer, offer);
@@ -183,18 +215,7 @@ async fn an_offer_already_past_its_deadline_is_left_out_of_the_state() {
         .expect_now()
         .returning(|| Ok(NOW + Duration::seconds(20)));
     trips.expect_find().never();
-    let mut availability = MockAvailabilityRepository::new();
-    availability.expect_load_or_create().returning(|_, _| {
-        Ok(Versioned {
-            state: driver_row(false),
-            version: 4,
-        })
-    });
-    let state = service(trips, availability, MockUserRepository::new())
-        .session_state(&principal(UserType::Driver, Namespace::Drivers, driver()))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = driver_state(trips, driver_row_at(false, 4), MockUserRepository::new()).await;
     assert!(state.offers.is_empty());
 }
 
@@ -206,18 +227,7 @@ async fn a_driver_on_a_trip_gets_that_trip_and_itself_as_its_driver() {
         .expect_find()
         .withf(|id| *id == TripId::from_uuid(Uuid::from_u128(0x7)))
         .returning(|_| Ok(Some(trip(TripStatus::Arriving, 6))));
-    let mut availability = MockAvailabilityRepository::new();
-    availability.expect_load_or_create().returning(|_, _| {
-        Ok(Versioned {
-            state: driver_row(true),
-            version: 5,
-        })
-    });
-    let state = service(trips, availability, users_with_dora())
-        .session_state(&principal(UserType::Driver, Namespace::Drivers, driver()))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = driver_state(trips, driver_row_at(true, 5), users_with_dora()).await;
     let active = state.active_trip.expect("the trip it holds");
     assert_eq!(active.trip.seq(), 6);
     let me = active.driver.expect("its driver");
@@ -246,15 +256,7 @@ async fn a_passenger_mid_trip_gets_the_trip_and_its_driver_with_a_position() {
         });
     // A passenger's socket never creates a driver's row.
     availability.expect_load_or_create().never();
-    let state = service(trips, availability, users_with_dora())
-        .session_state(&principal(
-            UserType::Passenger,
-            Namespace::Passengers,
-            passenger(),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = passenger_state(trips, availability, users_with_dora()).await;
     assert_eq!(state.availability, None);
     assert!(state.offers.is_empty());
     let active = state.active_trip.unwrap();
@@ -273,15 +275,7 @@ async fn a_passenger_whose_trip_has_no_driver_yet_gets_it_without_one() {
         .returning(|_| Ok(Some(trip(TripStatus::Assigning, 2))));
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().never();
-    let state = service(trips, MockAvailabilityRepository::new(), users)
-        .session_state(&principal(
-            UserType::Passenger,
-            Namespace::Passengers,
-            passenger(),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = passenger_state(trips, MockAvailabilityRepository::new(), users).await;
     assert_eq!(state.active_trip.unwrap().driver, None);
 }
 

@@ -89,6 +89,19 @@ fn available_driver_at_version(version: u64) -> MockAvailabilityRepository {
     availability
 }
 
+/// A trip store at [`NOW`] that holds `offer` and `trip`: where every accept starts.
+fn holding(offer: &Offer, trip: &Trip) -> MockTripRepository {
+    let mut trips = MockTripRepository::new();
+    trips.expect_now().returning(|| Ok(NOW));
+    let o = offer.clone();
+    trips
+        .expect_find_offer()
+        .returning(move |_| Ok(Some(o.clone())));
+    let t = trip.clone();
+    trips.expect_find().returning(move |_| Ok(Some(t.clone())));
+    trips
+}
+
 #[tokio::test]
 async fn a_replayed_idempotent_request_returns_the_first_trip_and_dispatches_nothing() {
     let mut trips = MockTripRepository::new();
@@ -142,14 +155,7 @@ async fn someone_elses_offer_is_forbidden_and_nothing_is_written() {
 async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
     let assigning = trip(TripStatus::Assigning);
     let offer = open_offer_of(assigning.id());
-    let mut trips = MockTripRepository::new();
-    trips.expect_now().returning(|| Ok(NOW));
-    let o = offer.clone();
-    trips
-        .expect_find_offer()
-        .returning(move |_| Ok(Some(o.clone())));
-    let t = assigning.clone();
-    trips.expect_find().returning(move |_| Ok(Some(t.clone())));
+    let mut trips = holding(&offer, &assigning);
     trips
         .expect_apply()
         .withf(|w| {
@@ -205,15 +211,7 @@ async fn accepting_writes_offer_trip_and_driver_in_one_write_then_announces() {
 async fn a_store_failure_on_accept_is_unexpected_and_announces_nothing() {
     let assigning = trip(TripStatus::Assigning);
     let offer = open_offer_of(assigning.id());
-    let mut trips = MockTripRepository::new();
-    trips.expect_now().returning(|| Ok(NOW));
-    let o = offer.clone();
-    trips
-        .expect_find_offer()
-        .returning(move |_| Ok(Some(o.clone())));
-    trips
-        .expect_find()
-        .returning(move |_| Ok(Some(assigning.clone())));
+    let mut trips = holding(&offer, &assigning);
     trips.expect_apply().returning(|_| {
         Err(DispatchConflict::Unexpected(Unexpected::msg(
             "connection lost",
