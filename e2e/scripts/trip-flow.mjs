@@ -41,41 +41,24 @@ export const FLOW_DEFAULTS = {
 const NEAR_DEG = 0.005; // ≈ 556 m
 const FAR_DEG = 0.01; // ≈ 1112 m
 
+/** What everyone the trip concerns hears from the accept on, in order (PROTOCOL §8). */
+const FROM_ACCEPT = [
+  'trip:assignment:accepted',
+  'trip:driver_assigned',
+  'trip:arriving_started',
+  'trip:driver_arrived_pickup',
+  'trip:started',
+  'trip:completed',
+];
+
 /** What each party must hear of the trip, in order (PROTOCOL §8 and the rooms of §4). */
 export const EXPECTED_SEQUENCES = {
-  passenger: [
-    'trip:requested',
-    'trip:assigning_started',
-    'trip:assignment:rejected',
-    'trip:assignment:accepted',
-    'trip:driver_assigned',
-    'trip:arriving_started',
-    'trip:driver_arrived_pickup',
-    'trip:started',
-    'trip:completed',
-  ],
+  passenger: ['trip:requested', 'trip:assigning_started', 'trip:assignment:rejected', ...FROM_ACCEPT],
   // The declining driver: its offer and its own answer, nothing after.
   nearDriver: ['trip:assignment:offered', 'trip:assignment:rejected'],
-  farDriver: [
-    'trip:assignment:offered',
-    'trip:assignment:accepted',
-    'trip:driver_assigned',
-    'trip:arriving_started',
-    'trip:driver_arrived_pickup',
-    'trip:started',
-    'trip:completed',
-  ],
+  farDriver: ['trip:assignment:offered', ...FROM_ACCEPT],
   // Every admin hears of a new trip (room admin:trips); the rest after admin:trip:watch.
-  admin: [
-    'trip:requested',
-    'trip:assignment:rejected',
-    'trip:assignment:accepted',
-    'trip:driver_assigned',
-    'trip:arriving_started',
-    'trip:driver_arrived_pickup',
-    'trip:started',
-    'trip:completed',
-  ],
+  admin: ['trip:requested', 'trip:assignment:rejected', ...FROM_ACCEPT],
   otherPassenger: [],
   otherDriver: [],
 };
