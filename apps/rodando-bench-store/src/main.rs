@@ -20,7 +20,7 @@ use rodando_adapter_postgres::PgStore;
 use rodando_domain::availability::{LocationFix, StatusCommand, TripStanding};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
-use rodando_ports::availability::AvailabilityRepository;
+use rodando_ports::availability::{AvailabilityRepository, NearestQuery};
 use rodando_toolkit::rng;
 use rodando_toolkit::stats::{Samples, Summary};
 use serde::Serialize;
@@ -90,7 +90,14 @@ async fn measure(
         let now = OffsetDateTime::now_utc();
         let started = Instant::now();
         let candidates = store
-            .nearest_available(origin, RADIUS_M, LIMIT, now, Duration::hours(1), &[])
+            .nearest_available(&NearestQuery {
+                origin,
+                radius_m: RADIUS_M,
+                limit: LIMIT,
+                now,
+                freshness: Duration::hours(1),
+                exclude: Vec::new(),
+            })
             .await
             .context("nearest_available")?;
         let took = started.elapsed();

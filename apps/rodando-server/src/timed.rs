@@ -10,7 +10,6 @@ use std::time::Instant;
 use async_trait::async_trait;
 use rodando_domain::availability::{DriverAvailability, LocationFix, TripStanding};
 use rodando_domain::dispatch::Candidate;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, SessionId, TripId, UserId};
 use rodando_domain::offer::Offer;
 use rodando_domain::session::{RevokeReason, Session};
@@ -18,7 +17,9 @@ use rodando_domain::trip::Trip;
 use rodando_domain::trip_list::TripListQuery;
 use rodando_domain::user::{Email, PhoneNumber, User, UserStatus};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Pinged, Versioned};
+use rodando_ports::availability::{
+    AvailabilityRepository, CasError, NearestQuery, Pinged, Versioned,
+};
 use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
@@ -164,19 +165,10 @@ impl<S: AvailabilityRepository> AvailabilityRepository for Timed<S> {
         .await
     }
 
-    async fn nearest_available(
-        &self,
-        origin: GeoPoint,
-        radius_m: f64,
-        limit: usize,
-        now: OffsetDateTime,
-        freshness: Duration,
-        exclude: &[DriverId],
-    ) -> Result<Vec<Candidate>, Unexpected> {
+    async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {
         timed(
             "availability.nearest_available",
-            self.0
-                .nearest_available(origin, radius_m, limit, now, freshness, exclude),
+            self.0.nearest_available(query),
         )
         .await
     }

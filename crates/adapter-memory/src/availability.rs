@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use rodando_domain::availability::{DriverAvailability, LocationFix};
 use rodando_domain::dispatch::Candidate;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, TripId};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Pinged, Versioned};
+use rodando_ports::availability::{
+    AvailabilityRepository, CasError, NearestQuery, Pinged, Versioned,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::MemoryStore;
@@ -157,15 +158,16 @@ impl AvailabilityRepository for MemoryStore {
         Ok(stale)
     }
 
-    async fn nearest_available(
-        &self,
-        origin: GeoPoint,
-        radius_m: f64,
-        limit: usize,
-        now: OffsetDateTime,
-        freshness: Duration,
-        exclude: &[DriverId],
-    ) -> Result<Vec<Candidate>, Unexpected> {
+    async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {
+        let NearestQuery {
+            origin,
+            radius_m,
+            limit,
+            now,
+            freshness,
+            ..
+        } = *query;
+        let exclude = query.exclude.as_slice();
         let t = lock(&self.availability);
         // After the availability lock, as dispatch writes take them.
         let offers = lock(&self.dispatch);

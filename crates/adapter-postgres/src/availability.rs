@@ -10,10 +10,9 @@ pub(crate) mod row;
 use async_trait::async_trait;
 use rodando_domain::availability::DriverAvailability;
 use rodando_domain::dispatch::Candidate;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, NearestQuery, Versioned};
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -138,27 +137,22 @@ fn cutoff(now: OffsetDateTime, ttl: Duration) -> OffsetDateTime {
 
 /// The nearest-driver query with its arguments bound; `None` when nothing can match.
 fn nearest_query(
-    origin: GeoPoint,
-    radius_m: f64,
-    limit_n: usize,
-    now: OffsetDateTime,
-    freshness: Duration,
-    exclude: &[DriverId],
+    q: &NearestQuery,
     sql: &'static str,
 ) -> Option<Query<'static, Postgres, PgArguments>> {
     // NaN, negative radius or no room: nothing is within reach (as in the memory store).
-    if radius_m.is_nan() || radius_m < 0.0 || limit_n == 0 {
+    if q.radius_m.is_nan() || q.radius_m < 0.0 || q.limit == 0 {
         return None;
     }
-    let exclude: Vec<Uuid> = exclude.iter().map(DriverId::as_uuid).collect();
+    let exclude: Vec<Uuid> = q.exclude.iter().map(DriverId::as_uuid).collect();
     Some(
         sqlx::query(sql)
-            .bind(origin.longitude().degrees())
-            .bind(origin.latitude().degrees())
-            .bind(radius_m)
-            .bind(cutoff(now, freshness))
+            .bind(q.origin.longitude().degrees())
+            .bind(q.origin.latitude().degrees())
+            .bind(q.radius_m)
+            .bind(cutoff(q.now, q.freshness))
             .bind(exclude)
-            .bind(limit(limit_n)),
+            .bind(limit(q.limit)),
     )
 }
 
@@ -199,25 +193,11 @@ impl PgStore {
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.
-    #[allow(clippy::too_many_arguments)]
     pub async fn explain_nearest_available(
         &self,
-        origin: GeoPoint,
-        radius_m: f64,
-        limit: usize,
-        now: OffsetDateTime,
-        freshness: Duration,
-        exclude: &[DriverId],
+        query: &NearestQuery,
     ) -> Result<String, Unexpected> {
-        let Some(query) = nearest_query(
-            origin,
-            radius_m,
-            limit,
-            now,
-            freshness,
-            exclude,
-            EXPLAIN_NEAREST_AVAILABLE,
-        ) else {
+        let Some(query) = nearest_query(query, EXPLAIN_NEAREST_AVAILABLE) else {
             return Ok("no query: nothing can match".to_owned());
         };
         let lines: Vec<String> = query
@@ -285,24 +265,8 @@ impl AvailabilityRepository for PgStore {
             .collect()
     }
 
-    async fn nearest_available(
-        &self,
-        origin: GeoPoint,
-        radius_m: f64,
-        limit_n: usize,
-        now: OffsetDateTime,
-        freshness: Duration,
-        exclude: &[DriverId],
-    ) -> Result<Vec<Candidate>, Unexpected> {
-        let Some(query) = nearest_query(
-            origin,
-            radius_m,
-            limit_n,
-            now,
-            freshness,
-            exclude,
-            NEAREST_AVAILABLE,
-        ) else {
+    async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {
+        let Some(query) = nearest_query(query, NEAREST_AVAILABLE) else {
             return Ok(Vec::new());
         };
         let rows: Vec<(Uuid, f64)> = query

@@ -26,10 +26,11 @@ use std::time::{Duration as StdDuration, Instant};
 use async_trait::async_trait;
 use rodando_domain::availability::{DriverAvailability, LocationFix, Position};
 use rodando_domain::dispatch::Candidate;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Pinged, Versioned};
+use rodando_ports::availability::{
+    AvailabilityRepository, CasError, NearestQuery, Pinged, Versioned,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::PgStore;
@@ -538,30 +539,13 @@ impl AvailabilityRepository for WriteBehindStore {
     /// Over the positions in PostgreSQL: at most one interval (plus a batch's duration) older
     /// than the pings accepted, on this node and every other. When a driver this node heard
     /// has no position in PostgreSQL yet (it just came online), a batch is written first.
-    async fn nearest_available(
-        &self,
-        origin: GeoPoint,
-        radius_m: f64,
-        limit: usize,
-        now: OffsetDateTime,
-        freshness: Duration,
-        exclude: &[DriverId],
-    ) -> Result<Vec<Candidate>, Unexpected> {
+    async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {
         if self.buffer.first_positions.load(Ordering::Relaxed)
             && let Err(e) = self.buffer.write_batch().await
         {
             tracing::debug!(error = %e, "positions not written before a nearest-driver query");
         }
-        AvailabilityRepository::nearest_available(
-            &self.store,
-            origin,
-            radius_m,
-            limit,
-            now,
-            freshness,
-            exclude,
-        )
-        .await
+        AvailabilityRepository::nearest_available(&self.store, query).await
     }
 
     async fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected> {

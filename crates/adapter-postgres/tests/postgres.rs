@@ -11,7 +11,7 @@ use std::time::{Duration as StdDuration, Instant};
 use rodando_adapter_postgres::{MIGRATOR, PgStartError, PgStore};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
-use rodando_ports::availability::AvailabilityRepository;
+use rodando_ports::availability::{AvailabilityRepository, NearestQuery};
 use rodando_ports::health::HealthCheck;
 use rodando_ports::trips::{TripRepository, TripStandingLookup};
 use sqlx::Row;
@@ -21,6 +21,18 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 12:00:00.123456 UTC);
+
+/// Up to `limit` drivers within `radius_m` of Parque Central at `NOW`.
+fn near_parque_central(radius_m: f64, limit: usize, freshness: Duration) -> NearestQuery {
+    NearestQuery {
+        origin: parque_central(),
+        radius_m,
+        limit,
+        now: NOW,
+        freshness,
+        exclude: Vec::new(),
+    }
+}
 
 fn parque_central() -> GeoPoint {
     GeoPoint::from_degrees(23.1377, -82.3595).unwrap()
@@ -356,7 +368,7 @@ async fn the_nearest_query_walks_the_gist_index_and_agrees_with_haversine() {
         // limit, whether few or many drivers are within the radius.
         for radius_m in [radius, 60_000.0] {
             let plan = store
-                .explain_nearest_available(parque_central(), radius_m, 5, NOW, freshness, &[])
+                .explain_nearest_available(&near_parque_central(radius_m, 5, freshness))
                 .await
                 .unwrap();
             println!("EXPLAIN nearest_available within {radius_m} m:\n{plan}");
@@ -395,7 +407,7 @@ async fn the_nearest_query_walks_the_gist_index_and_agrees_with_haversine() {
         let expected: Vec<DriverId> = everyone.iter().take(8).map(|(_, id)| *id).collect();
 
         let found = store
-            .nearest_available(parque_central(), radius, 8, NOW, freshness, &[])
+            .nearest_available(&near_parque_central(radius, 8, freshness))
             .await
             .unwrap();
         let ids: Vec<DriverId> = found.iter().map(|n| n.driver_id).collect();

@@ -11,11 +11,23 @@ use rodando_adapter_postgres::{PgStore, WriteBehindConfig, WriteBehindStore};
 use rodando_domain::availability::{LocationFix, StatusCommand, TripStanding};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
-use rodando_ports::availability::AvailabilityRepository;
+use rodando_ports::availability::{AvailabilityRepository, NearestQuery};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 const INTERVAL: StdDuration = StdDuration::from_millis(100);
+
+/// The 5 drivers nearest to `fix(0)` within 5 km, fresh within 2 minutes.
+fn near_fix0() -> NearestQuery {
+    NearestQuery {
+        origin: fix(0).point,
+        radius_m: 5_000.0,
+        limit: 5,
+        now: now(),
+        freshness: time::Duration::minutes(2),
+        exclude: Vec::new(),
+    }
+}
 
 fn config() -> WriteBehindConfig {
     WriteBehindConfig {
@@ -357,17 +369,7 @@ async fn a_driver_with_its_first_position_in_memory_is_found_at_once_by_dispatch
             .record_location(driver, &fix(1), now())
             .await
             .unwrap();
-        let found = buffered
-            .nearest_available(
-                fix(0).point,
-                5_000.0,
-                5,
-                now(),
-                time::Duration::minutes(2),
-                &[],
-            )
-            .await
-            .unwrap();
+        let found = buffered.nearest_available(&near_fix0()).await.unwrap();
         assert_eq!(
             found.iter().map(|c| c.driver_id).collect::<Vec<_>>(),
             vec![driver]
@@ -378,17 +380,7 @@ async fn a_driver_with_its_first_position_in_memory_is_found_at_once_by_dispatch
             .record_location(driver, &fix(2), now())
             .await
             .unwrap();
-        buffered
-            .nearest_available(
-                fix(0).point,
-                5_000.0,
-                5,
-                now(),
-                time::Duration::minutes(2),
-                &[],
-            )
-            .await
-            .unwrap();
+        buffered.nearest_available(&near_fix0()).await.unwrap();
         assert_eq!(stored(&pg, driver).await.1, version, "no batch for a move");
     })
     .await;

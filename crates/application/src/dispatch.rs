@@ -10,6 +10,7 @@ use rodando_domain::ids::{DriverId, OfferId, TripId};
 use rodando_domain::offer::{Offer, OfferError};
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_ports::Unexpected;
+use rodando_ports::availability::NearestQuery;
 use rodando_ports::notifier::{TripAudience, TripEvent};
 use rodando_ports::trips::{AvailabilityChange, DispatchConflict, DispatchWrite, TripTransition};
 use tokio_util::sync::CancellationToken;
@@ -74,14 +75,14 @@ impl TripService {
                 let offered: Vec<DriverId> = offers.iter().map(|o| o.driver_id()).collect();
                 let candidates = self
                     .availability
-                    .nearest_available(
-                        trip.pickup().point,
-                        self.policy.radius_m,
-                        CANDIDATES_PER_STEP,
+                    .nearest_available(&NearestQuery {
+                        origin: trip.pickup().point,
+                        radius_m: self.policy.radius_m,
+                        limit: CANDIDATES_PER_STEP,
                         now,
-                        self.presence_ttl,
-                        &offered,
-                    )
+                        freshness: self.presence_ttl,
+                        exclude: offered,
+                    })
                     .await?;
                 let offers_made = u32::try_from(offers.len()).unwrap_or(u32::MAX);
                 match self.policy.next_step(offers_made, &candidates) {

@@ -10,7 +10,7 @@ use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::offer::{Offer, OfferError};
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripError, TripStatus};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::AvailabilityRepository;
+use rodando_ports::availability::{AvailabilityRepository, NearestQuery};
 use rodando_ports::clock::Clock;
 use rodando_ports::notifier::{Notifier, TripAudience, TripEvent};
 use rodando_ports::trips::{
@@ -264,14 +264,14 @@ impl TripService {
         limit: usize,
     ) -> Result<Vec<rodando_domain::dispatch::Candidate>, Unexpected> {
         self.availability
-            .nearest_available(
+            .nearest_available(&NearestQuery {
                 origin,
                 radius_m,
                 limit,
-                self.clock.now(),
-                self.presence_ttl,
-                &[],
-            )
+                now: self.clock.now(),
+                freshness: self.presence_ttl,
+                exclude: Vec::new(),
+            })
             .await
     }
 

@@ -9,6 +9,27 @@ use time::{Duration, OffsetDateTime};
 
 use crate::Unexpected;
 
+/// What dispatch asks the store for: up to `limit` drivers it may offer a trip to, nearest
+/// first — available (hence online, no trip, no reason), presence and position fresher than
+/// `freshness` at `now` ([`DriverAvailability::is_matchable`]), within `radius_m` of `origin`,
+/// holding no open offer of any trip, whose user is not inactive or banned, and not in
+/// `exclude`; distances are great-circle metres.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearestQuery {
+    /// Where the trip starts.
+    pub origin: GeoPoint,
+    /// How far a driver may be, in metres.
+    pub radius_m: f64,
+    /// How many drivers at most.
+    pub limit: usize,
+    /// The store's "now" for freshness.
+    pub now: OffsetDateTime,
+    /// How old a presence or position may be.
+    pub freshness: Duration,
+    /// Drivers not to answer (already offered this trip).
+    pub exclude: Vec<DriverId>,
+}
+
 /// A driver's availability with the version it was stored at, for compare-and-set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned {
@@ -90,25 +111,12 @@ pub trait AvailabilityRepository: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Versioned>, Unexpected>;
 
-    /// Up to `limit` drivers dispatch may offer a trip to, nearest first: available (hence
-    /// online, no trip, no reason), presence and position fresher than `freshness` at `now`
-    /// ([`DriverAvailability::is_matchable`]), within `radius_m` of `origin`, holding no open
-    /// offer of any trip, whose user is not inactive or banned, and not in `exclude`; distances
-    /// are great-circle metres. Answered
-    /// from a spatial index, not a scan of every driver.
+    /// The drivers `query` asks for ([`NearestQuery`]), nearest first, answered from a spatial
+    /// index, not a scan of every driver.
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.
-    #[allow(clippy::too_many_arguments)]
-    async fn nearest_available(
-        &self,
-        origin: GeoPoint,
-        radius_m: f64,
-        limit: usize,
-        now: OffsetDateTime,
-        freshness: Duration,
-        exclude: &[DriverId],
-    ) -> Result<Vec<Candidate>, Unexpected>;
+    async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected>;
 
     /// Applies a location ping ([`DriverAvailability::record_location`]: position and presence
     /// only, never status, trip or connection) to the driver's availability, created OFFLINE on

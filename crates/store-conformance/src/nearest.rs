@@ -7,6 +7,7 @@ use rodando_domain::availability::{LocationFix, StatusCommand, TripStanding};
 use rodando_domain::dispatch::Candidate;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, TripId};
+use rodando_ports::availability::NearestQuery;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -31,11 +32,19 @@ async fn nearest(
 ) -> Vec<Candidate> {
     ok(ports
         .availability
-        .nearest_available(origin(), radius_m, limit, now, freshness, exclude)
+        .nearest_available(&NearestQuery {
+            origin: origin(),
+            radius_m,
+            limit,
+            now,
+            freshness,
+            exclude: exclude.to_vec(),
+        })
         .await)
 }
 
-async fn nearest_ids(ports: &Ports, radius_m: f64, limit: usize) -> Vec<DriverId> {
+/// The ids of up to `limit` drivers matchable at `at(10)` within `radius_m` of Parque Central.
+pub(crate) async fn nearest_ids(ports: &Ports, radius_m: f64, limit: usize) -> Vec<DriverId> {
     ids(&nearest(ports, radius_m, limit, at(10), ONE_HOUR, &[]).await)
 }
 

@@ -14,6 +14,7 @@ use crate::Ports;
 use crate::fixtures::{
     T0, apply, at, available_driver_at, fix, havana, new_driver, ok, point, status,
 };
+use crate::nearest::nearest_ids;
 
 async fn ping(ports: &Ports, driver: DriverId, place: (f64, f64), seconds: i64) {
     ok(ports
@@ -135,20 +136,7 @@ pub async fn nearest_first_holds_with_positions_written_behind(ports: Ports) {
     ping(&ports, middle, havana::HOTEL_NACIONAL, 2).await;
     ok(ports.availability.flush().await);
 
-    let nearest = |ports: Ports| async move {
-        let found = ok(ports
-            .availability
-            .nearest_available(
-                point(havana::PARQUE_CENTRAL),
-                5_000.0,
-                10,
-                at(10),
-                Duration::hours(1),
-                &[],
-            )
-            .await);
-        found.iter().map(|c| c.driver_id).collect::<Vec<_>>()
-    };
+    let nearest = |ports: Ports| async move { nearest_ids(&ports, 5_000.0, 10).await };
     assert_eq!(nearest(ports.clone()).await, vec![near, middle, far]);
 
     ping(&ports, far, havana::PARQUE_CENTRAL, 3).await;

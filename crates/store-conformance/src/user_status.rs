@@ -10,10 +10,11 @@ use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::user::UserStatus;
 use rodando_ports::trips::{AvailabilityChange, DispatchConflict, DispatchWrite};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::Ports;
-use crate::fixtures::{T0, at, available_driver_at, havana, ok, point};
+use crate::fixtures::{T0, at, available_driver_at, havana, ok};
+use crate::nearest::nearest_ids;
 use crate::trips::{offer, offered, refused, stored_trip, transition, trip_of};
 
 async fn set(ports: &Ports, driver: DriverId, status: UserStatus) {
@@ -24,20 +25,7 @@ async fn set(ports: &Ports, driver: DriverId, status: UserStatus) {
 }
 
 async fn nearest(ports: &Ports) -> Vec<DriverId> {
-    ok(ports
-        .availability
-        .nearest_available(
-            point(havana::PARQUE_CENTRAL),
-            5_000.0,
-            10,
-            at(10),
-            Duration::hours(1),
-            &[],
-        )
-        .await)
-    .into_iter()
-    .map(|c| c.driver_id)
-    .collect()
+    nearest_ids(ports, 5_000.0, 10).await
 }
 
 /// Inactive and banned drivers are skipped by the nearest-driver query at once, whatever their

@@ -11,10 +11,9 @@ use rodando_adapter_memory::MemoryStore;
 use rodando_application::clock::SystemClock;
 use rodando_domain::availability::DriverAvailability;
 use rodando_domain::dispatch::Candidate;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
 use rodando_ports::Unexpected;
-use rodando_ports::availability::{AvailabilityRepository, CasError, Versioned};
+use rodando_ports::availability::{AvailabilityRepository, CasError, NearestQuery, Versioned};
 use rodando_server::stores::Stores;
 use rodando_server::{Application, Config};
 use rodando_sio_client::Disconnect;
@@ -87,18 +86,8 @@ impl AvailabilityRepository for SlowLoads {
         self.0.list_stale(now, ttl, limit).await
     }
 
-    async fn nearest_available(
-        &self,
-        origin: GeoPoint,
-        radius_m: f64,
-        limit: usize,
-        now: OffsetDateTime,
-        freshness: time::Duration,
-        exclude: &[DriverId],
-    ) -> Result<Vec<Candidate>, Unexpected> {
-        self.0
-            .nearest_available(origin, radius_m, limit, now, freshness, exclude)
-            .await
+    async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {
+        self.0.nearest_available(query).await
     }
 
     async fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected> {
