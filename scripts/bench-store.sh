@@ -17,7 +17,7 @@
 #
 # Knobs (env): QUICK=1 (a short smoke run), PARTS ("a b c"), DRIVERS (1000), RATE (5), ADMINS (10),
 # WARMUP (8), DURATION (20), SIZES (10000,100000), QUERIES (2000), DISPATCH_DRIVERS (10000),
-# TRIPS (1000), TRIP_RATE (50), PING_EVERY (4), PORT (3927), DATABASE_URL (default
+# TRIPS (1000), TRIP_RATE (50), PING_EVERY (4), DISPATCH_STORES ("memory postgres"), PORT (3927), DATABASE_URL (default
 # postgres://postgres@127.0.0.1:5432/test). Reports land in target/bench/store-*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -209,9 +209,10 @@ if [[ " $parts " == *" c "* ]]; then
             exit 1
         }
     fi
-    dispatch memory
-    echo "load between: $(uptime)" | tee -a "$out/store-load.txt"
-    dispatch postgres
+    for store in ${DISPATCH_STORES:-memory postgres}; do
+        [[ $store == postgres ]] && echo "load between: $(uptime)" | tee -a "$out/store-load.txt"
+        dispatch "$store"
+    done
     echo
     echo "== dispatch: $dispatch_drivers drivers, $trips trips at $trip_rate/s, drivers accepting at once =="
     jq -rs '
@@ -222,7 +223,7 @@ if [[ " $parts " == *" c "* ]]; then
         f(.requestToFirstOffer.p50Ms), f(.requestToFirstOffer.p99Ms),
         f(.requestToAssigned.p50Ms), f(.requestToAssigned.p99Ms), f(.requestToCreated.p99Ms),
         f(.serverCpuPercent), ([.errors | to_entries[] | "\(.key)=\(.value)"] | join(" ") | if . == "" then "none" else . end)])
-      | @tsv' "$out/store-dispatch-memory.json" "$out/store-dispatch-postgres.json" \
+      | @tsv' "$out"/store-dispatch-*.json \
         | column -t -s $'\t' | tee "$out/store-dispatch-summary.txt"
 fi
 echo "load after: $(uptime)" | tee -a "$out/store-load.txt"

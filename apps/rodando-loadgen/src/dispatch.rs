@@ -1,5 +1,5 @@
-//! `--trips N`: the dispatch latency benchmark. `--drivers` driver sockets go AVAILABLE, ping a
-//! first position with an ack, then keep pinging every `--ping-every` seconds (fire and forget,
+//! `--trips N`: the dispatch latency benchmark. `--drivers` driver sockets go AVAILABLE and
+//! ping a first position with an ack (`--connect-concurrency` drivers at a time), then keep pinging every `--ping-every` seconds (fire and forget,
 //! so a socket is never busy waiting when an offer comes) and accept every
 //! `trip:assignment:offered` at once with `driver:offer:accept`. Once every driver is ready and
 //! `--settle` seconds have passed, `--trips` passengers each request one trip over REST
@@ -262,10 +262,15 @@ async fn drive(
     seed: u64,
     ping_every: Duration,
     shared: Arc<Shared>,
+    announcing: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) -> Errors {
     let mut errors = Errors::new();
     let client = &mut opened.client;
+    // A bounded number of drivers announce at once, as they connected: 10k status updates in
+    // the same instant would measure a thundering herd (on PostgreSQL they queue for the pool
+    // past the ack deadline), not dispatch.
+    let permit = announcing.acquire_owned().await;
     let status = client
         .emit_with_ack(
             "driver:status:update",
@@ -290,6 +295,7 @@ async fn drive(
         shared.gave_up.fetch_add(1, Ordering::Relaxed);
         return errors;
     }
+    drop(permit);
     shared.ready.fetch_add(1, Ordering::Relaxed);
     let jitter = ping_every.mul_f64(rng::stream(seed, 1).random());
     let mut ticks = tokio::time::interval_at(Instant::now() + jitter, ping_every);
@@ -432,10 +438,19 @@ pub async fn run(args: &Args) -> Result<ExitCode, String> {
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let ping_every = Duration::from_secs_f64(args.ping_every);
+    let announcing = Arc::new(Semaphore::new(args.connect_concurrency));
     let mut drivers = JoinSet::new();
     for (i, o) in opened.into_iter().enumerate() {
         let (shared, stop) = (Arc::clone(&shared), stop_rx.clone());
-        drivers.spawn(drive(o, 1_000 + i as u64, ping_every, shared, stop));
+        let announcing = Arc::clone(&announcing);
+        drivers.spawn(drive(
+            o,
+            1_000 + i as u64,
+            ping_every,
+            shared,
+            announcing,
+            stop,
+        ));
     }
     // Every driver AVAILABLE with a position (or given up), then the settle time.
     let deadline = Instant::now() + Duration::from_secs(120);
