@@ -59,8 +59,10 @@ bench-realtime:
     bash scripts/bench-realtime.sh
 
 # The embedded store against PostgreSQL, back to back (release): the ping load (1000 distinct
-# drivers x 5 pings/s, 10 admins, 20 s) with server and PostgreSQL CPU and the ratios, then the
-# nearest-available-driver query at 10k and 100k drivers (~4 min; QUICK=1 for a smoke run).
+# drivers x 5 pings/s, 10 admins, 20 s) with server and PostgreSQL CPU and the ratios, the
+# nearest-available-driver query at 10k and 100k drivers, and dispatch latency (10k driver
+# sockets accepting at once, 1000 trip requests at 50/s). ~25 min, most of it the 11k logins of
+# part c (one argon2 check each); PARTS="a b" skips it, QUICK=1 for a smoke run.
 bench-store: db
     cargo build --release -p rodando-server -p rodando-loadgen -p rodando-bench-store
     bash scripts/bench-store.sh

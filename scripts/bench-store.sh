@@ -10,17 +10,23 @@
 #      leaves out what other databases' clients cost on a shared machine); then the ratios.
 #   b  the nearest-available-driver query at SIZES drivers over one city, both stores, QUERIES
 #      each, one at a time (rodando-bench-store): p50/p99.
+#   c  dispatch latency, both stores: rodando-loadgen --trips with DISPATCH_DRIVERS driver sockets
+#      (distinct drivers, AVAILABLE, a ping every PING_EVERY s, accepting every offer at once) and
+#      TRIPS passengers each requesting one trip over REST at TRIP_RATE/s: request → first offer
+#      and request → assigned p50/p99, server CPU.
 #
-# Knobs (env): QUICK=1 (a short smoke run), PARTS ("a b"), DRIVERS (1000), RATE (5), ADMINS (10),
-# WARMUP (8), DURATION (20), SIZES (10000,100000), QUERIES (2000), PORT (3927), DATABASE_URL
-# (default postgres://postgres@127.0.0.1:5432/test). Reports land in target/bench/store-*.
+# Knobs (env): QUICK=1 (a short smoke run), PARTS ("a b c"), DRIVERS (1000), RATE (5), ADMINS (10),
+# WARMUP (8), DURATION (20), SIZES (10000,100000), QUERIES (2000), DISPATCH_DRIVERS (10000),
+# TRIPS (1000), TRIP_RATE (50), PING_EVERY (4), DISPATCH_STORES ("memory postgres"), PORT (3927), DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/test). Reports land in target/bench/store-*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${QUICK:-0}" == 1 ]]; then
     : "${DRIVERS:=200}" "${WARMUP:=2}" "${DURATION:=5}" "${SIZES:=1000,10000}" "${QUERIES:=200}"
+    : "${DISPATCH_DRIVERS:=500}" "${TRIPS:=100}"
 fi
-parts="${PARTS:-a b}"
+parts="${PARTS:-a b c}"
 drivers="${DRIVERS:-1000}"
 rate="${RATE:-5}"
 admins="${ADMINS:-10}"
@@ -28,6 +34,10 @@ warmup="${WARMUP:-8}"
 duration="${DURATION:-20}"
 sizes="${SIZES:-10000,100000}"
 queries="${QUERIES:-2000}"
+dispatch_drivers="${DISPATCH_DRIVERS:-10000}"
+trips="${TRIPS:-1000}"
+trip_rate="${TRIP_RATE:-50}"
+ping_every="${PING_EVERY:-4}"
 port="${PORT:-3927}"
 base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 out=target/bench
@@ -83,25 +93,34 @@ common_env=(
     JWT_ACCESS_TTL=1h MAX_CONNECTIONS_PER_USER=20 RATE_LIMIT_EVENTS_PER_SEC=100 RATE_LIMIT_BURST=200
 )
 
-ping_load() { # store
-    local store=$1 url=
+# Starts the server on `store` (a fresh scratch database on PostgreSQL, seeded with the demo
+# users) with `extra_drivers` extra demo drivers and `extra_passengers` extra passengers; sets
+# server_pid and waits for /health. The server log is $out/store-$2-server.log.
+start_server() { # store label extra_drivers extra_passengers
+    local store=$1 label=$2 url=
+    local seeds=(SEED_DEMO_DRIVERS="$3" SEED_DEMO_PASSENGERS="$4")
     if [[ $store == postgres ]]; then
         scratch="rodando_bench_$RANDOM$RANDOM"
         psql "$base" -XAtqc "CREATE DATABASE $scratch" >/dev/null
         url="${base%/*}/$scratch"
-        env "${common_env[@]}" DATABASE_URL="$url" SEED_DEMO_DRIVERS="$drivers" \
+        env "${common_env[@]}" DATABASE_URL="$url" "${seeds[@]}" \
             target/release/rodando-server seed-demo >/dev/null
-        env "${common_env[@]}" DATABASE_URL="$url" target/release/rodando-server >"$out/store-$store-server.log" 2>&1 &
+        env "${common_env[@]}" DATABASE_URL="$url" target/release/rodando-server >"$out/store-$label-server.log" 2>&1 &
     else
-        env -u DATABASE_URL -u REDIS_URL "${common_env[@]}" SEED_DEMO_DRIVERS="$drivers" \
-            target/release/rodando-server >"$out/store-$store-server.log" 2>&1 &
+        env -u DATABASE_URL -u REDIS_URL "${common_env[@]}" "${seeds[@]}" \
+            target/release/rodando-server >"$out/store-$label-server.log" 2>&1 &
     fi
     server_pid=$!
     for _ in $(seq 300); do
         curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-        kill -0 "$server_pid" 2>/dev/null || { cat "$out/store-$store-server.log" >&2; exit 1; }
+        kill -0 "$server_pid" 2>/dev/null || { cat "$out/store-$label-server.log" >&2; exit 1; }
         sleep 0.2
     done
+}
+
+ping_load() { # store
+    local store=$1
+    start_server "$store" "$store" "$drivers" 0
     local log="$out/store-$store.log"
     target/release/rodando-loadgen --url "http://127.0.0.1:$port" --drivers "$drivers" \
         --driver-users "$drivers" --admins "$admins" --rate "$rate" --warmup "$warmup" \
@@ -164,5 +183,47 @@ if [[ " $parts " == *" b "* ]]; then
     echo "== nearest-available query =="
     DATABASE_URL="$base" target/release/rodando-bench-store --drivers "$sizes" --queries "$queries" \
         --json "$out/store-nearest.json" | tee "$out/store-nearest.txt"
+fi
+# The demo store has 3 drivers and 2 passengers of its own: these many extra make the numbered
+# users 1..N the benchmark logs in as.
+dispatch() { # store
+    local store=$1 label="dispatch-$1"
+    start_server "$store" "$label" "$((dispatch_drivers > 3 ? dispatch_drivers - 3 : 0))" \
+        "$((trips > 2 ? trips - 2 : 0))"
+    target/release/rodando-loadgen --url "http://127.0.0.1:$port" --drivers "$dispatch_drivers" \
+        --driver-users "$dispatch_drivers" --admins 0 --trips "$trips" --trip-rate "$trip_rate" \
+        --ping-every "$ping_every" --server-pid "$server_pid" --label "$store" \
+        --json "$out/store-$label.json" >"$out/store-$label.txt" 2>"$out/store-$label.log" \
+        || echo "bench-store: rodando-loadgen --trips exited $? on $store (see $out/store-$label.log)" >&2
+    cat "$out/store-$label.txt"
+    cleanup
+    sleep 2
+}
+
+if [[ " $parts " == *" c "* ]]; then
+    echo
+    need=$((dispatch_drivers + 256))
+    if (($(ulimit -n) < need)); then
+        ulimit -n "$need" 2>/dev/null || {
+            echo "bench-store: $dispatch_drivers driver sockets need ulimit -n ≥ $need (it is $(ulimit -n)); set DISPATCH_DRIVERS lower or raise it" >&2
+            exit 1
+        }
+    fi
+    for store in ${DISPATCH_STORES:-memory postgres}; do
+        [[ $store == postgres ]] && echo "load between: $(uptime)" | tee -a "$out/store-load.txt"
+        dispatch "$store"
+    done
+    echo
+    echo "== dispatch: $dispatch_drivers drivers, $trips trips at $trip_rate/s, drivers accepting at once =="
+    jq -rs '
+      def f(x): if x == null then "-" else (x * 100 | round / 100 | tostring) end;
+      ["store", "created", "assigned", "first offer p50 ms", "p99 ms", "assigned p50 ms", "p99 ms", "201 p99 ms", "server CPU %", "errors"],
+      (.[] | [if .label == "memory" then "embedded" else "PostgreSQL" end,
+        "\(.tripsCreated)/\(.tripsRequested)", (.tripsAssigned | tostring),
+        f(.requestToFirstOffer.p50Ms), f(.requestToFirstOffer.p99Ms),
+        f(.requestToAssigned.p50Ms), f(.requestToAssigned.p99Ms), f(.requestToCreated.p99Ms),
+        f(.serverCpuPercent), ([.errors | to_entries[] | "\(.key)=\(.value)"] | join(" ") | if . == "" then "none" else . end)])
+      | @tsv' "$out"/store-dispatch-*.json \
+        | column -t -s $'\t' | tee "$out/store-dispatch-summary.txt"
 fi
 echo "load after: $(uptime)" | tee -a "$out/store-load.txt"

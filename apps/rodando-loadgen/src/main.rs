@@ -8,6 +8,7 @@
 //! Bounded in sockets and time; loopback by default. See `docs/benchmarks.md`.
 
 mod campaign;
+mod dispatch;
 mod geo;
 mod procfs;
 mod ramp;
@@ -115,6 +116,27 @@ struct Args {
     /// `iss` of minted tokens.
     #[arg(long, default_value = "rodando", requires = "secret")]
     issuer: String,
+    /// Dispatch benchmark instead of the ping load: this many passengers (`--passenger-email`)
+    /// each request one trip over REST while the drivers accept every offer at once; reports
+    /// request → first offer and request → assigned (see `dispatch.rs`). 0: the ping load.
+    #[arg(long, default_value_t = 0)]
+    trips: usize,
+    /// --trips: requests per second (open loop).
+    #[arg(long, default_value_t = 50.0)]
+    trip_rate: f64,
+    /// --trips: passenger e-mail; `{i}` is replaced by 1..=--trips (the demo store has 2;
+    /// `SEED_DEMO_PASSENGERS` adds more).
+    #[arg(long, default_value = "passenger{i}@rodando.local")]
+    passenger_email: String,
+    /// --trips: seconds between a driver's location pings (sent without an ack).
+    #[arg(long, default_value_t = 4.0)]
+    ping_every: f64,
+    /// --trips: seconds between the last driver going AVAILABLE and the first request.
+    #[arg(long, default_value_t = 2.0)]
+    settle: f64,
+    /// --trips: seconds to wait after the last request for the trips still unassigned.
+    #[arg(long, default_value_t = 10.0)]
+    drain: f64,
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -135,6 +157,11 @@ async fn main() -> ExitCode {
         Ok(plan) => plan,
         Err(message) => return fail(&message),
     };
+    if args.trips > 0 {
+        return dispatch::run(&args)
+            .await
+            .unwrap_or_else(|message| fail(&message));
+    }
     let tokens = match tokens::tokens_for(&args).await {
         Ok(t) => t,
         Err(message) => return fail(&message),

@@ -174,27 +174,21 @@ impl AvailabilityRepository for MemoryStore {
         // Last, as dispatch writes take it: a status change cannot land between this read and
         // the rows'.
         let users = crate::lock::read(&self.users);
-        let mut found: Vec<Candidate> = t
-            .spatial
-            .candidates(origin, radius_m)
-            .filter(|driver| {
-                !exclude.contains(driver)
-                    && !offers.holds_open_offer(*driver)
-                    && !users.is_inactive(*driver)
-            })
-            .filter_map(|driver| t.rows.get(&driver))
-            .filter(|row| row.state.is_matchable(now, freshness))
-            .filter_map(|row| {
-                let at = row.state.last_location?.point;
-                let distance_m = origin.distance_m(&at);
-                (distance_m <= radius_m).then_some(Candidate {
-                    driver_id: row.state.driver_id,
-                    distance_m,
-                })
-            })
-            .collect();
-        found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
-        found.truncate(limit);
+        // Nearest first through the spatial index, passing over drivers that cannot be offered
+        // a trip; it stops once `limit` are found (or the radius is passed).
+        let found = t.spatial.nearest(origin, radius_m, limit, |driver| {
+            if exclude.contains(&driver)
+                || offers.holds_open_offer(driver)
+                || users.is_inactive(driver)
+            {
+                return None;
+            }
+            let row = t.rows.get(&driver)?;
+            if !row.state.is_matchable(now, freshness) {
+                return None;
+            }
+            Some(origin.distance_m(&row.state.last_location?.point))
+        });
         Ok(found)
     }
 

@@ -135,6 +135,7 @@ macro_rules! conformance_suite {
                 only_available_drivers_are_found_and_the_index_follows_every_change,
                 nothing_is_found_with_no_room_or_no_radius,
                 drivers_holding_an_open_offer_are_skipped,
+                unmatchable_drivers_nearer_than_the_matchable_ones_do_not_hide_them,
             }
             positions {
                 a_ping_is_read_at_once_and_the_last_one_is_stored,

@@ -292,3 +292,62 @@ pub async fn drivers_holding_an_open_offer_are_skipped(ports: Ports) {
     let found = ids(&nearest(&ports, 5_000.0, 2, at(10), ONE_HOUR, &[]).await);
     assert_eq!(found, vec![capitolio, morro]);
 }
+
+/// Unmatchable drivers of every kind nearer to the pickup than every matchable one (excluded,
+/// holding an open offer, inactive or banned, with an old position, on a trip) do not hide the
+/// matchable ones behind them: the query still returns the `limit` nearest matchable drivers,
+/// so a store that stops looking after `limit` drivers of any kind fails here.
+pub async fn unmatchable_drivers_nearer_than_the_matchable_ones_do_not_hide_them(ports: Ports) {
+    use rodando_domain::user::UserStatus;
+
+    let (lat, lon) = havana::PARQUE_CENTRAL;
+    // Within 60 m of the origin, one every ~2 m going north; Capitolio is ~280 m south.
+    let near = |i: u32| (lat + f64::from(i) * 2e-5, lon);
+    let mut i = 0;
+    let mut next_near = || {
+        i += 1;
+        near(i)
+    };
+    let mut excluded = Vec::new();
+    for _ in 0..12 {
+        excluded.push(available_driver_at(&ports, next_near(), T0).await);
+    }
+    for _ in 0..3 {
+        let driver = available_driver_at(&ports, next_near(), T0).await;
+        let trip = crate::trips::stored_trip(&ports).await;
+        crate::trips::offered(&ports, &trip, driver, 1).await;
+    }
+    for status in [
+        UserStatus::Inactive,
+        UserStatus::Banned,
+        UserStatus::Inactive,
+    ] {
+        let driver = available_driver_at(&ports, next_near(), T0).await;
+        assert!(ok(ports.users.set_status(driver, status).await));
+    }
+    // Pinged long before the query: their positions are older than the freshness.
+    for _ in 0..3 {
+        available_driver_at(&ports, next_near(), T0 - Duration::hours(2)).await;
+    }
+    for _ in 0..3 {
+        let driver = available_driver_at(&ports, next_near(), T0).await;
+        let trip = TripId::from_uuid(Uuid::new_v4());
+        apply(&ports, driver, T0, |s| {
+            ok(s.set_trip(trip, TripStanding::External, TripStanding::External, T0))
+        })
+        .await;
+    }
+    let [capitolio, morro, nacional, plaza, ..] = six_drivers(&ports).await;
+
+    let found = nearest(&ports, 5_000.0, 2, at(10), ONE_HOUR, &excluded).await;
+    assert_eq!(ids(&found), vec![capitolio, morro]);
+    let found = nearest(&ports, 5_000.0, 10, at(10), ONE_HOUR, &excluded).await;
+    assert_eq!(ids(&found), vec![capitolio, morro, nacional, plaza]);
+    let mut also_capitolio = excluded.clone();
+    also_capitolio.push(capitolio);
+    let found = nearest(&ports, 5_000.0, 1, at(10), ONE_HOUR, &also_capitolio).await;
+    assert_eq!(ids(&found), vec![morro]);
+    // Without the exclusions, the excluded ones are the nearest.
+    let found = nearest(&ports, 5_000.0, 3, at(10), ONE_HOUR, &[]).await;
+    assert_eq!(ids(&found), excluded[..3].to_vec());
+}
