@@ -6,7 +6,8 @@ use std::time::Duration;
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
-use crate::helpers::{QUIET, TestApp, WAIT, spawn_app, spawn_app_with};
+use crate::helpers::{Hears, QUIET, TestApp, WAIT, spawn_app, spawn_app_with};
+use crate::trips::{ack, ack_ok, go_available};
 
 /// A driver and everyone who must (admin) or must not (second driver, passenger) see it.
 struct Fleet {
@@ -31,13 +32,6 @@ async fn fleet(app: &TestApp) -> Fleet {
         passenger,
         admin,
     }
-}
-
-async fn ack(socket: &SioClient, event: &str, payload: Value) -> Value {
-    socket
-        .emit_with_ack(event, payload, WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("{event} was not acked: {e}"))
 }
 
 /// Nobody but the driver and the admins heard anything.
@@ -81,13 +75,7 @@ async fn going_available_is_acked_and_broadcast_to_the_driver_and_admins_only() 
     let app = spawn_app().await;
     let mut f = fleet(&app).await;
 
-    let reply = ack(
-        &f.driver,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
-    assert_eq!(reply["ok"], true, "{reply}");
+    let reply = go_available(&f.driver).await;
     let data = &reply["data"];
     assert_snapshot_shape(data);
     assert_eq!(data["driverId"], f.driver_id.as_str());
@@ -96,17 +84,9 @@ async fn going_available_is_acked_and_broadcast_to_the_driver_and_admins_only() 
     assert_eq!(data["isAvailableForTrips"], true);
     assert_eq!(data["availabilityReason"], Value::Null);
 
-    let to_admin = f
-        .admin
-        .expect_event("driver:availability:update", WAIT)
-        .await
-        .unwrap();
+    let to_admin = f.admin.heard("driver:availability:update", WAIT).await;
     assert_eq!(&to_admin, data, "admins get the same snapshot as the ack");
-    let to_driver = f
-        .driver
-        .expect_event("driver:availability:update", WAIT)
-        .await
-        .unwrap();
+    let to_driver = f.driver.heard("driver:availability:update", WAIT).await;
     assert_eq!(&to_driver, data);
     // Exactly once each.
     assert!(
@@ -134,10 +114,7 @@ async fn the_same_status_twice_is_acked_but_not_broadcast_again() {
         json!({"availabilityStatus": "BUSY"}),
     )
     .await;
-    f.admin
-        .expect_event("driver:availability:update", WAIT)
-        .await
-        .unwrap();
+    f.admin.heard("driver:availability:update", WAIT).await;
     let again = ack(
         &f.driver,
         "driver:status:update",
@@ -159,21 +136,16 @@ async fn the_same_status_twice_is_acked_but_not_broadcast_again() {
 async fn a_location_ping_is_broadcast_as_geojson_longitude_first() {
     let app = spawn_app().await;
     let mut f = fleet(&app).await;
-    let reply = ack(
+    let reply = ack_ok(
         &f.driver,
         "driver:location:ping",
         json!({"latitude": 23.1136, "longitude": -82.3666, "accuracyMeters": 4.5}),
     )
     .await;
-    assert_eq!(reply["ok"], true, "{reply}");
     let expected_point = json!({"type": "Point", "coordinates": [-82.3666, 23.1136]});
     assert_eq!(reply["data"]["lastLocation"], expected_point);
 
-    let update = f
-        .admin
-        .expect_event("driver:location:update", WAIT)
-        .await
-        .unwrap();
+    let update = f.admin.heard("driver:location:update", WAIT).await;
     assert_eq!(
         update.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["driverId", "lastLocation", "lastLocationTimestamp"]
@@ -184,11 +156,7 @@ async fn a_location_ping_is_broadcast_as_geojson_longitude_first() {
         update["lastLocationTimestamp"],
         reply["data"]["lastLocationTimestamp"]
     );
-    let own = f
-        .driver
-        .expect_event("driver:location:update", WAIT)
-        .await
-        .unwrap();
+    let own = f.driver.heard("driver:location:update", WAIT).await;
     assert_eq!(own, update);
     bystanders_heard_nothing(&mut f).await;
 
@@ -219,23 +187,12 @@ async fn admins_get_at_most_one_location_per_driver_per_window_and_never_lose_th
     }
     // The driver's own room gets all five.
     for _ in 0..5 {
-        f.driver
-            .expect_event("driver:location:update", WAIT)
-            .await
-            .unwrap();
+        f.driver.heard("driver:location:update", WAIT).await;
     }
     // Admins get the first at once and the latest at the end of the 500 ms window.
-    let first = f
-        .admin
-        .expect_event("driver:location:update", WAIT)
-        .await
-        .unwrap();
+    let first = f.admin.heard("driver:location:update", WAIT).await;
     assert_eq!(first["lastLocation"]["coordinates"][1], 23.10);
-    let last = f
-        .admin
-        .expect_event("driver:location:update", WAIT)
-        .await
-        .unwrap();
+    let last = f.admin.heard("driver:location:update", WAIT).await;
     assert_eq!(last["lastLocation"]["coordinates"][1], 23.104);
     assert!(
         f.admin
@@ -255,32 +212,19 @@ async fn setting_and_clearing_a_trip_is_broadcast_as_a_trip_update() {
         json!({"availabilityStatus": "AVAILABLE"}),
     )
     .await;
-    f.admin
-        .expect_event("driver:availability:update", WAIT)
-        .await
-        .unwrap();
+    f.admin.heard("driver:availability:update", WAIT).await;
     f.driver.drain_events();
 
     let trip = "6f9619ff-8b86-4011-b42d-00c04fc964ff";
     let reply = ack(&f.driver, "driver:trip:set", json!({"tripId": trip})).await;
     assert_eq!(reply["data"]["currentTripId"], trip);
     assert_eq!(reply["data"]["availabilityStatus"], "BUSY");
-    let update = f
-        .admin
-        .expect_event("driver:trip:update", WAIT)
-        .await
-        .unwrap();
+    let update = f.admin.heard("driver:trip:update", WAIT).await;
     assert_eq!(
         update,
         json!({"driverId": f.driver_id, "currentTripId": trip, "availabilityReason": "ON_TRIP", "isAvailableForTrips": false})
     );
-    assert_eq!(
-        f.driver
-            .expect_event("driver:trip:update", WAIT)
-            .await
-            .unwrap(),
-        update
-    );
+    assert_eq!(f.driver.heard("driver:trip:update", WAIT).await, update);
 
     // AVAILABLE while on a trip is a conflict.
     let refused = ack(
@@ -296,11 +240,7 @@ async fn setting_and_clearing_a_trip_is_broadcast_as_a_trip_update() {
     let cleared = ack(&f.driver, "driver:trip:set", json!({"currentTripId": null})).await;
     assert_eq!(cleared["data"]["currentTripId"], Value::Null);
     assert_eq!(cleared["data"]["availabilityStatus"], "AVAILABLE");
-    let update = f
-        .admin
-        .expect_event("driver:trip:update", WAIT)
-        .await
-        .unwrap();
+    let update = f.admin.heard("driver:trip:update", WAIT).await;
     assert_eq!(update["currentTripId"], Value::Null);
     assert_eq!(update["isAvailableForTrips"], true);
     bystanders_heard_nothing(&mut f).await;
@@ -370,7 +310,7 @@ async fn every_invalid_payload_gets_an_error_ack_and_an_exception_and_the_socket
             "{event} {payload}"
         );
         assert!(reply["error"]["details"]["fields"].is_array());
-        let exception = f.driver.expect_event("exception", WAIT).await.unwrap();
+        let exception = f.driver.heard("exception", WAIT).await;
         assert_eq!(exception["status"], "error");
         assert_eq!(exception["event"], event);
         assert_eq!(exception["code"], "validation_failed");
@@ -382,7 +322,7 @@ async fn every_invalid_payload_gets_an_error_ack_and_an_exception_and_the_socket
         )
         .await
         .unwrap();
-    let exception = f.driver.expect_event("exception", WAIT).await.unwrap();
+    let exception = f.driver.heard("exception", WAIT).await;
     assert_eq!(exception["code"], "validation_failed");
 
     // Still connected and served; nothing was broadcast.
@@ -414,7 +354,7 @@ async fn unknown_events_get_an_unknown_event_exception() {
     ] {
         let reply = socket.emit_with_ack(event, json!({}), WAIT).await.unwrap();
         assert_eq!(reply["error"]["code"], "unknown_event");
-        let exception = socket.expect_event("exception", WAIT).await.unwrap();
+        let exception = socket.heard("exception", WAIT).await;
         assert_eq!(exception["code"], "unknown_event");
         assert_eq!(exception["event"], event);
     }

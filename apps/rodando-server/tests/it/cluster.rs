@@ -4,10 +4,12 @@
 
 use serde_json::json;
 
-use crate::helpers::{QUIET, WAIT, expect_kicked};
+use crate::helpers::{Hears, QUIET, WAIT, expect_kicked};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
-use crate::trips::{accept_next_offer, ack, driver_at, trip_request, until_matchable};
+use crate::trips::{
+    accept_next_offer, ack_ok, driver_at, go_available, trip_request, until_matchable,
+};
 
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -16,33 +18,33 @@ const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub(crate) struct Cluster {
     pub(crate) a: ServerProcess,
     pub(crate) b: ServerProcess,
-    db: Scratch,
+    pub(crate) db: Scratch,
+    /// The Redis both nodes use, and their channel prefix there (for tests that look inside).
+    pub(crate) redis: String,
+    pub(crate) prefix: String,
 }
 
 impl Cluster {
     pub(crate) async fn start() -> Self {
-        let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
-        let address = redis
-            .trim_start_matches("redis://")
-            .split(['/', '?'])
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        if let Err(e) = tokio::net::TcpStream::connect(&address).await {
-            panic!(
-                "the multi-node tests need Redis at {redis} ({e}): start it (apt-get install redis-server; redis-server --daemonize yes) or set REDIS_URL"
-            );
-        }
-        let db = Scratch::seeded().await;
+        Self::start_with(&[]).await
+    }
+
+    /// Both nodes with `extra` on top of the cluster's environment.
+    pub(crate) async fn start_with(extra: &[(&str, &str)]) -> Self {
+        let (db, redis, prefix) = cluster_store().await;
         let url = db.url();
-        let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
-        let env = [
-            ("DATABASE_URL", url.as_str()),
-            ("REDIS_URL", redis.as_str()),
-            ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
-        ];
+        let env: Vec<(&str, &str)> = cluster_env(&url, &redis, &prefix)
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
         let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
-        Self { a, b, db }
+        Self {
+            a,
+            b,
+            db,
+            redis,
+            prefix,
+        }
     }
 
     pub(crate) async fn stop(self) {
@@ -50,6 +52,40 @@ impl Cluster {
         drop(self.b);
         self.db.drop_it().await;
     }
+}
+
+/// What the nodes of a cluster share: a fresh seeded database, the Redis at REDIS_URL (checked
+/// reachable first, so a missing Redis fails with how to start it rather than a server that
+/// never comes up) and a channel prefix of their own. For tests that start nodes their own way.
+pub(crate) async fn cluster_store() -> (Scratch, String, String) {
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+    let address = redis
+        .trim_start_matches("redis://")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    if let Err(e) = tokio::net::TcpStream::connect(&address).await {
+        panic!(
+            "the multi-node tests need Redis at {redis} ({e}): start it (apt-get install redis-server; redis-server --daemonize yes) or set REDIS_URL"
+        );
+    }
+    let db = Scratch::seeded().await;
+    let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
+    (db, redis, prefix)
+}
+
+/// The environment that makes a node one of the cluster over `cluster_store()`'s parts.
+pub(crate) fn cluster_env<'a>(
+    url: &'a str,
+    redis: &'a str,
+    prefix: &'a str,
+) -> [(&'static str, &'a str); 3] {
+    [
+        ("DATABASE_URL", url),
+        ("REDIS_URL", redis),
+        ("REDIS_CHANNEL_PREFIX", prefix),
+    ]
 }
 
 #[tokio::test]
@@ -61,31 +97,18 @@ async fn a_ping_on_node_a_reaches_an_admin_on_node_b() {
         .connected("driver1@rodando.local", "/drivers")
         .await;
 
-    let online = ack(
-        &driver,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
-    assert_eq!(online["ok"], true, "{online}");
-    let status = admin
-        .expect_event("driver:availability:update", WAIT)
-        .await
-        .unwrap();
+    go_available(&driver).await;
+    let status = admin.heard("driver:availability:update", WAIT).await;
     assert_eq!(status["driverId"], login.user_id.as_str());
     assert_eq!(status["availabilityStatus"], "AVAILABLE");
 
-    let ping = ack(
+    ack_ok(
         &driver,
         "driver:location:ping",
         json!({"latitude": 23.1301, "longitude": -82.3602}),
     )
     .await;
-    assert_eq!(ping["ok"], true, "{ping}");
-    let update = admin
-        .expect_event("driver:location:update", WAIT)
-        .await
-        .unwrap();
+    let update = admin.heard("driver:location:update", WAIT).await;
     assert_eq!(update["driverId"], login.user_id.as_str());
     assert_eq!(
         update["lastLocation"]["coordinates"],
@@ -137,17 +160,11 @@ async fn a_trip_event_raised_on_node_a_reaches_the_passenger_on_node_b() {
         .await;
     assert_eq!(status, 201, "{trip}");
     let trip_id = trip["id"].as_str().unwrap().to_owned();
-    let requested = passenger
-        .expect_event("trip:requested", WAIT)
-        .await
-        .unwrap();
+    let requested = passenger.heard("trip:requested", WAIT).await;
     assert_eq!(requested["tripId"], trip_id.as_str());
 
     accept_next_offer(&mut driver).await;
-    let assigned = passenger
-        .expect_event("trip:driver_assigned", WAIT)
-        .await
-        .unwrap();
+    let assigned = passenger.heard("trip:driver_assigned", WAIT).await;
     assert_eq!(assigned["tripId"], trip_id.as_str());
     assert_eq!(assigned["driverId"], driver_login.user_id.as_str());
 
@@ -161,10 +178,7 @@ async fn a_trip_event_raised_on_node_a_reaches_the_passenger_on_node_b() {
         )
         .await;
     assert_eq!(status, 200);
-    passenger
-        .expect_event("trip:driver_arrived_pickup", WAIT)
-        .await
-        .unwrap();
+    passenger.heard("trip:driver_arrived_pickup", WAIT).await;
     assert!(
         passenger
             .expect_no_event("trip:driver_arrived_pickup", QUIET)
@@ -209,7 +223,7 @@ async fn a_socket_on_the_other_node_keeps_the_driver_matchable() {
         .connect_with_token("/drivers", &login.access)
         .await
         .unwrap();
-    on_b.expect_event("hello", WAIT).await.unwrap();
+    on_b.heard("hello", WAIT).await;
     let (passenger, _) = cluster
         .b
         .connected("passenger1@rodando.local", "/passengers")
@@ -221,12 +235,8 @@ async fn a_socket_on_the_other_node_keeps_the_driver_matchable() {
         until_connected_is(&url, &login.user_id, true).await,
         "the socket on node B still counts"
     );
-    let reply = ack(&passenger, "trip:request", trip_request()).await;
-    assert_eq!(reply["ok"], true, "{reply}");
-    let offer = on_b
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    let reply = ack_ok(&passenger, "trip:request", trip_request()).await;
+    let offer = on_b.heard("trip:assignment:offered", WAIT).await;
     assert_eq!(offer["tripId"], reply["data"]["id"]);
 
     on_b.close().await;

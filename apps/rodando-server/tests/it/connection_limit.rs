@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 use rodando_sio_client::{ClientOptions, ConnectError, SioClient, connect};
 use serde_json::json;
 
+use crate::cluster::Cluster;
 use crate::helpers::refusal;
-use crate::process::ServerProcess;
-use crate::scratch::Scratch;
 
-const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// The heartbeat TTL the nodes run with here, so a crash is noticed quickly.
 const NODE_TTL: Duration = Duration::from_secs(3);
 const LIMIT: usize = 5;
@@ -37,22 +35,15 @@ async fn clean(redis: &str, prefix: &str) {
     }
 }
 
-async fn two_nodes() -> (ServerProcess, ServerProcess, Scratch, String, String) {
-    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
-    let db = Scratch::seeded().await;
-    let url = db.url();
-    let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
+/// Two nodes with the short node TTL and the per-user limit these tests count against.
+async fn two_nodes() -> Cluster {
     let ttl = format!("{}s", NODE_TTL.as_secs());
     let limit = LIMIT.to_string();
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
+    Cluster::start_with(&[
         ("CLUSTER_NODE_TTL", ttl.as_str()),
         ("MAX_CONNECTIONS_PER_USER", limit.as_str()),
-    ];
-    let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
-    (a, b, db, redis, prefix)
+    ])
+    .await
 }
 
 async fn connect_to(base: &str, token: &str) -> Result<SioClient, ConnectError> {
@@ -85,7 +76,13 @@ async fn admitted_within(base: &str, token: &str, limit: Duration) -> SioClient 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_handshakes_of_one_user_over_two_nodes_admit_exactly_the_limit_and_slots_come_back()
 {
-    let (a, mut b, db, redis, prefix) = two_nodes().await;
+    let Cluster {
+        a,
+        mut b,
+        db,
+        redis,
+        prefix,
+    } = two_nodes().await;
     let login = a.login("driver1@rodando.local").await;
 
     // 20 simultaneous handshakes, alternating between the nodes.

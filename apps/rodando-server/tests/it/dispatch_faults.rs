@@ -10,10 +10,10 @@ use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::helpers::{QUIET, TestApp, WAIT, spawn_app, spawn_app_on, spawn_app_with};
+use crate::helpers::{Hears, QUIET, TestApp, WAIT, spawn_app, spawn_app_on, spawn_app_with};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
-use crate::trips::{ack, driver_at, trip_request, until_matchable};
+use crate::trips::{ack_ok, driver_at, trip_request, until_matchable};
 
 /// Waits until the store says the driver's sockets are all gone (or back): the close is
 /// recorded in the background, after the transport noticed.
@@ -34,8 +34,7 @@ async fn until_connected_is(app: &TestApp, login_user_id: &str, connected: bool)
 }
 
 async fn request(passenger: &SioClient) -> String {
-    let reply = ack(passenger, "trip:request", trip_request()).await;
-    assert_eq!(reply["ok"], true, "{reply}");
+    let reply = ack_ok(passenger, "trip:request", trip_request()).await;
     reply["data"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -119,22 +118,18 @@ async fn offline_or_busy_with_an_open_offer_moves_the_trip_on_at_once() {
         offered_trip(&mut near, WAIT).await;
 
         let started = Instant::now();
-        let reply = ack(
+        ack_ok(
             &near,
             "driver:status:update",
             json!({"availabilityStatus": status}),
         )
         .await;
-        assert_eq!(reply["ok"], true, "{reply}");
         let next = offered_trip(&mut far, Duration::from_secs(1)).await;
         let waited = started.elapsed();
         assert_eq!(next["tripId"], trip.as_str());
         eprintln!("{status}: next candidate offered after {waited:?}");
 
-        let rejected = passenger
-            .expect_event("trip:assignment:rejected", WAIT)
-            .await
-            .unwrap();
+        let rejected = passenger.heard("trip:assignment:rejected", WAIT).await;
         assert_eq!(rejected["driverId"], near_login.user_id.as_str());
         assert_eq!(rejected["reason"], reason);
         let offered = app.stores.trips.find_offer(
@@ -162,24 +157,19 @@ async fn a_trip_nobody_accepts_ends_no_drivers_found_at_the_dispatch_timeout() {
     let started = Instant::now();
     let trip = request(&passenger).await;
     offered_trip(&mut silent, WAIT).await;
-    let watch = ack(&admin, "admin:trip:watch", json!({"tripId": trip})).await;
-    assert_eq!(watch["ok"], true, "{watch}");
+    ack_ok(&admin, "admin:trip:watch", json!({"tripId": trip})).await;
 
     let ended = passenger
-        .expect_event("trip:no_drivers_found", Duration::from_secs(5))
-        .await
-        .unwrap();
+        .heard("trip:no_drivers_found", Duration::from_secs(5))
+        .await;
     let waited = started.elapsed();
     assert_eq!(ended["tripId"], trip.as_str());
     assert_eq!(ended["reason"], "timeout");
     assert!(waited >= Duration::from_secs(2), "{waited:?}");
     eprintln!("timed out after {waited:?} (DISPATCH_TIMEOUT_SEC=2)");
-    let withdrawn = silent.expect_event("trip:cancelled", WAIT).await.unwrap();
+    let withdrawn = silent.heard("trip:cancelled", WAIT).await;
     assert_eq!(withdrawn["reason"], "offer_withdrawn");
-    let admin_heard = admin
-        .expect_event("trip:no_drivers_found", WAIT)
-        .await
-        .unwrap();
+    let admin_heard = admin.heard("trip:no_drivers_found", WAIT).await;
     assert_eq!(admin_heard["reason"], "timeout");
     let (status, body) = app
         .get_with_bearer(

@@ -9,10 +9,11 @@ use rodando_domain::geo::haversine_m;
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Login, QUIET, WAIT, spawn_app};
-use crate::process::ServerProcess;
-use crate::scratch::Scratch;
-use crate::trips::{PICKUP, accept_next_offer, ack, driver_at, trip_request, until_matchable};
+use crate::cluster::Cluster;
+use crate::helpers::{Api, Hears, Login, QUIET, WAIT, spawn_app};
+use crate::trips::{
+    PICKUP, accept_next_offer, ack, ack_ok, driver_at, trip_events, trip_request, until_matchable,
+};
 
 const EN_ROUTE: &str = "trip:driver_en_route";
 /// The dropoff of [`trip_request`].
@@ -26,13 +27,12 @@ fn along(step: u32) -> (f64, f64) {
 }
 
 async fn ping(driver: &SioClient, at: (f64, f64)) {
-    let reply = ack(
+    ack_ok(
         driver,
         "driver:location:ping",
         json!({"latitude": at.0, "longitude": at.1, "heading": 180.0, "speedKph": 30.0}),
     )
     .await;
-    assert_eq!(reply["ok"], true, "{reply}");
 }
 
 /// Pings `count` positions at 5 per second (on a fixed schedule, whatever the acks take);
@@ -56,16 +56,6 @@ fn en_routes(socket: &mut SioClient) -> Vec<Value> {
         .into_iter()
         .filter(|e| e.name == EN_ROUTE)
         .map(|e| e.data().clone())
-        .collect()
-}
-
-/// Names of the trip events a socket received so far, in order.
-fn trip_event_names(socket: &mut SioClient) -> Vec<String> {
-    socket
-        .drain_events()
-        .into_iter()
-        .map(|e| e.name)
-        .filter(|n| n.starts_with("trip:"))
         .collect()
 }
 
@@ -97,16 +87,12 @@ async fn arriving_trip(app: &Api) -> Arriving {
     let (admin, _) = app.connected("admin@rodando.local", "/admin").await;
     let (unwatching_admin, _) = app.connected("admin@rodando.local", "/admin").await;
 
-    let reply = ack(&passenger, "trip:request", trip_request()).await;
-    assert_eq!(reply["ok"], true, "{reply}");
+    let reply = ack_ok(&passenger, "trip:request", trip_request()).await;
     let trip_id = reply["data"]["id"].as_str().unwrap().to_owned();
     let watch = ack(&admin, "admin:trip:watch", json!({"tripId": trip_id})).await;
     assert_eq!(watch["data"]["watching"], true, "{watch}");
     accept_next_offer(&mut driver).await;
-    passenger
-        .expect_event("trip:arriving_started", WAIT)
-        .await
-        .unwrap();
+    passenger.heard("trip:arriving_started", WAIT).await;
     Arriving {
         trip_id,
         driver,
@@ -146,6 +132,28 @@ fn assert_en_route(
         "{eta}s for {distance}m"
     );
     assert!(payload["at"].as_str().is_some_and(|a| a.ends_with('Z')));
+}
+
+/// Once the trip has ended with `ending` (`what`, for the message), the driver pings at
+/// `along(step)` and, a window later, `along(step + 1)`; a window after that, neither the
+/// passenger nor the admin has heard `trip:driver_en_route` after `ending`. Both endings of a
+/// trip are checked the same way.
+async fn untracked_after(trip: &mut Arriving, step: u32, ending: &str, what: &str) {
+    ping(&trip.driver, along(step)).await;
+    tokio::time::sleep(WINDOW_AND_SOME).await;
+    ping(&trip.driver, along(step + 1)).await;
+    tokio::time::sleep(WINDOW_AND_SOME).await;
+    for socket in [&mut trip.passenger, &mut trip.admin] {
+        let names = trip_events(socket);
+        let ended = names
+            .iter()
+            .position(|n| n == ending)
+            .unwrap_or_else(|| panic!("no {ending} in {names:?}"));
+        assert!(
+            !names[ended..].iter().any(|n| n == EN_ROUTE),
+            "en-route after {what}: {names:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -193,16 +201,13 @@ async fn the_passenger_and_a_watching_admin_get_the_driver_at_most_once_a_second
         .post_with_bearer(&start, &trip.driver_login.access)
         .await;
     assert_eq!(status, 200, "{body}");
-    trip.passenger
-        .expect_event("trip:started", WAIT)
-        .await
-        .unwrap();
+    trip.passenger.heard("trip:started", WAIT).await;
     trip.passenger.drain_events();
     let riding = along(20);
     ping(&trip.driver, riding).await;
     tokio::time::sleep(WINDOW_AND_SOME).await;
     ping(&trip.driver, riding).await;
-    let heard = trip.passenger.expect_event(EN_ROUTE, WAIT).await.unwrap();
+    let heard = trip.passenger.heard(EN_ROUTE, WAIT).await;
     assert_en_route(&heard, ids, riding, "to_dropoff", DROPOFF);
 
     // Completed, with a position held in the window: it is dropped, and later pings go nowhere.
@@ -214,21 +219,7 @@ async fn the_passenger_and_a_watching_admin_get_the_driver_at_most_once_a_second
         .post_with_bearer(&complete, &trip.driver_login.access)
         .await;
     assert_eq!(status, 200, "{body}");
-    ping(&trip.driver, along(23)).await;
-    tokio::time::sleep(WINDOW_AND_SOME).await;
-    ping(&trip.driver, along(24)).await;
-    tokio::time::sleep(WINDOW_AND_SOME).await;
-    for socket in [&mut trip.passenger, &mut trip.admin] {
-        let names = trip_event_names(socket);
-        let completed = names
-            .iter()
-            .position(|n| n == "trip:completed")
-            .unwrap_or_else(|| panic!("no trip:completed in {names:?}"));
-        assert!(
-            !names[completed..].iter().any(|n| n == EN_ROUTE),
-            "en-route after completion: {names:?}"
-        );
-    }
+    untracked_after(&mut trip, 23, "trip:completed", "completion").await;
 }
 
 #[tokio::test]
@@ -238,7 +229,7 @@ async fn nothing_is_tracked_after_the_passenger_cancels() {
     let owned = ids_of(&trip);
     let ids = (owned.0.as_str(), owned.1.as_str());
     ping(&trip.driver, along(1)).await;
-    let first = trip.passenger.expect_event(EN_ROUTE, WAIT).await.unwrap();
+    let first = trip.passenger.heard(EN_ROUTE, WAIT).await;
     assert_en_route(&first, ids, along(1), "to_pickup", PICKUP);
 
     // A position held in the window, then the cancel.
@@ -250,37 +241,14 @@ async fn nothing_is_tracked_after_the_passenger_cancels() {
     )
     .await;
     assert_eq!(cancelled["data"]["status"], "cancelled", "{cancelled}");
-    ping(&trip.driver, along(3)).await;
-    tokio::time::sleep(WINDOW_AND_SOME).await;
-    ping(&trip.driver, along(4)).await;
-    tokio::time::sleep(WINDOW_AND_SOME).await;
-    for socket in [&mut trip.passenger, &mut trip.admin] {
-        let names = trip_event_names(socket);
-        let cancelled = names
-            .iter()
-            .position(|n| n == "trip:cancelled")
-            .unwrap_or_else(|| panic!("no trip:cancelled in {names:?}"));
-        assert!(
-            !names[cancelled..].iter().any(|n| n == EN_ROUTE),
-            "en-route after the cancel: {names:?}"
-        );
-    }
+    untracked_after(&mut trip, 3, "trip:cancelled", "the cancel").await;
 }
 
 /// The driver's socket on node B, the passenger and the watching admin on node A, the trip's
 /// steps through REST on node A: B reads what A committed, and its emits reach A through Redis.
 #[tokio::test]
 async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_moved_on_node_a() {
-    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let db = Scratch::seeded().await;
-    let url = db.url();
-    let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
-    ];
-    let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
+    let Cluster { a, b, db, .. } = Cluster::start().await;
 
     let (mut driver, driver_login) = driver_at(&b, "driver1@rodando.local", 0.005).await;
     until_matchable(&a, &driver_login).await;
@@ -299,7 +267,7 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
 
     ping(&driver, along(1)).await;
     for socket in [&mut passenger, &mut admin] {
-        let heard = socket.expect_event(EN_ROUTE, WAIT).await.unwrap();
+        let heard = socket.heard(EN_ROUTE, WAIT).await;
         assert_eq!(heard["tripId"], trip_id.as_str());
         assert_eq!(heard["phase"], "to_pickup", "{heard}");
         assert_eq!(
@@ -319,7 +287,7 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
     ping(&driver, along(2)).await;
     let deadline = Instant::now() + WAIT * 3;
     loop {
-        let heard = passenger.expect_event(EN_ROUTE, WAIT).await.unwrap();
+        let heard = passenger.heard(EN_ROUTE, WAIT).await;
         if heard["phase"] == "to_dropoff" {
             break;
         }
@@ -342,7 +310,7 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
     }
     tokio::time::sleep(WINDOW_AND_SOME).await;
     for socket in [&mut passenger, &mut admin] {
-        let names = trip_event_names(socket);
+        let names = trip_events(socket);
         let completed = names
             .iter()
             .position(|n| n == "trip:completed")

@@ -10,7 +10,7 @@ use rodando_server::config::{DEV_ACCESS_SECRET, DEV_REFRESH_SECRET};
 use rodando_sio_client::ClientOptions;
 use serde_json::{Value, json};
 
-use crate::helpers::{Login, WAIT, refusal, spawn_app, spawn_app_with};
+use crate::helpers::{Hears, Login, WAIT, refusal, spawn_app, spawn_app_with};
 
 /// The claims of `login`'s access token, to forge variants of it.
 fn claims_of(login: &Login) -> Value {
@@ -40,7 +40,7 @@ async fn each_user_type_enters_its_own_namespace_and_gets_hello() {
             .connect_with_token(ns, &login.access)
             .await
             .expect("admitted");
-        let hello = socket.expect_event("hello", WAIT).await.unwrap();
+        let hello = socket.heard("hello", WAIT).await;
         assert_eq!(hello["ok"], true);
         assert_eq!(hello["nsp"], ns);
         assert_eq!(hello["userId"], login.user_id.as_str());

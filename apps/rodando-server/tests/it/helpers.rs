@@ -10,6 +10,22 @@ use rodando_sio_client::{ClientOptions, ConnectError, Disconnect, SioClient, con
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+/// `expect_event(..).await.unwrap()` as one call whose panic names the event and the wait: the
+/// tests await an event on nearly every step, and that four-line chain was most of their text.
+pub(crate) trait Hears {
+    /// The payload of the next `event` on this socket within `within`; panics saying which
+    /// event did not come (timeout or closed connection) otherwise.
+    async fn heard(&mut self, event: &str, within: Duration) -> Value;
+}
+
+impl Hears for SioClient {
+    async fn heard(&mut self, event: &str, within: Duration) -> Value {
+        self.expect_event(event, within)
+            .await
+            .unwrap_or_else(|e| panic!("{event} not heard within {within:?}: {e}"))
+    }
+}
+
 /// How long a test waits for something that should happen at once.
 pub const WAIT: Duration = Duration::from_secs(3);
 /// How long a test watches for something that must not happen.
@@ -257,10 +273,7 @@ pub(crate) async fn expect_kicked(
     reason: &str,
     within: Duration,
 ) {
-    let notice = socket
-        .expect_event("auth:session_revoked", within)
-        .await
-        .unwrap();
+    let notice = socket.heard("auth:session_revoked", within).await;
     assert_eq!(notice, json!({"sessionId": session_id, "reason": reason}));
     assert_eq!(
         socket.wait_disconnect(within).await.unwrap(),

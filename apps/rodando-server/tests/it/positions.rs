@@ -63,6 +63,17 @@ async fn ack(socket: &SioClient, event: &str, payload: Value) -> Value {
     ack
 }
 
+/// `socket`'s driver goes AVAILABLE (acked `{ok: true}`, with this file's longer wait); returns
+/// the reply.
+async fn go_available(socket: &SioClient) -> Value {
+    ack(
+        socket,
+        "driver:status:update",
+        json!({"availabilityStatus": "AVAILABLE"}),
+    )
+    .await
+}
+
 async fn ping(socket: &SioClient, i: u32) {
     ack(
         socket,
@@ -96,12 +107,7 @@ async fn a_sigtermed_node_writes_the_pings_it_acked_before_it_exits() {
     // Batches an hour apart: only the shutdown can write the pings.
     let (mut child, api) = start(&db, "1h").await;
     let (driver, login) = api.connected("driver1@rodando.local", "/drivers").await;
-    ack(
-        &driver,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
+    go_available(&driver).await;
     for i in 1..=10 {
         ping(&driver, i).await;
     }
@@ -140,12 +146,7 @@ async fn a_killed_node_loses_at_most_one_interval_of_pings() {
     let interval = Duration::from_millis(200);
     let (mut child, api) = start(&db, "200ms").await;
     let (driver, login) = api.connected("driver1@rodando.local", "/drivers").await;
-    ack(
-        &driver,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
+    go_available(&driver).await;
     // A ping every 20 ms for 1.5 s, each acked; then SIGKILL, no flush.
     let mut acked_at = Vec::new();
     for i in 1..=75 {
@@ -224,12 +225,7 @@ async fn metrics_show_batches_buffered_positions_a_full_buffer_and_failed_batche
     let mut drivers = Vec::new();
     for email in ["driver1@rodando.local", "driver2@rodando.local"] {
         let (socket, login) = api.connected(email, "/drivers").await;
-        ack(
-            &socket,
-            "driver:status:update",
-            json!({"availabilityStatus": "AVAILABLE"}),
-        )
-        .await;
+        go_available(&socket).await;
         for i in 1..=5 {
             ping(&socket, i).await;
         }
@@ -321,12 +317,7 @@ async fn one_driver_pinging_through_two_nodes_keeps_the_latest_position() {
         .await
         .expect("the same session on node B");
     on_b.expect_event("hello", EVENT_WAIT).await.expect("hello");
-    ack(
-        &on_a,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
+    go_available(&on_a).await;
 
     // What PostgreSQL holds, sampled while the driver pings.
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -391,12 +382,7 @@ async fn one_driver_pinging_through_two_nodes_keeps_the_latest_position() {
     );
     // Both nodes read the latest one too (their status acks carry the stored row).
     for socket in [&on_a, &on_b] {
-        let reply = ack(
-            socket,
-            "driver:status:update",
-            json!({"availabilityStatus": "AVAILABLE"}),
-        )
-        .await;
+        let reply = go_available(socket).await;
         let latitude = reply["data"]["lastLocation"]["coordinates"][1]
             .as_f64()
             .unwrap_or_else(|| panic!("no position in {reply}"));

@@ -5,7 +5,7 @@ use rodando_server::admin;
 use rodando_server::cli::{CreateUser, UserTypeArg};
 use serde_json::json;
 
-use crate::helpers::{WAIT, spawn_app_on};
+use crate::helpers::{Hears, WAIT, spawn_app_on};
 use crate::scratch::Scratch;
 
 #[tokio::test]
@@ -56,10 +56,7 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
         .await
         .unwrap();
     assert_eq!(reply["ok"], true, "{reply}");
-    let update = admin
-        .expect_event("driver:location:update", WAIT)
-        .await
-        .unwrap();
+    let update = admin.heard("driver:location:update", WAIT).await;
     assert_eq!(update["driverId"], login.user_id.as_str());
     assert_eq!(
         update["lastLocation"]["coordinates"],
@@ -90,10 +87,7 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
         .await
         .unwrap();
     assert_eq!(trip["data"]["status"], "assigning", "{trip}");
-    let offer = driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    let offer = driver.heard("trip:assignment:offered", WAIT).await;
     let accepted = driver
         .emit_with_ack(
             "driver:offer:accept",
@@ -103,10 +97,7 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
         .await
         .unwrap();
     assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
-    passenger
-        .expect_event("trip:driver_assigned", WAIT)
-        .await
-        .unwrap();
+    passenger.heard("trip:driver_assigned", WAIT).await;
     let trip_id = trip["data"]["id"].as_str().unwrap();
     for step in ["arrived", "start", "complete"] {
         let (status, body) = app
@@ -114,10 +105,7 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
             .await;
         assert_eq!(status, 200, "{step}: {body}");
     }
-    let completed = passenger
-        .expect_event("trip:completed", WAIT)
-        .await
-        .unwrap();
+    let completed = passenger.heard("trip:completed", WAIT).await;
     assert_eq!(completed["tripId"], trip_id);
 
     drop(app);

@@ -8,8 +8,8 @@ use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
-use crate::helpers::{Api, Login, spawn_app};
-use crate::trips::{ack, driver_at, trip_request, until_matchable};
+use crate::helpers::{Api, Hears, Login, spawn_app};
+use crate::trips::{ack, ack_ok, driver_at, go_available, trip_request, until_matchable};
 
 /// Generous: the machine is shared and loaded.
 const LONG: Duration = Duration::from_secs(10);
@@ -37,9 +37,36 @@ async fn online_driver(api: &Api, email: &str, distance_deg: f64) -> (SioClient,
 
 /// The passenger requests a trip; returns its id.
 async fn requested(passenger: &SioClient) -> String {
-    let reply = ack(passenger, "trip:request", trip_request()).await;
-    assert_eq!(reply["ok"], true, "{reply}");
+    let reply = ack_ok(passenger, "trip:request", trip_request()).await;
     reply["data"]["id"].as_str().unwrap().to_owned()
+}
+
+/// driver1 online near the pickup, passenger1 greeted, and the trip the passenger requested
+/// offered to the driver: where the reconnect stories on one node start.
+struct Offered {
+    driver: SioClient,
+    driver_login: Login,
+    passenger_login: Login,
+    passenger: SioClient,
+    trip_id: String,
+    /// The `trip:assignment:offered` payload the driver heard.
+    offered: Value,
+}
+
+async fn offered_trip(app: &Api) -> Offered {
+    let (mut driver, driver_login) = online_driver(app, "driver1@rodando.local", 0.005).await;
+    let passenger_login = app.login("passenger1@rodando.local").await;
+    let (passenger, _) = greeted(app, &passenger_login, "/passengers").await;
+    let trip_id = requested(&passenger).await;
+    let offered = driver.heard("trip:assignment:offered", LONG).await;
+    Offered {
+        driver,
+        driver_login,
+        passenger_login,
+        passenger,
+        trip_id,
+        offered,
+    }
 }
 
 /// The `seq` of a trip event.
@@ -107,15 +134,14 @@ fn assert_same_offer_with_less_time(offered: &Value, hello: &Value) {
 #[tokio::test]
 async fn a_driver_that_reconnects_finds_its_open_offer_with_less_time_and_can_accept_it() {
     let app = spawn_app().await;
-    let (mut driver, driver_login) = online_driver(&app, "driver1@rodando.local", 0.005).await;
-    let passenger_login = app.login("passenger1@rodando.local").await;
-    let (mut passenger, _) = greeted(&app, &passenger_login, "/passengers").await;
-
-    let trip_id = requested(&passenger).await;
-    let offered = driver
-        .expect_event("trip:assignment:offered", LONG)
-        .await
-        .unwrap();
+    let Offered {
+        driver,
+        driver_login,
+        mut passenger,
+        trip_id,
+        offered,
+        ..
+    } = offered_trip(&app).await;
     assert_eq!(offered["tripId"], trip_id.as_str());
     assert_eq!(offered["ttlSec"], 20);
 
@@ -133,23 +159,16 @@ async fn a_driver_that_reconnects_finds_its_open_offer_with_less_time_and_can_ac
     assert_eq!(state["availability"]["availabilityStatus"], "AVAILABLE");
     assert_eq!(state["activeTrip"], Value::Null);
 
-    let accepted = ack(
+    let accepted = ack_ok(
         &again,
         "driver:offer:accept",
         json!({"assignmentId": offered["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     assert_eq!(accepted["data"]["status"], "arriving");
-    let assigned = passenger
-        .expect_event("trip:driver_assigned", LONG)
-        .await
-        .unwrap();
+    let assigned = passenger.heard("trip:driver_assigned", LONG).await;
     assert_eq!(assigned["driverId"], driver_login.user_id.as_str());
-    let arriving = again
-        .expect_event("trip:arriving_started", LONG)
-        .await
-        .unwrap();
+    let arriving = again.heard("trip:arriving_started", LONG).await;
     assert_eq!(arriving["tripId"], trip_id.as_str());
 }
 
@@ -158,13 +177,7 @@ async fn a_driver_that_reconnects_onto_the_other_node_finds_its_offer_and_accept
     let cluster = Cluster::start().await;
     let driver_login = cluster.a.login("driver1@rodando.local").await;
     let (mut driver, _) = greeted(&cluster.a, &driver_login, "/drivers").await;
-    let online = ack(
-        &driver,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
-    assert_eq!(online["ok"], true, "{online}");
+    go_available(&driver).await;
     let ping = json!({"latitude": PICKUP.0 + 0.005, "longitude": PICKUP.1});
     assert_eq!(ack(&driver, "driver:location:ping", ping).await["ok"], true);
     until_matchable(&cluster.a, &driver_login).await;
@@ -172,10 +185,7 @@ async fn a_driver_that_reconnects_onto_the_other_node_finds_its_offer_and_accept
     let (mut passenger, _) = greeted(&cluster.a, &passenger_login, "/passengers").await;
 
     let trip_id = requested(&passenger).await;
-    let offered = driver
-        .expect_event("trip:assignment:offered", LONG)
-        .await
-        .unwrap();
+    let offered = driver.heard("trip:assignment:offered", LONG).await;
     assert_eq!(offered["tripId"], trip_id.as_str());
 
     // Node A's connection drops; the load balancer sends the reconnect to node B.
@@ -184,24 +194,17 @@ async fn a_driver_that_reconnects_onto_the_other_node_finds_its_offer_and_accept
     let (mut on_b, hello) = greeted(&cluster.b, &driver_login, "/drivers").await;
     assert_same_offer_with_less_time(&offered, &hello);
 
-    let accepted = ack(
+    ack_ok(
         &on_b,
         "driver:offer:accept",
         json!({"assignmentId": offered["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     // The passenger, on node A, hears it; so does the driver's new socket on node B.
-    let assigned = passenger
-        .expect_event("trip:driver_assigned", LONG)
-        .await
-        .unwrap();
+    let assigned = passenger.heard("trip:driver_assigned", LONG).await;
     assert_eq!(assigned["driverId"], driver_login.user_id.as_str());
     assert_eq!(seq(&assigned), seq(&offered) + 2, "accepted, then assigned");
-    let arriving = on_b
-        .expect_event("trip:arriving_started", LONG)
-        .await
-        .unwrap();
+    let arriving = on_b.heard("trip:arriving_started", LONG).await;
     assert_eq!(seq(&arriving), seq(&offered) + 3);
     drop((passenger, on_b));
     cluster.stop().await;
@@ -220,17 +223,13 @@ async fn a_passenger_that_reopens_mid_trip_gets_the_trip_and_its_driver_and_late
     );
 
     let trip_id = requested(&passenger).await;
-    let offered = driver
-        .expect_event("trip:assignment:offered", LONG)
-        .await
-        .unwrap();
-    let accepted = ack(
+    let offered = driver.heard("trip:assignment:offered", LONG).await;
+    ack_ok(
         &driver,
         "driver:offer:accept",
         json!({"assignmentId": offered["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     let before = trip_stream(&mut passenger, &trip_id, "trip:arriving_started").await;
 
     // The passenger closes the app and opens it again.
@@ -262,10 +261,7 @@ async fn a_passenger_that_reopens_mid_trip_gets_the_trip_and_its_driver_and_late
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let arrived = reopened
-        .expect_event("trip:driver_arrived_pickup", LONG)
-        .await
-        .unwrap();
+    let arrived = reopened.heard("trip:driver_arrived_pickup", LONG).await;
     assert_eq!(seq(&arrived), last_seen + 1);
 }
 
@@ -280,31 +276,22 @@ async fn seq_increases_by_one_per_event_of_a_trip_for_everyone_it_concerns() {
     let (mut admin, _) = greeted(&app, &admin_login, "/admin").await;
 
     let trip_id = requested(&passenger).await;
-    let watched = ack(&admin, "admin:trip:watch", json!({"tripId": trip_id})).await;
-    assert_eq!(watched["ok"], true, "{watched}");
+    ack_ok(&admin, "admin:trip:watch", json!({"tripId": trip_id})).await;
     // The nearest declines; the next one takes it and drives it to the end.
-    let first = near
-        .expect_event("trip:assignment:offered", LONG)
-        .await
-        .unwrap();
-    let rejected = ack(
+    let first = near.heard("trip:assignment:offered", LONG).await;
+    ack_ok(
         &near,
         "driver:offer:reject",
         json!({"assignmentId": first["assignmentId"], "reason": "too far"}),
     )
     .await;
-    assert_eq!(rejected["ok"], true, "{rejected}");
-    let second = far
-        .expect_event("trip:assignment:offered", LONG)
-        .await
-        .unwrap();
-    let accepted = ack(
+    let second = far.heard("trip:assignment:offered", LONG).await;
+    ack_ok(
         &far,
         "driver:offer:accept",
         json!({"assignmentId": second["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     for step in ["arrived", "start", "complete"] {
         let (status, body) = app
             .post_with_bearer(&format!("/api/trips/{trip_id}/{step}"), &far_login.access)
@@ -365,21 +352,20 @@ async fn seq_increases_by_one_per_event_of_a_trip_for_everyone_it_concerns() {
 #[tokio::test]
 async fn a_client_that_missed_events_finds_the_gap_and_trip_sync_gives_the_current_trip() {
     let app = spawn_app().await;
-    let (mut driver, driver_login) = online_driver(&app, "driver1@rodando.local", 0.005).await;
-    let passenger_login = app.login("passenger1@rodando.local").await;
-    let (mut phone, _) = greeted(&app, &passenger_login, "/passengers").await;
-    let trip_id = requested(&phone).await;
-    let offered = driver
-        .expect_event("trip:assignment:offered", LONG)
-        .await
-        .unwrap();
-    let accepted = ack(
+    let Offered {
+        driver,
+        driver_login,
+        passenger_login,
+        passenger: mut phone,
+        trip_id,
+        offered,
+    } = offered_trip(&app).await;
+    ack_ok(
         &driver,
         "driver:offer:accept",
         json!({"assignmentId": offered["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     let held = seq(&trip_stream(&mut phone, &trip_id, "trip:arriving_started")
         .await
         .last()
@@ -407,11 +393,10 @@ async fn a_client_that_missed_events_finds_the_gap_and_trip_sync_gives_the_curre
         .await;
     assert_eq!(status, 200, "{body}");
 
-    let completed = back.expect_event("trip:completed", LONG).await.unwrap();
+    let completed = back.heard("trip:completed", LONG).await;
     let gap = seq(&completed) - held;
     assert_eq!(gap, 3, "arrived and started were missed");
-    let synced = ack(&back, "trip:sync", json!({"tripId": trip_id})).await;
-    assert_eq!(synced["ok"], true, "{synced}");
+    let synced = ack_ok(&back, "trip:sync", json!({"tripId": trip_id})).await;
     assert_eq!(synced["data"]["seq"], seq(&completed));
     let trip = &synced["data"]["trip"];
     assert_eq!(trip["id"], trip_id.as_str());
@@ -439,10 +424,7 @@ async fn trip_sync_of_someone_elses_trip_is_refused() {
     let (passenger, _) = greeted(&app, &passenger_login, "/passengers").await;
     let trip_id = requested(&passenger).await;
     // Offered, not assigned: the driver may not sync it yet.
-    driver
-        .expect_event("trip:assignment:offered", LONG)
-        .await
-        .unwrap();
+    driver.heard("trip:assignment:offered", LONG).await;
 
     let stranger_login = app.login("passenger2@rodando.local").await;
     let (mut stranger, _) = greeted(&app, &stranger_login, "/passengers").await;
@@ -458,7 +440,7 @@ async fn trip_sync_of_someone_elses_trip_is_refused() {
         assert_eq!(refused["error"]["code"], "not_found", "{who}: {refused}");
         assert!(refused.get("data").is_none(), "{who}: nothing leaks");
     }
-    let exception = stranger.expect_event("exception", LONG).await.unwrap();
+    let exception = stranger.heard("exception", LONG).await;
     assert_eq!(exception["event"], "trip:sync");
     assert_eq!(exception["code"], "not_found");
 
@@ -478,7 +460,6 @@ async fn trip_sync_of_someone_elses_trip_is_refused() {
         malformed["error"]["details"]["fields"][0]["field"], "tripId",
         "{malformed}"
     );
-    let own = ack(&passenger, "trip:sync", json!({"tripId": trip_id})).await;
-    assert_eq!(own["ok"], true, "{own}");
+    let own = ack_ok(&passenger, "trip:sync", json!({"tripId": trip_id})).await;
     assert_eq!(own["data"]["seq"], 2, "requested, assigning_started");
 }

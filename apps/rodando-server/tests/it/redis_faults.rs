@@ -11,10 +11,10 @@ use rodando_sio_client::SioClient;
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::helpers::WAIT;
+use crate::helpers::{Hears, WAIT};
 use crate::process::{ServerProcess, free_port};
 use crate::scratch::Scratch;
-use crate::trips::ack;
+use crate::trips::{ack, go_available};
 
 /// Cross-node delivery must be back within this after the fault ends.
 const RESUME_LIMIT: Duration = Duration::from_secs(10);
@@ -117,13 +117,7 @@ impl Nodes {
 /// `email`, a driver, online on `node`.
 async fn online_driver(node: &ServerProcess, email: &str) -> SioClient {
     let (driver, _) = node.connected(email, "/drivers").await;
-    let online = ack(
-        &driver,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await;
-    assert_eq!(online["ok"], true, "{online}");
+    go_available(&driver).await;
     driver
 }
 
@@ -307,7 +301,7 @@ async fn a_logout_lost_during_an_outage_reaches_the_other_node_once_redis_is_bac
         .connect_with_token("/drivers", &login.access)
         .await
         .unwrap();
-    on_a.expect_event("hello", WAIT).await.unwrap();
+    on_a.heard("hello", WAIT).await;
 
     nodes.redis.kill().await;
     until_ready_is(&nodes.b, 503, NOT_READY_LIMIT)

@@ -13,7 +13,7 @@ use rodando_domain::session::RevokeReason;
 use rodando_sio_client::{Disconnect, SioClient};
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, QUIET, TestApp, WAIT, expect_kicked, spawn_app_with};
+use crate::helpers::{Api, Hears, QUIET, TestApp, WAIT, expect_kicked, spawn_app_with};
 
 /// `max_buffered_packets` of the transport (crates/adapter-socketio/src/config.rs).
 const BUFFER: usize = 1024;
@@ -278,18 +278,18 @@ async fn revalidation_kicks_the_sockets_of_sessions_revoked_behind_the_nodes_bac
         .connect_with_token("/drivers", &revoked.access)
         .await
         .unwrap();
-    phone.expect_event("hello", WAIT).await.unwrap();
+    phone.heard("hello", WAIT).await;
     let mut tablet = app
         .connect_with_token("/drivers", &revoked.access)
         .await
         .unwrap();
-    tablet.expect_event("hello", WAIT).await.unwrap();
+    tablet.heard("hello", WAIT).await;
     let live = app.login("driver2@rodando.local").await;
     let mut bystander = app
         .connect_with_token("/drivers", &live.access)
         .await
         .unwrap();
-    bystander.expect_event("hello", WAIT).await.unwrap();
+    bystander.heard("hello", WAIT).await;
 
     assert_eq!(app.session_recheck.run().await, 0, "every session is live");
     assert!(phone.is_connected() && tablet.is_connected() && bystander.is_connected());

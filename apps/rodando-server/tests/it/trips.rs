@@ -4,7 +4,7 @@
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Login, QUIET, WAIT, spawn_app, spawn_app_with};
+use crate::helpers::{Api, Hears, Login, QUIET, WAIT, spawn_app, spawn_app_with};
 
 /// Near Parque Central, Havana.
 pub(crate) const PICKUP: (f64, f64) = (23.1367, -82.3594);
@@ -16,34 +16,42 @@ pub(crate) async fn ack(socket: &SioClient, event: &str, payload: Value) -> Valu
         .unwrap_or_else(|e| panic!("{event} was not acked: {e}"))
 }
 
+/// Acks `event` on `socket` and asserts the reply is `{ok: true}`, naming the event and the reply
+/// when it is not; returns the reply. Most steps of these tests are exactly that check, written
+/// out as five lines each before.
+pub(crate) async fn ack_ok(socket: &SioClient, event: &str, payload: Value) -> Value {
+    let reply = ack(socket, event, payload).await;
+    assert_eq!(reply["ok"], true, "{event}: {reply}");
+    reply
+}
+
+/// `driver` goes AVAILABLE, the ack asserted `{ok: true}`; returns the reply (the snapshot is
+/// its `data`). The first step of nearly every driver in these tests.
+pub(crate) async fn go_available(driver: &SioClient) -> Value {
+    ack_ok(
+        driver,
+        "driver:status:update",
+        json!({"availabilityStatus": "AVAILABLE"}),
+    )
+    .await
+}
+
 /// Waits for `driver`'s next offer and accepts it; the trip is then arriving.
 pub(crate) async fn accept_next_offer(driver: &mut SioClient) {
-    let offer = driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
-    let accepted = ack(
+    let offer = driver.heard("trip:assignment:offered", WAIT).await;
+    let accepted = ack_ok(
         driver,
         "driver:offer:accept",
         json!({"assignmentId": offer["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
 }
 
 /// A driver online at `distance_deg` degrees of latitude north of the pickup.
 pub(crate) async fn driver_at(app: &Api, email: &str, distance_deg: f64) -> (SioClient, Login) {
     let (socket, login) = app.connected(email, "/drivers").await;
-    assert_eq!(
-        ack(
-            &socket,
-            "driver:status:update",
-            json!({"availabilityStatus": "AVAILABLE"})
-        )
-        .await["ok"],
-        true
-    );
+    go_available(&socket).await;
     let ping = json!({"latitude": PICKUP.0 + distance_deg, "longitude": PICKUP.1});
     assert_eq!(ack(&socket, "driver:location:ping", ping).await["ok"], true);
     (socket, login)
@@ -85,8 +93,9 @@ pub(crate) fn trip_request() -> Value {
     })
 }
 
-/// Event names a socket received, in order, dropping driver availability chatter.
-fn trip_events(socket: &mut SioClient) -> Vec<String> {
+/// Names of the trip events a socket received so far, in order (driver availability chatter
+/// and the rest dropped).
+pub(crate) fn trip_events(socket: &mut SioClient) -> Vec<String> {
     socket
         .drain_events()
         .into_iter()
@@ -111,33 +120,23 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     let (mut unwatching_admin, _) = app.connected("admin@rodando.local", "/admin").await;
 
     // Request: the passenger hears it, the nearest driver gets the offer.
-    let reply = ack(&passenger, "trip:request", trip_request()).await;
-    assert_eq!(reply["ok"], true, "{reply}");
+    let reply = ack_ok(&passenger, "trip:request", trip_request()).await;
     let trip = &reply["data"];
     let trip_id = trip["id"].as_str().unwrap().to_owned();
     assert_eq!(trip["passengerId"], passenger_login.user_id.as_str());
     assert_eq!(trip["status"], "assigning");
     assert_eq!(trip["currency"], "CUP");
     assert!(trip["fareEstimate"].as_f64().unwrap() >= 5.0);
-    let requested = passenger
-        .expect_event("trip:requested", WAIT)
-        .await
-        .unwrap();
+    let requested = passenger.heard("trip:requested", WAIT).await;
     assert_eq!(requested["tripId"], trip_id.as_str());
     assert_eq!(requested["pickup"]["address"], "Parque Central");
     // Every admin hears of the new trip (room admin:trips), so a dashboard can watch it.
     for admin in [&mut admin, &mut unwatching_admin] {
-        let heard = admin.expect_event("trip:requested", WAIT).await.unwrap();
+        let heard = admin.heard("trip:requested", WAIT).await;
         assert_eq!(heard["tripId"], trip_id.as_str());
     }
-    passenger
-        .expect_event("trip:assigning_started", WAIT)
-        .await
-        .unwrap();
-    let offer = near
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    passenger.heard("trip:assigning_started", WAIT).await;
+    let offer = near.heard("trip:assignment:offered", WAIT).await;
     assert_eq!(offer["tripId"], trip_id.as_str());
     assert_eq!(offer["ttlSec"], 20);
     let distance = offer["distanceToPickupM"].as_f64().unwrap();
@@ -159,19 +158,10 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     )
     .await;
     assert_eq!(rejected["data"]["status"], "rejected");
-    let heard = passenger
-        .expect_event("trip:assignment:rejected", WAIT)
-        .await
-        .unwrap();
+    let heard = passenger.heard("trip:assignment:rejected", WAIT).await;
     assert_eq!(heard["driverId"], near_login.user_id.as_str());
-    admin
-        .expect_event("trip:assignment:rejected", WAIT)
-        .await
-        .unwrap();
-    let second = far
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    admin.heard("trip:assignment:rejected", WAIT).await;
+    let second = far.heard("trip:assignment:offered", WAIT).await;
     assert_ne!(second["assignmentId"], offer["assignmentId"]);
 
     // Someone else's offer cannot be taken; the offered driver accepts.
@@ -183,34 +173,24 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     .await;
     assert_eq!(stolen["error"]["code"], "forbidden");
     near.drain_events();
-    let accepted = ack(
+    let accepted = ack_ok(
         &far,
         "driver:offer:accept",
         json!({"assignmentId": second["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     assert_eq!(accepted["data"]["status"], "arriving");
     assert_eq!(accepted["data"]["driverId"], far_login.user_id.as_str());
     for socket in [&mut passenger, &mut far, &mut admin] {
-        socket
-            .expect_event("trip:assignment:accepted", WAIT)
-            .await
-            .unwrap();
-        let assigned = socket
-            .expect_event("trip:driver_assigned", WAIT)
-            .await
-            .unwrap();
+        socket.heard("trip:assignment:accepted", WAIT).await;
+        let assigned = socket.heard("trip:driver_assigned", WAIT).await;
         assert_eq!(assigned["driver"]["name"], "Dania Driver");
         assert_eq!(assigned["currentStatus"], "accepted");
-        let arriving = socket
-            .expect_event("trip:arriving_started", WAIT)
-            .await
-            .unwrap();
+        let arriving = socket.heard("trip:arriving_started", WAIT).await;
         assert!(arriving["etaSec"].as_u64().unwrap() > 0);
         assert_eq!(arriving["driverPosition"]["type"], "Point");
     }
-    let trip_update = far.expect_event("driver:trip:update", WAIT).await.unwrap();
+    let trip_update = far.heard("driver:trip:update", WAIT).await;
     assert_eq!(trip_update["currentTripId"], trip_id.as_str());
 
     // PROTOCOL §6: OFFLINE while on a dispatched trip is refused; clearing it too.
@@ -278,18 +258,15 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     assert_eq!(done["status"], "completed");
     assert_eq!(done["fareTotal"], done["fareEstimate"]);
     for socket in [&mut passenger, &mut far, &mut admin] {
-        let arrived = socket
-            .expect_event("trip:driver_arrived_pickup", WAIT)
-            .await
-            .unwrap();
+        let arrived = socket.heard("trip:driver_arrived_pickup", WAIT).await;
         assert_eq!(arrived["driverId"], far_login.user_id.as_str());
-        socket.expect_event("trip:started", WAIT).await.unwrap();
-        let completed = socket.expect_event("trip:completed", WAIT).await.unwrap();
+        socket.heard("trip:started", WAIT).await;
+        let completed = socket.heard("trip:completed", WAIT).await;
         assert_eq!(completed["fareTotal"], done["fareTotal"]);
         assert_eq!(completed["currency"], "CUP");
     }
     // The driver is free again.
-    let freed = far.expect_event("driver:trip:update", WAIT).await.unwrap();
+    let freed = far.heard("driver:trip:update", WAIT).await;
     assert_eq!(
         (
             freed["currentTripId"].clone(),
@@ -318,24 +295,13 @@ async fn an_unanswered_offer_expires_from_its_stored_deadline_and_the_trip_moves
         .connected("passenger1@rodando.local", "/passengers")
         .await;
     ack(&passenger, "trip:request", trip_request()).await;
-    let first = near
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    let first = near.heard("trip:assignment:offered", WAIT).await;
     assert_eq!(first["ttlSec"], 1);
-    let expired = near
-        .expect_event("trip:assignment:expired", WAIT)
-        .await
-        .unwrap();
+    let expired = near.heard("trip:assignment:expired", WAIT).await;
     assert_eq!(expired["assignmentId"], first["assignmentId"]);
-    let heard = passenger
-        .expect_event("trip:assignment:expired", WAIT)
-        .await
-        .unwrap();
+    let heard = passenger.heard("trip:assignment:expired", WAIT).await;
     assert_eq!(heard["driverId"], near_login.user_id.as_str());
-    far.expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    far.heard("trip:assignment:offered", WAIT).await;
     let late = ack(
         &near,
         "driver:offer:accept",
@@ -353,10 +319,7 @@ async fn with_nobody_available_the_trip_ends_as_no_drivers_found() {
         .await;
     let reply = ack(&passenger, "trip:request", trip_request()).await;
     assert_eq!(reply["data"]["status"], "no_drivers_found", "{reply}");
-    let event = passenger
-        .expect_event("trip:no_drivers_found", WAIT)
-        .await
-        .unwrap();
+    let event = passenger.heard("trip:no_drivers_found", WAIT).await;
     assert_eq!(event["reason"], "no_drivers_available");
     // The trip is over, so a new one may be requested.
     let again = ack(&passenger, "trip:request", trip_request()).await;
@@ -371,10 +334,7 @@ async fn the_passenger_may_cancel_and_the_offered_driver_is_told() {
         .connected("passenger1@rodando.local", "/passengers")
         .await;
     let trip = ack(&passenger, "trip:request", trip_request()).await["data"].clone();
-    driver
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    driver.heard("trip:assignment:offered", WAIT).await;
     let cancelled = ack(
         &passenger,
         "trip:cancel",
@@ -382,15 +342,12 @@ async fn the_passenger_may_cancel_and_the_offered_driver_is_told() {
     )
     .await;
     assert_eq!(cancelled["data"]["status"], "cancelled", "{cancelled}");
-    let heard = passenger
-        .expect_event("trip:cancelled", WAIT)
-        .await
-        .unwrap();
+    let heard = passenger.heard("trip:cancelled", WAIT).await;
     assert_eq!(
         (heard["cancelledBy"].as_str(), heard["reason"].as_str()),
         (Some("passenger"), Some("found a bus"))
     );
-    let told = driver.expect_event("trip:cancelled", WAIT).await.unwrap();
+    let told = driver.heard("trip:cancelled", WAIT).await;
     assert_eq!(told["tripId"], trip["id"]);
     // Cancelling again is a wrong transition.
     let again = ack(&passenger, "trip:cancel", json!({"tripId": trip["id"]})).await;

@@ -13,12 +13,10 @@ use rodando_server::Config;
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Login, QUIET, WAIT, expect_kicked, spawn_app, spawn_app_on};
-use crate::process::ServerProcess;
-use crate::scratch::Scratch;
-use crate::trips::{ack, driver_at, trip_request};
+use crate::cluster::{Cluster, cluster_env, cluster_store};
+use crate::helpers::{Api, Hears, Login, QUIET, WAIT, expect_kicked, spawn_app, spawn_app_on};
+use crate::trips::{ack, ack_ok, driver_at, trip_request};
 
-const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// The bound for a ban to reach every socket.
 const KICKED_WITHIN: Duration = Duration::from_secs(1);
 
@@ -69,29 +67,13 @@ fn user_id(login: &Login) -> UserId {
 
 /// The passenger requests a trip; returns its id.
 async fn request(passenger: &SioClient) -> String {
-    let reply = ack(passenger, "trip:request", trip_request()).await;
-    assert_eq!(reply["ok"], true, "{reply}");
+    let reply = ack_ok(passenger, "trip:request", trip_request()).await;
     reply["data"]["id"].as_str().unwrap().to_owned()
-}
-
-/// Two nodes over one fresh seeded database and one Redis channel prefix of their own.
-async fn two_nodes() -> (ServerProcess, ServerProcess, Scratch) {
-    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
-    let db = Scratch::seeded().await;
-    let url = db.url();
-    let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
-    ];
-    let (a, b) = tokio::join!(ServerProcess::start(&env), ServerProcess::start(&env));
-    (a, b, db)
 }
 
 #[tokio::test]
 async fn a_ban_disconnects_the_users_sockets_on_both_nodes_within_a_second_and_login_is_refused() {
-    let (a, b, db) = two_nodes().await;
+    let Cluster { a, b, db, .. } = Cluster::start().await;
     let (mut on_a, login_a) = a.connected("driver1@rodando.local", "/drivers").await;
     let (mut on_b, login_b) = b.connected("driver1@rodando.local", "/drivers").await;
     let (mut bystander, _) = a.connected("driver2@rodando.local", "/drivers").await;
@@ -134,19 +116,13 @@ async fn a_banned_driver_holding_an_open_offer_is_withdrawn_and_the_trip_goes_to
         .connected("passenger1@rodando.local", "/passengers")
         .await;
     let trip = request(&passenger).await;
-    let offer = near
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    let offer = near.heard("trip:assignment:offered", WAIT).await;
     assert_eq!(offer["tripId"], trip.as_str());
 
     let banned_at = Instant::now();
     set_status(&app, &admin, &near_login.user_id, "banned").await;
 
-    let next = far
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    let next = far.heard("trip:assignment:offered", WAIT).await;
     let waited = banned_at.elapsed();
     assert_eq!(next["tripId"], trip.as_str());
     assert!(
@@ -154,10 +130,7 @@ async fn a_banned_driver_holding_an_open_offer_is_withdrawn_and_the_trip_goes_to
         "next driver offered after {waited:?}"
     );
     eprintln!("next driver offered {waited:?} after the ban");
-    let rejected = passenger
-        .expect_event("trip:assignment:rejected", WAIT)
-        .await
-        .unwrap();
+    let rejected = passenger.heard("trip:assignment:rejected", WAIT).await;
     assert_eq!(rejected["driverId"], near_login.user_id.as_str());
     assert_eq!(rejected["reason"], "driver_unavailable");
     let closed = app
@@ -169,13 +142,12 @@ async fn a_banned_driver_holding_an_open_offer_is_withdrawn_and_the_trip_goes_to
     assert_eq!(closed, None, "the banned driver holds no open offer");
     kicked_by_admin(&mut near, &near_login, banned_at, WAIT).await;
 
-    let accepted = ack(
+    let accepted = ack_ok(
         &far,
         "driver:offer:accept",
         json!({"assignmentId": next["assignmentId"]}),
     )
     .await;
-    assert_eq!(accepted["ok"], true, "{accepted}");
     assert_eq!(accepted["data"]["driverId"], far_login.user_id.as_str());
 }
 
@@ -199,10 +171,7 @@ async fn a_banned_driver_is_never_offered_even_while_its_socket_is_still_up() {
 
     let trip = request(&passenger).await;
 
-    let offered = far
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    let offered = far.heard("trip:assignment:offered", WAIT).await;
     assert_eq!(offered["tripId"], trip.as_str());
     assert!(
         near.expect_no_event("trip:assignment:offered", QUIET)
@@ -220,10 +189,7 @@ async fn an_offer_accepted_after_a_ban_is_refused_with_user_inactive() {
         .connected("passenger1@rodando.local", "/passengers")
         .await;
     let trip = request(&passenger).await;
-    let offer = near
-        .expect_event("trip:assignment:offered", WAIT)
-        .await
-        .unwrap();
+    let offer = near.heard("trip:assignment:offered", WAIT).await;
     // Banned between the offer and the answer (the socket is not kicked here, as in the race
     // with a ban on another node).
     app.stores
@@ -327,15 +293,9 @@ async fn cli(env: &[(&str, &str)], email: &str, status: &str) -> std::process::O
 
 #[tokio::test]
 async fn the_cli_bans_and_reactivates_like_the_route_reaching_a_running_nodes_sockets() {
-    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
-    let db = Scratch::seeded().await;
+    let (db, redis, prefix) = cluster_store().await;
     let url = db.url();
-    let prefix = format!("rodando-it-{}", uuid::Uuid::new_v4().simple());
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_CHANNEL_PREFIX", prefix.as_str()),
-    ];
+    let env = cluster_env(&url, &redis, &prefix);
     let vars: HashMap<&str, String> = env
         .iter()
         .map(|(k, v)| (*k, (*v).to_owned()))
