@@ -323,7 +323,7 @@ pub async fn unmatchable_drivers_nearer_than_the_matchable_ones_do_not_hide_them
         UserStatus::Inactive,
     ] {
         let driver = available_driver_at(&ports, next_near(), T0).await;
-        assert!(ok(ports.users.set_status(driver, status).await));
+        assert!(ok(ports.users.set_status(driver.user_id(), status).await));
     }
     // Pinged long before the query: their positions are older than the freshness.
     for _ in 0..3 {
