@@ -42,11 +42,11 @@ pub enum AvailabilityError {
     Unexpected(#[from] Unexpected),
 }
 
-/// A driver's command.
+/// A driver's command that goes through the rules and a compare-and-set. Pings do not: the
+/// store applies them ([`AvailabilityRepository::record_location`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Command {
     Status(StatusCommand),
-    Ping(LocationFix),
     SetTrip(Option<TripId>),
 }
 
@@ -202,9 +202,8 @@ impl AvailabilityService {
             .repo
             .record_location(driver, &fix, self.clock.now())
             .await?;
-        if pinged.after != pinged.before {
-            let change = pinged.before.change_to(&pinged.after);
-            self.announce(Command::Ping(fix), change, &pinged.after)
+        if pinged.before.change_to(&pinged.after).location {
+            self.broadcast(&pinged.after, self.notifier.driver_location_changed(&pinged.after))
                 .await;
         }
         if let (Some(tracker), Some(trip), Some(position)) = (
@@ -293,7 +292,6 @@ impl AvailabilityService {
         now: OffsetDateTime,
     ) -> Result<DriverAvailability, AvailabilityError> {
         Ok(match command {
-            Command::Ping(fix) => state.record_location(&fix, now),
             Command::Status(status) => {
                 let held = self.standing_of(state.current_trip_id).await?;
                 state.set_status(status, held, now)?
@@ -319,19 +317,27 @@ impl AvailabilityService {
 
     /// One event per command, and only when a client can see the difference.
     async fn announce(&self, command: Command, change: Change, next: &DriverAvailability) {
-        let result = match command {
+        match command {
             Command::Status(_) if change.status || change.trip => {
-                self.notifier.driver_availability_changed(next).await
-            }
-            Command::Ping(_) if change.location => {
-                self.notifier.driver_location_changed(next).await
+                self.broadcast(next, self.notifier.driver_availability_changed(next))
+                    .await;
             }
             Command::SetTrip(_) if change.trip || change.status => {
-                self.notifier.driver_trip_changed(next).await
+                self.broadcast(next, self.notifier.driver_trip_changed(next))
+                    .await;
             }
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
+            _ => {}
+        }
+    }
+
+    /// A broadcast of what the store already accepted: a failure is logged, never the
+    /// command's (the client's ack stands; the admins' next snapshot repairs their view).
+    async fn broadcast(
+        &self,
+        next: &DriverAvailability,
+        sent: impl Future<Output = Result<(), Unexpected>>,
+    ) {
+        if let Err(e) = sent.await {
             tracing::warn!(driver_id = %next.driver_id, error = %e, "availability stored but not broadcast");
         }
     }
