@@ -204,8 +204,8 @@ async fn availability_of(ports: &Ports, driver: DriverId) -> Versioned {
 
 /// Everything the application writes when `offer`'s driver accepts it at `now`: the offer
 /// accepted, the trip accepted then arriving, the driver holding the trip, other open offers
-/// withdrawn.
-async fn accept_write(
+/// withdrawn. Shared with the user-status cases, which accept the same way.
+pub(crate) async fn accept_write(
     ports: &Ports,
     trip: &Trip,
     offer: &Offer,

@@ -4,18 +4,16 @@
 //!
 //! [`UserRepository::set_status`]: rodando_ports::users::UserRepository::set_status
 
-use rodando_domain::availability::TripStanding;
 use rodando_domain::ids::DriverId;
-use rodando_domain::offer::{Offer, OfferStatus};
-use rodando_domain::trip::{Trip, TripStatus};
+use rodando_domain::offer::OfferStatus;
+use rodando_domain::trip::TripStatus;
 use rodando_domain::user::UserStatus;
-use rodando_ports::trips::{AvailabilityChange, DispatchConflict, DispatchWrite};
-use time::OffsetDateTime;
+use rodando_ports::trips::{DispatchConflict, DispatchWrite};
 
 use crate::Ports;
 use crate::fixtures::{T0, at, available_driver_at, havana, ok};
 use crate::nearest::nearest_ids;
-use crate::trips::{offer, offered, refused, stored_trip, transition, trip_of};
+use crate::trips::{accept_write, offer, offered, refused, stored_trip, transition, trip_of};
 
 async fn set(ports: &Ports, driver: DriverId, status: UserStatus) {
     assert!(
@@ -112,34 +110,4 @@ pub async fn an_accept_is_refused_once_its_driver_is_not_active(ports: Ports) {
         .await;
     assert!(closed.is_ok(), "{closed:?}");
     assert_eq!(ok(ports.trips.open_offer_of(driver).await), None);
-}
-
-/// What the application writes when `offer`'s driver accepts it at `now`.
-async fn accept_write(
-    ports: &Ports,
-    trip: &Trip,
-    offer: &Offer,
-    now: OffsetDateTime,
-) -> DispatchWrite {
-    let driver = offer.driver_id();
-    let accepted = ok(offer.accept(driver, now));
-    let arriving = ok(ok(trip.accept(driver, now)).begin_arriving());
-    let row = ok(ports.availability.load_or_create(driver, now).await);
-    let mine = TripStanding::Dispatched {
-        assigned_to: Some(driver),
-        active: true,
-    };
-    let on_trip = ok(row
-        .state
-        .set_trip(trip.id(), mine, TripStanding::External, now));
-    DispatchWrite {
-        trip: transition(trip, arriving),
-        offer: Some(accepted),
-        availability: Some(AvailabilityChange {
-            expected_version: row.version,
-            next: on_trip,
-        }),
-        withdraw_open_offers_at: Some(now),
-        ..DispatchWrite::default()
-    }
 }
