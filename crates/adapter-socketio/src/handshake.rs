@@ -6,6 +6,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use rodando_domain::admission::{Namespace, Refusal};
 use rodando_ports::connection_slots::SlotId;
+use rodando_wire::error::ErrorCode;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
@@ -50,8 +51,8 @@ pub(crate) async fn authenticate<A: Adapter>(
 ) -> Result<(), Refusal> {
     if auth.as_ref().is_some_and(|a| !fits(a, MAX_AUTH_BYTES)) {
         let refusal = Refusal::InvalidToken;
-        crate::metrics::refused(namespace, refusal.code());
-        tracing::info!(ns = namespace.path(), sid = %socket.id, code = refusal.code(), limit = MAX_AUTH_BYTES, "connection refused: auth payload too large");
+        crate::metrics::refused(namespace, ErrorCode::from(refusal).as_str());
+        tracing::info!(ns = namespace.path(), sid = %socket.id, code = ErrorCode::from(refusal).as_str(), limit = MAX_AUTH_BYTES, "connection refused: auth payload too large");
         return Err(refusal);
     }
     let token = token_from(auth.as_ref(), &socket.req_parts().headers);
@@ -60,8 +61,8 @@ pub(crate) async fn authenticate<A: Adapter>(
         .authenticate(token.as_deref(), namespace)
         .await
         .inspect_err(|refused| {
-            crate::metrics::refused(namespace, refused.refusal.code());
-            tracing::info!(ns = namespace.path(), sid = %socket.id, code = refused.refusal.code(), reason = %refused.reason, "connection refused");
+            crate::metrics::refused(namespace, ErrorCode::from(refused.refusal).as_str());
+            tracing::info!(ns = namespace.path(), sid = %socket.id, code = ErrorCode::from(refused.refusal).as_str(), reason = %refused.reason, "connection refused");
         })
         .map_err(|refused| refused.refusal)?;
     let id = SlotId::new();
@@ -75,8 +76,8 @@ pub(crate) async fn authenticate<A: Adapter>(
         .await
     {
         let refusal = Refusal::TooManyConnections;
-        crate::metrics::refused(namespace, refusal.code());
-        tracing::info!(ns = namespace.path(), sid = %socket.id, user_id = %principal.user_id, session_id = %principal.session_id, code = refusal.code(), "connection refused: per-user limit reached");
+        crate::metrics::refused(namespace, ErrorCode::from(refusal).as_str());
+        tracing::info!(ns = namespace.path(), sid = %socket.id, user_id = %principal.user_id, session_id = %principal.session_id, code = ErrorCode::from(refusal).as_str(), "connection refused: per-user limit reached");
         return Err(refusal);
     }
     let slot = ConnectionSlot::new(Arc::clone(&realtime.slots), principal.user_id, id);

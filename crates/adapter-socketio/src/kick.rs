@@ -20,6 +20,7 @@ use rodando_application::handshake::Standing;
 use rodando_domain::admission::{Namespace, Refusal};
 use rodando_domain::ids::{SessionId, UserId};
 use rodando_domain::session::RevokeReason;
+use rodando_wire::error::ErrorCode;
 use rodando_wire::events as names;
 use rodando_wire::session::{SessionRef, SessionRevoked};
 use serde::Serialize;
@@ -221,7 +222,7 @@ pub async fn revalidate_local_sessions<A: Adapter>(io: &SocketIo<A>, realtime: &
                 continue;
             }
             let reason = revoked.unwrap_or(RevokeReason::Admin);
-            tracing::info!(sid = %socket.id, ns = namespace.path(), user_id = %p.user_id, session_id = %p.session_id, code = refusal.code(), reason = reason.as_str(), "session no longer live: disconnecting");
+            tracing::info!(sid = %socket.id, ns = namespace.path(), user_id = %p.user_id, session_id = %p.session_id, code = ErrorCode::from(refusal).as_str(), reason = reason.as_str(), "session no longer live: disconnecting");
             kick(socket, revoked_notice(p.session_id, reason));
             kicked += 1;
         }

@@ -68,7 +68,8 @@ impl Namespace {
     }
 }
 
-/// Why a connection was refused; [`Refusal::code`] is the `connect_error` message.
+/// Why a connection was refused; its display is the code of the `connect_error` message
+/// (the wire's `ErrorCode` maps from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum Refusal {
     /// No token in `auth.token` nor in `Authorization`.
@@ -101,24 +102,6 @@ pub enum Refusal {
     /// A store could not be read; the client may retry.
     #[error("internal")]
     Internal,
-}
-
-impl Refusal {
-    /// The `connect_error` message clients branch on.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::MissingToken => "missing_token",
-            Self::InvalidToken => "invalid_token",
-            Self::TokenExpired => "token_expired",
-            Self::UserNotFound => "user_not_found",
-            Self::UserInactive => "user_inactive",
-            Self::ForbiddenNamespace => "forbidden_namespace",
-            Self::SessionRevoked => "session_revoked",
-            Self::SessionExpired => "session_expired",
-            Self::TooManyConnections => "too_many_connections",
-            Self::Internal => "internal",
-        }
-    }
 }
 
 /// Steps 4 and 5: the user exists, is active, and its stored type fits `namespace`.
@@ -263,23 +246,5 @@ mod tests {
             check_connection_count(0, 0),
             Err(Refusal::TooManyConnections)
         );
-    }
-
-    #[test]
-    fn codes_match_their_display() {
-        for r in [
-            Refusal::MissingToken,
-            Refusal::InvalidToken,
-            Refusal::TokenExpired,
-            Refusal::UserNotFound,
-            Refusal::UserInactive,
-            Refusal::ForbiddenNamespace,
-            Refusal::SessionRevoked,
-            Refusal::SessionExpired,
-            Refusal::TooManyConnections,
-            Refusal::Internal,
-        ] {
-            assert_eq!(r.to_string(), r.code());
-        }
     }
 }

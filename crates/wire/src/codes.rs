@@ -337,7 +337,7 @@ mod tests {
             Refusal::TooManyConnections,
             Refusal::Internal,
         ] {
-            assert_eq!(ErrorCode::from(refusal).as_str(), refusal.code());
+            assert_eq!(ErrorCode::from(refusal).as_str(), refusal.to_string());
         }
     }
 }
