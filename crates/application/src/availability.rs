@@ -203,8 +203,11 @@ impl AvailabilityService {
             .record_location(driver, &fix, self.clock.now())
             .await?;
         if pinged.before.change_to(&pinged.after).location {
-            self.broadcast(&pinged.after, self.notifier.driver_location_changed(&pinged.after))
-                .await;
+            self.broadcast(
+                &pinged.after,
+                self.notifier.driver_location_changed(&pinged.after),
+            )
+            .await;
         }
         if let (Some(tracker), Some(trip), Some(position)) = (
             &self.tracker,
