@@ -45,233 +45,87 @@ async fn timed<T>(operation: &'static str, call: impl Future<Output = T>) -> T {
     out
 }
 
-#[async_trait]
-impl<S: UserRepository> UserRepository for Timed<S> {
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Unexpected> {
-        timed("users.find_by_id", self.0.find_by_id(id)).await
-    }
-
-    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Unexpected> {
-        timed("users.find_by_email", self.0.find_by_email(email)).await
-    }
-
-    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, Unexpected> {
-        timed("users.find_by_phone", self.0.find_by_phone(phone)).await
-    }
-
-    async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
-        timed("users.insert", self.0.insert(user)).await
-    }
-
-    async fn set_status(&self, id: UserId, status: UserStatus) -> Result<bool, Unexpected> {
-        timed("users.set_status", self.0.set_status(id, status)).await
-    }
+/// `impl Port for Timed<S>` where every method awaits the inner store's method of the same name
+/// under `timed("<group>.<method>", …)`: one line per method, the signature as the port has it.
+macro_rules! timed_port {
+    (
+        $port:ident, $group:literal,
+        $(fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
+    ) => {
+        #[async_trait]
+        impl<S: $port> $port for Timed<S> {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                    timed(
+                        concat!($group, ".", stringify!($method)),
+                        self.0.$method($($arg),*),
+                    )
+                    .await
+                }
+            )*
+        }
+    };
 }
 
-#[async_trait]
-impl<S: SessionRepository> SessionRepository for Timed<S> {
-    async fn insert(&self, session: &Session) -> Result<(), Unexpected> {
-        timed("sessions.insert", self.0.insert(session)).await
-    }
-
-    async fn find(&self, id: SessionId) -> Result<Option<Session>, Unexpected> {
-        timed("sessions.find", self.0.find(id)).await
-    }
-
-    async fn rotate(
-        &self,
-        id: SessionId,
-        expected_jti: Uuid,
-        rotation: &Rotation,
-    ) -> Result<RotateOutcome, Unexpected> {
-        timed("sessions.rotate", self.0.rotate(id, expected_jti, rotation)).await
-    }
-
-    async fn revoke(
-        &self,
-        id: SessionId,
-        reason: RevokeReason,
-        at: OffsetDateTime,
-    ) -> Result<bool, Unexpected> {
-        timed("sessions.revoke", self.0.revoke(id, reason, at)).await
-    }
-
-    async fn extend_access(
-        &self,
-        id: SessionId,
-        access_expires_at: OffsetDateTime,
-        at: OffsetDateTime,
-    ) -> Result<bool, Unexpected> {
-        timed(
-            "sessions.extend_access",
-            self.0.extend_access(id, access_expires_at, at),
-        )
-        .await
-    }
-
-    async fn live_sessions_of(
-        &self,
-        user: UserId,
-        now: OffsetDateTime,
-    ) -> Result<Vec<SessionId>, Unexpected> {
-        timed(
-            "sessions.live_sessions_of",
-            self.0.live_sessions_of(user, now),
-        )
-        .await
-    }
+timed_port! {
+    UserRepository, "users",
+    fn find_by_id(&self, id: UserId) -> Result<Option<User>, Unexpected>;
+    fn find_by_email(&self, email: &Email) -> Result<Option<User>, Unexpected>;
+    fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, Unexpected>;
+    fn insert(&self, user: &User) -> Result<(), InsertUserError>;
+    fn set_status(&self, id: UserId, status: UserStatus) -> Result<bool, Unexpected>;
 }
 
-#[async_trait]
-impl<S: AvailabilityRepository> AvailabilityRepository for Timed<S> {
-    async fn load_or_create(
-        &self,
-        driver: DriverId,
-        now: OffsetDateTime,
-    ) -> Result<Versioned, Unexpected> {
-        timed(
-            "availability.load_or_create",
-            self.0.load_or_create(driver, now),
-        )
-        .await
-    }
-
-    async fn find(&self, driver: DriverId) -> Result<Option<Versioned>, Unexpected> {
-        timed("availability.find", self.0.find(driver)).await
-    }
-
-    async fn compare_and_set(
-        &self,
-        expected_version: u64,
-        next: &DriverAvailability,
-    ) -> Result<u64, CasError> {
-        timed(
-            "availability.compare_and_set",
-            self.0.compare_and_set(expected_version, next),
-        )
-        .await
-    }
-
-    async fn list_stale(
-        &self,
-        now: OffsetDateTime,
-        ttl: Duration,
-        limit: usize,
-    ) -> Result<Vec<Versioned>, Unexpected> {
-        timed(
-            "availability.list_stale",
-            self.0.list_stale(now, ttl, limit),
-        )
-        .await
-    }
-
-    async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {
-        timed(
-            "availability.nearest_available",
-            self.0.nearest_available(query),
-        )
-        .await
-    }
-
-    async fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected> {
-        timed("availability.list_online", self.0.list_online()).await
-    }
-
-    async fn record_location(
-        &self,
-        driver: DriverId,
-        fix: &LocationFix,
-        now: OffsetDateTime,
-    ) -> Result<Pinged, Unexpected> {
-        timed(
-            "availability.record_location",
-            self.0.record_location(driver, fix, now),
-        )
-        .await
-    }
-
-    async fn flush(&self) -> Result<(), Unexpected> {
-        timed("availability.flush", self.0.flush()).await
-    }
+timed_port! {
+    SessionRepository, "sessions",
+    fn insert(&self, session: &Session) -> Result<(), Unexpected>;
+    fn find(&self, id: SessionId) -> Result<Option<Session>, Unexpected>;
+    fn rotate(&self, id: SessionId, expected_jti: Uuid, rotation: &Rotation)
+        -> Result<RotateOutcome, Unexpected>;
+    fn revoke(&self, id: SessionId, reason: RevokeReason, at: OffsetDateTime)
+        -> Result<bool, Unexpected>;
+    fn extend_access(&self, id: SessionId, access_expires_at: OffsetDateTime, at: OffsetDateTime)
+        -> Result<bool, Unexpected>;
+    fn live_sessions_of(&self, user: UserId, now: OffsetDateTime)
+        -> Result<Vec<SessionId>, Unexpected>;
 }
 
-#[async_trait]
-impl<S: TripStandingLookup> TripStandingLookup for Timed<S> {
-    async fn standing(&self, trip: TripId) -> Result<TripStanding, Unexpected> {
-        timed("trips.standing", self.0.standing(trip)).await
-    }
+timed_port! {
+    AvailabilityRepository, "availability",
+    fn load_or_create(&self, driver: DriverId, now: OffsetDateTime)
+        -> Result<Versioned, Unexpected>;
+    fn find(&self, driver: DriverId) -> Result<Option<Versioned>, Unexpected>;
+    fn compare_and_set(&self, expected_version: u64, next: &DriverAvailability)
+        -> Result<u64, CasError>;
+    fn list_stale(&self, now: OffsetDateTime, ttl: Duration, limit: usize)
+        -> Result<Vec<Versioned>, Unexpected>;
+    fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected>;
+    fn list_online(&self) -> Result<Vec<DriverAvailability>, Unexpected>;
+    fn record_location(&self, driver: DriverId, fix: &LocationFix, now: OffsetDateTime)
+        -> Result<Pinged, Unexpected>;
+    fn flush(&self) -> Result<(), Unexpected>;
 }
 
-#[async_trait]
-impl<S: TripRepository> TripRepository for Timed<S> {
-    async fn create(
-        &self,
-        trip: &Trip,
-        idempotency: Option<Idempotency>,
-    ) -> Result<Trip, CreateTripError> {
-        timed("trips.create", self.0.create(trip, idempotency)).await
-    }
+timed_port! {
+    TripStandingLookup, "trips",
+    fn standing(&self, trip: TripId) -> Result<TripStanding, Unexpected>;
+}
 
-    async fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected> {
-        timed("trips.find", self.0.find(id)).await
-    }
-
-    async fn active_for_passenger(
-        &self,
-        passenger: PassengerId,
-    ) -> Result<Option<Trip>, Unexpected> {
-        timed(
-            "trips.active_for_passenger",
-            self.0.active_for_passenger(passenger),
-        )
-        .await
-    }
-
-    async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
-        timed("trips.list", self.0.list(query)).await
-    }
-
-    async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {
-        timed("trips.find_offer", self.0.find_offer(id)).await
-    }
-
-    async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected> {
-        timed("trips.offers_for_trip", self.0.offers_for_trip(trip)).await
-    }
-
-    async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected> {
-        timed("trips.open_offer_of", self.0.open_offer_of(driver)).await
-    }
-
-    async fn unattended(
-        &self,
-        now: OffsetDateTime,
-        quiet: time::Duration,
-        timeout: time::Duration,
-        limit: usize,
-    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
-        timed(
-            "trips.unattended",
-            self.0.unattended(now, quiet, timeout, limit),
-        )
-        .await
-    }
-
-    async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
-        timed("trips.now", self.0.now()).await
-    }
-
-    async fn due_offers(
-        &self,
-        now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<Offer>, Unexpected> {
-        timed("trips.due_offers", self.0.due_offers(now, limit)).await
-    }
-
-    async fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict> {
-        timed("trips.apply", self.0.apply(write)).await
-    }
+timed_port! {
+    TripRepository, "trips",
+    fn create(&self, trip: &Trip, idempotency: Option<Idempotency>)
+        -> Result<Trip, CreateTripError>;
+    fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected>;
+    fn active_for_passenger(&self, passenger: PassengerId) -> Result<Option<Trip>, Unexpected>;
+    fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected>;
+    fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected>;
+    fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected>;
+    fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected>;
+    fn unattended(&self, now: OffsetDateTime, quiet: Duration, timeout: Duration, limit: usize)
+        -> Result<Vec<UnattendedTrip>, Unexpected>;
+    fn now(&self) -> Result<OffsetDateTime, Unexpected>;
+    fn due_offers(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<Offer>, Unexpected>;
+    fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict>;
 }
 
 #[async_trait]

@@ -70,26 +70,7 @@ pub enum OfferError {
 
 /// One offer of a trip to one driver.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Offer {
-    /// Identity (`assignmentId`).
-    id: OfferId,
-    /// The trip offered.
-    trip_id: TripId,
-    /// The driver it is offered to.
-    driver_id: DriverId,
-    /// Where it is in its life.
-    status: OfferStatus,
-    /// Distance from the driver to the pickup when offered.
-    distance_to_pickup_m: f64,
-    /// When offered.
-    offered_at: OffsetDateTime,
-    /// Deadline for an answer.
-    expires_at: OffsetDateTime,
-    /// When it was answered or closed.
-    closed_at: Option<OffsetDateTime>,
-    /// The driver's reason for rejecting, if given.
-    reason: Option<String>,
-}
+pub struct Offer(OfferRecord);
 
 /// An offer as a store keeps it: every field, public, for [`Offer::restore`] to check.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +105,7 @@ impl Offer {
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Self {
-        Self {
+        Self(OfferRecord {
             id,
             trip_id,
             driver_id,
@@ -134,20 +115,20 @@ impl Offer {
             expires_at: now + ttl,
             closed_at: None,
             reason: None,
-        }
+        })
     }
 
     /// Whether it still waits for an answer.
     pub fn is_open(&self) -> bool {
-        self.status == OfferStatus::Offered
+        self.0.status == OfferStatus::Offered
     }
 
     fn answer(&self, driver: DriverId, now: OffsetDateTime) -> Result<(), OfferError> {
-        if driver != self.driver_id {
+        if driver != self.0.driver_id {
             Err(OfferError::NotYours)
         } else if !self.is_open() {
             Err(OfferError::NotOpen)
-        } else if now >= self.expires_at {
+        } else if now >= self.0.expires_at {
             Err(OfferError::Expired)
         } else {
             Ok(())
@@ -156,8 +137,8 @@ impl Offer {
 
     fn close(&self, status: OfferStatus, now: OffsetDateTime) -> Self {
         let mut o = self.clone();
-        o.status = status;
-        o.closed_at = Some(now);
+        o.0.status = status;
+        o.0.closed_at = Some(now);
         o
     }
 
@@ -182,13 +163,13 @@ impl Offer {
     ) -> Result<Self, OfferError> {
         self.answer(driver, now)?;
         let mut o = self.close(OfferStatus::Rejected, now);
-        o.reason = reason;
+        o.0.reason = reason;
         Ok(o)
     }
 
     /// `Some(expired offer)` when open and past its deadline.
     pub fn expire(&self, now: OffsetDateTime) -> Option<Self> {
-        (self.is_open() && now >= self.expires_at).then(|| self.close(OfferStatus::Expired, now))
+        (self.is_open() && now >= self.0.expires_at).then(|| self.close(OfferStatus::Expired, now))
     }
 
     /// `Some(cancelled offer)` when open (its trip ended or was taken).
@@ -202,47 +183,47 @@ impl Offer {
 impl Offer {
     /// Identity (`assignmentId`).
     pub const fn id(&self) -> OfferId {
-        self.id
+        self.0.id
     }
 
     /// The trip offered.
     pub const fn trip_id(&self) -> TripId {
-        self.trip_id
+        self.0.trip_id
     }
 
     /// The driver it is offered to.
     pub const fn driver_id(&self) -> DriverId {
-        self.driver_id
+        self.0.driver_id
     }
 
     /// Where it is in its life.
     pub const fn status(&self) -> OfferStatus {
-        self.status
+        self.0.status
     }
 
     /// Distance from the driver to the pickup when offered.
     pub const fn distance_to_pickup_m(&self) -> f64 {
-        self.distance_to_pickup_m
+        self.0.distance_to_pickup_m
     }
 
     /// When offered.
     pub const fn offered_at(&self) -> OffsetDateTime {
-        self.offered_at
+        self.0.offered_at
     }
 
     /// Deadline for an answer.
     pub const fn expires_at(&self) -> OffsetDateTime {
-        self.expires_at
+        self.0.expires_at
     }
 
     /// When it was answered or closed.
     pub const fn closed_at(&self) -> Option<OffsetDateTime> {
-        self.closed_at
+        self.0.closed_at
     }
 
     /// The driver's reason for rejecting, if given.
     pub fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
+        self.0.reason.as_deref()
     }
 }
 
@@ -254,17 +235,7 @@ pub struct InvalidOffer(pub &'static str);
 impl Offer {
     /// Every field, for a store to keep (or a test to vary and [`Offer::restore`]).
     pub fn to_record(&self) -> OfferRecord {
-        OfferRecord {
-            id: self.id,
-            trip_id: self.trip_id,
-            driver_id: self.driver_id,
-            status: self.status,
-            distance_to_pickup_m: self.distance_to_pickup_m,
-            offered_at: self.offered_at,
-            expires_at: self.expires_at,
-            closed_at: self.closed_at,
-            reason: self.reason.clone(),
-        }
+        self.0.clone()
     }
 
     /// An offer read back from a store, checked: closed (with its time) exactly when no longer
@@ -291,16 +262,6 @@ impl Offer {
             r.distance_to_pickup_m.is_finite() && r.distance_to_pickup_m >= 0.0,
             "the distance to the pickup is not a length",
         )?;
-        Ok(Self {
-            id: r.id,
-            trip_id: r.trip_id,
-            driver_id: r.driver_id,
-            status: r.status,
-            distance_to_pickup_m: r.distance_to_pickup_m,
-            offered_at: r.offered_at,
-            expires_at: r.expires_at,
-            closed_at: r.closed_at,
-            reason: r.reason,
-        })
+        Ok(Self(r))
     }
 }

@@ -265,47 +265,7 @@ pub enum TripError {
 /// (a driver exactly when one accepted it, the timestamps of the steps it went through); a
 /// stored trip comes back through [`Trip::restore`], which checks them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Trip {
-    /// Identity.
-    id: TripId,
-    /// Who asked for it.
-    passenger_id: PassengerId,
-    /// Who drives it, once accepted.
-    driver_id: Option<DriverId>,
-    /// Where it is in its life.
-    status: TripStatus,
-    /// Start.
-    pickup: Place,
-    /// End.
-    dropoff: Place,
-    /// How it is paid.
-    payment_method: PaymentMethod,
-    /// Estimate made at request.
-    fare_estimate: Cents,
-    /// Final fare, at completion.
-    fare_total: Option<Cents>,
-    /// Currency of both amounts.
-    currency: Currency,
-    /// When requested.
-    requested_at: OffsetDateTime,
-    /// When a driver accepted.
-    accepted_at: Option<OffsetDateTime>,
-    /// When the driver reported arriving at the pickup.
-    arrived_pickup_at: Option<OffsetDateTime>,
-    /// When the ride started.
-    started_at: Option<OffsetDateTime>,
-    /// When it completed.
-    completed_at: Option<OffsetDateTime>,
-    /// When it was cancelled or abandoned.
-    cancelled_at: Option<OffsetDateTime>,
-    /// Who cancelled.
-    cancelled_by: Option<ActorKind>,
-    /// Why it was cancelled or abandoned.
-    end_reason: Option<String>,
-    /// The trip's place in its event stream: the `seq` of the latest event announced for it
-    /// (1 for `trip:requested`). Numbered by the store, in the write each event announces.
-    seq: u64,
-}
+pub struct Trip(TripRecord);
 
 /// A trip as a store keeps it: every field, public, for [`Trip::restore`] to check.
 #[derive(Debug, Clone, PartialEq)]
@@ -363,7 +323,7 @@ impl Trip {
         currency: Currency,
         now: OffsetDateTime,
     ) -> Self {
-        Self {
+        Self(TripRecord {
             id,
             passenger_id,
             driver_id: None,
@@ -383,26 +343,26 @@ impl Trip {
             cancelled_by: None,
             end_reason: None,
             seq: 1,
-        }
+        })
     }
 
     /// Whether `actor` may read this trip: its passenger, its driver, or an admin.
     pub fn visible_to(&self, actor: Actor) -> bool {
         match actor {
-            Actor::Passenger(p) => p == self.passenger_id,
-            Actor::Driver(d) => self.driver_id == Some(d),
+            Actor::Passenger(p) => p == self.0.passenger_id,
+            Actor::Driver(d) => self.0.driver_id == Some(d),
             Actor::Admin(_) | Actor::System => true,
         }
     }
 
     fn to(&self, next: TripStatus) -> Result<Self, TripError> {
-        if self.status.can_become(next) {
+        if self.0.status.can_become(next) {
             let mut t = self.clone();
-            t.status = next;
+            t.0.status = next;
             Ok(t)
         } else {
             Err(TripError::InvalidTransition {
-                from: self.status,
+                from: self.0.status,
                 to: next,
             })
         }
@@ -410,7 +370,7 @@ impl Trip {
 
     fn require_driver(&self, actor: Actor) -> Result<DriverId, TripError> {
         match actor {
-            Actor::Driver(d) if self.driver_id == Some(d) => Ok(d),
+            Actor::Driver(d) if self.0.driver_id == Some(d) => Ok(d),
             _ => Err(TripError::Forbidden),
         }
     }
@@ -429,8 +389,8 @@ impl Trip {
     /// [`TripError::InvalidTransition`] from any other status.
     pub fn accept(&self, driver: DriverId, now: OffsetDateTime) -> Result<Self, TripError> {
         let mut t = self.to(TripStatus::Accepted)?;
-        t.driver_id = Some(driver);
-        t.accepted_at = Some(now);
+        t.0.driver_id = Some(driver);
+        t.0.accepted_at = Some(now);
         Ok(t)
     }
 
@@ -450,14 +410,14 @@ impl Trip {
     /// [`TripError::InvalidTransition`] unless arriving.
     pub fn arrive(&self, actor: Actor, now: OffsetDateTime) -> Result<Self, TripError> {
         self.require_driver(actor)?;
-        if self.status != TripStatus::Arriving {
+        if self.0.status != TripStatus::Arriving {
             return Err(TripError::InvalidTransition {
-                from: self.status,
+                from: self.0.status,
                 to: TripStatus::Arriving,
             });
         }
         let mut t = self.clone();
-        t.arrived_pickup_at.get_or_insert(now);
+        t.0.arrived_pickup_at.get_or_insert(now);
         Ok(t)
     }
 
@@ -468,7 +428,7 @@ impl Trip {
     pub fn start(&self, actor: Actor, now: OffsetDateTime) -> Result<Self, TripError> {
         self.require_driver(actor)?;
         let mut t = self.to(TripStatus::InProgress)?;
-        t.started_at = Some(now);
+        t.0.started_at = Some(now);
         Ok(t)
     }
 
@@ -484,8 +444,8 @@ impl Trip {
     ) -> Result<Self, TripError> {
         self.require_driver(actor)?;
         let mut t = self.to(TripStatus::Completed)?;
-        t.fare_total = Some(fare_total);
-        t.completed_at = Some(now);
+        t.0.fare_total = Some(fare_total);
+        t.0.completed_at = Some(now);
         Ok(t)
     }
 
@@ -501,14 +461,14 @@ impl Trip {
         now: OffsetDateTime,
     ) -> Result<Self, TripError> {
         let allowed = match actor {
-            Actor::Passenger(p) => p == self.passenger_id,
+            Actor::Passenger(p) => p == self.0.passenger_id,
             Actor::Admin(_) | Actor::System => true,
             Actor::Driver(d) => {
-                if self.driver_id != Some(d) {
+                if self.0.driver_id != Some(d) {
                     false
-                } else if self.status == TripStatus::InProgress {
+                } else if self.0.status == TripStatus::InProgress {
                     return Err(TripError::InvalidTransition {
-                        from: self.status,
+                        from: self.0.status,
                         to: TripStatus::Cancelled,
                     });
                 } else {
@@ -520,15 +480,15 @@ impl Trip {
             return Err(TripError::Forbidden);
         }
         let mut t = self.to(TripStatus::Cancelled)?;
-        t.cancelled_at = Some(now);
-        t.cancelled_by = Some(actor.kind());
-        t.end_reason = reason;
+        t.0.cancelled_at = Some(now);
+        t.0.cancelled_by = Some(actor.kind());
+        t.0.end_reason = reason;
         Ok(t)
     }
 
     /// How the availability rules see this trip: dispatched here, to its driver, active or not.
     pub fn standing(&self) -> crate::availability::TripStanding {
-        crate::availability::TripStanding::dispatched(self.driver_id, self.status)
+        crate::availability::TripStanding::dispatched(self.0.driver_id, self.0.status)
     }
 
     /// Nobody took it: pending/assigning → no_drivers_found.
@@ -537,8 +497,8 @@ impl Trip {
     /// [`TripError::InvalidTransition`] from any other status.
     pub fn give_up(&self, reason: &str, now: OffsetDateTime) -> Result<Self, TripError> {
         let mut t = self.to(TripStatus::NoDriversFound)?;
-        t.cancelled_at = Some(now);
-        t.end_reason = Some(reason.to_owned());
+        t.0.cancelled_at = Some(now);
+        t.0.end_reason = Some(reason.to_owned());
         Ok(t)
     }
 }
@@ -547,97 +507,97 @@ impl Trip {
 impl Trip {
     /// Identity.
     pub const fn id(&self) -> TripId {
-        self.id
+        self.0.id
     }
 
     /// Who asked for it.
     pub const fn passenger_id(&self) -> PassengerId {
-        self.passenger_id
+        self.0.passenger_id
     }
 
     /// Who drives it, once accepted.
     pub const fn driver_id(&self) -> Option<DriverId> {
-        self.driver_id
+        self.0.driver_id
     }
 
     /// Where it is in its life.
     pub const fn status(&self) -> TripStatus {
-        self.status
+        self.0.status
     }
 
     /// Start.
     pub const fn pickup(&self) -> &Place {
-        &self.pickup
+        &self.0.pickup
     }
 
     /// End.
     pub const fn dropoff(&self) -> &Place {
-        &self.dropoff
+        &self.0.dropoff
     }
 
     /// How it is paid.
     pub const fn payment_method(&self) -> PaymentMethod {
-        self.payment_method
+        self.0.payment_method
     }
 
     /// Estimate made at request.
     pub const fn fare_estimate(&self) -> Cents {
-        self.fare_estimate
+        self.0.fare_estimate
     }
 
     /// Final fare, at completion.
     pub const fn fare_total(&self) -> Option<Cents> {
-        self.fare_total
+        self.0.fare_total
     }
 
     /// Currency of both amounts.
     pub const fn currency(&self) -> &Currency {
-        &self.currency
+        &self.0.currency
     }
 
     /// When requested.
     pub const fn requested_at(&self) -> OffsetDateTime {
-        self.requested_at
+        self.0.requested_at
     }
 
     /// When a driver accepted.
     pub const fn accepted_at(&self) -> Option<OffsetDateTime> {
-        self.accepted_at
+        self.0.accepted_at
     }
 
     /// When the driver reported arriving at the pickup.
     pub const fn arrived_pickup_at(&self) -> Option<OffsetDateTime> {
-        self.arrived_pickup_at
+        self.0.arrived_pickup_at
     }
 
     /// When the ride started.
     pub const fn started_at(&self) -> Option<OffsetDateTime> {
-        self.started_at
+        self.0.started_at
     }
 
     /// When it completed.
     pub const fn completed_at(&self) -> Option<OffsetDateTime> {
-        self.completed_at
+        self.0.completed_at
     }
 
     /// When it was cancelled or abandoned.
     pub const fn cancelled_at(&self) -> Option<OffsetDateTime> {
-        self.cancelled_at
+        self.0.cancelled_at
     }
 
     /// Who cancelled.
     pub const fn cancelled_by(&self) -> Option<ActorKind> {
-        self.cancelled_by
+        self.0.cancelled_by
     }
 
     /// Why it was cancelled or abandoned.
     pub fn end_reason(&self) -> Option<&str> {
-        self.end_reason.as_deref()
+        self.0.end_reason.as_deref()
     }
 
     /// (1 for `trip:requested`). Numbered by the store, in the write each event announces.
     pub const fn seq(&self) -> u64 {
-        self.seq
+        self.0.seq
     }
 }
 
@@ -695,56 +655,16 @@ impl Trip {
             "cancelled_by does not match the status",
         )?;
         check(r.seq >= 1, "seq starts at 1")?;
-        Ok(Self {
-            id: r.id,
-            passenger_id: r.passenger_id,
-            driver_id: r.driver_id,
-            status: r.status,
-            pickup: r.pickup,
-            dropoff: r.dropoff,
-            payment_method: r.payment_method,
-            fare_estimate: r.fare_estimate,
-            fare_total: r.fare_total,
-            currency: r.currency,
-            requested_at: r.requested_at,
-            accepted_at: r.accepted_at,
-            arrived_pickup_at: r.arrived_pickup_at,
-            started_at: r.started_at,
-            completed_at: r.completed_at,
-            cancelled_at: r.cancelled_at,
-            cancelled_by: r.cancelled_by,
-            end_reason: r.end_reason,
-            seq: r.seq,
-        })
+        Ok(Self(r))
     }
 
     /// Every field, for a store to keep (or a test to vary and [`Trip::restore`]).
     pub fn to_record(&self) -> TripRecord {
-        TripRecord {
-            id: self.id,
-            passenger_id: self.passenger_id,
-            driver_id: self.driver_id,
-            status: self.status,
-            pickup: self.pickup.clone(),
-            dropoff: self.dropoff.clone(),
-            payment_method: self.payment_method,
-            fare_estimate: self.fare_estimate,
-            fare_total: self.fare_total,
-            currency: self.currency,
-            requested_at: self.requested_at,
-            accepted_at: self.accepted_at,
-            arrived_pickup_at: self.arrived_pickup_at,
-            started_at: self.started_at,
-            completed_at: self.completed_at,
-            cancelled_at: self.cancelled_at,
-            cancelled_by: self.cancelled_by,
-            end_reason: self.end_reason.clone(),
-            seq: self.seq,
-        }
+        self.0.clone()
     }
 
     /// Places the trip at event `seq` of its stream: stores number the events of their writes.
     pub fn set_seq(&mut self, seq: u64) {
-        self.seq = seq;
+        self.0.seq = seq;
     }
 }
