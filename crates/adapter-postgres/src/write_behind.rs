@@ -255,6 +255,9 @@ struct Shared {
     /// A driver PostgreSQL has no position of has pinged: dispatch writes a batch before it
     /// looks, so a driver that just came online is found at once.
     first_positions: AtomicBool,
+    /// The batch being written holds such a position: a query that comes meanwhile waits for
+    /// it (the batch lock) rather than look before it commits.
+    first_in_flight: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -302,6 +305,8 @@ impl Shared {
         let _one_at_a_time = self.batch.lock().await;
         let started = Instant::now();
         let outcome = self.write_unwritten().await;
+        // Written, or handed back to `first_positions` for the next batch.
+        self.first_in_flight.store(false, Ordering::Relaxed);
         let took = started.elapsed();
         {
             let mut stats = lock(&self.stats);
@@ -330,7 +335,9 @@ impl Shared {
     async fn write_unwritten(&self) -> Result<u64, Unexpected> {
         let batch: Vec<(DriverId, Hot)> = {
             let mut entries = lock(&self.entries);
-            self.first_positions.store(false, Ordering::Relaxed);
+            if self.first_positions.swap(false, Ordering::Relaxed) {
+                self.first_in_flight.store(true, Ordering::Relaxed);
+            }
             let idle = self.config.idle;
             entries.retain(|_, e| e.unwritten().is_some() || e.touched.elapsed() < idle);
             entries
@@ -456,6 +463,7 @@ impl WriteBehindStore {
             stats: Mutex::new(WriteBehindStats::default()),
             failing_since: Mutex::new(None),
             first_positions: AtomicBool::new(false),
+            first_in_flight: AtomicBool::new(false),
         });
         metrics::register();
         tokio::spawn(run(Arc::downgrade(&buffer), config.interval));
@@ -538,11 +546,12 @@ impl AvailabilityRepository for WriteBehindStore {
 
     /// Over the positions in PostgreSQL: at most one interval (plus a batch's duration) older
     /// than the pings accepted, on this node and every other. When a driver this node heard
-    /// has no position in PostgreSQL yet (it just came online), a batch is written first.
+    /// has no position in PostgreSQL yet (it just came online), a batch is written first, or
+    /// the one already writing it is waited for.
     async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {
-        if self.buffer.first_positions.load(Ordering::Relaxed)
-            && let Err(e) = self.buffer.write_batch().await
-        {
+        let first = self.buffer.first_positions.load(Ordering::Relaxed)
+            || self.buffer.first_in_flight.load(Ordering::Relaxed);
+        if first && let Err(e) = self.buffer.write_batch().await {
             tracing::debug!(error = %e, "positions not written before a nearest-driver query");
         }
         AvailabilityRepository::nearest_available(&self.store, query).await

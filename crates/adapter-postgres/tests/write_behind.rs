@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use rodando_adapter_postgres::{PgStore, WriteBehindConfig, WriteBehindStore};
@@ -382,6 +383,54 @@ async fn a_driver_with_its_first_position_in_memory_is_found_at_once_by_dispatch
             .unwrap();
         buffered.nearest_available(&near_fix0()).await.unwrap();
         assert_eq!(stored(&pg, driver).await.1, version, "no batch for a move");
+    })
+    .await;
+}
+
+/// The timer's batch may be writing a new driver's first position when dispatch looks: the
+/// query waits for that batch to commit instead of looking before it (CI saw a trip end
+/// `no_drivers_found` in that gap). Twenty drivers, each raced by a flush.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_first_position_in_a_batch_being_written_is_found_by_dispatch() {
+    support::with_fresh_store(|pg| async move {
+        let buffered = Arc::new(WriteBehindStore::start(
+            pg.clone(),
+            WriteBehindConfig {
+                interval: StdDuration::from_secs(3600),
+                ..WriteBehindConfig::default()
+            },
+        ));
+        let mut drivers = Vec::new();
+        for round in 0..20 {
+            let driver = available_driver(&pg).await;
+            drivers.push(driver);
+            buffered
+                .record_location(driver, &fix(1), now())
+                .await
+                .unwrap();
+            let batch = tokio::spawn({
+                let buffered = Arc::clone(&buffered);
+                async move { buffered.flush().await }
+            });
+            tokio::task::yield_now().await;
+            let found: Vec<_> = buffered
+                .nearest_available(&NearestQuery {
+                    limit: 50,
+                    ..near_fix0()
+                })
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.driver_id)
+                .collect();
+            batch.await.unwrap().unwrap();
+            assert!(
+                drivers.iter().all(|d| found.contains(d)),
+                "round {round}: {} of {} drivers found",
+                found.len(),
+                drivers.len()
+            );
+        }
     })
     .await;
 }
