@@ -36,22 +36,23 @@ impl Caller {
         if self.0.user_type == user_type {
             Ok(&self.0)
         } else {
-            Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!("only {} users may do this", user_type.as_str()),
-            ))
+            Err(only(user_type))
         }
     }
 
     /// Only passengers may use this route: the caller's passenger id.
     pub(crate) fn passenger(&self) -> Result<PassengerId, ApiError> {
-        match self.require(UserType::Passenger)?.role() {
+        match self.0.role() {
             Role::Passenger(id) => Ok(id),
-            // `require` admitted a passenger, whose role is a passenger's.
-            Role::Driver(_) | Role::Admin(_) => Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "only passenger users may do this",
-            )),
+            Role::Driver(_) | Role::Admin(_) => Err(only(UserType::Passenger)),
         }
     }
+}
+
+/// `forbidden`: the route is for users of `user_type` only.
+fn only(user_type: UserType) -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        format!("only {} users may do this", user_type.as_str()),
+    )
 }
