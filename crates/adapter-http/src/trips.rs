@@ -105,116 +105,112 @@ pub(crate) async fn get(
     Ok(Json(TripBody::from(&trip)))
 }
 
-/// Cancel a trip: its passenger or an admin before `completed`, its driver before
-/// `in_progress`. Open offers close and the driver is freed.
-#[utoipa::path(
-    post,
-    path = "/api/trips/{id}/cancel",
-    tag = "trips",
-    security(("bearer" = [])),
-    params(("id" = String, Path, format = "uuid", description = "The trip.")),
-    request_body(content = Option<rodando_wire::schema::CancelBody>, description = "May be left out."),
-    responses(
-        (status = 200, description = "The trip, `cancelled`.", body = TripBody),
-        (status = 400, description = "`validation_failed`.", body = ErrorResponse),
-        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
-        (status = 403, description = "`forbidden`.", body = ErrorResponse),
-        (status = 404, description = "`not_found`.", body = ErrorResponse),
-        (status = 409, description = "`invalid_trip_transition` (`details: {from, to}`) or `conflict`.", body = ErrorResponse),
-    )
-)]
-pub(crate) async fn cancel(
-    State(state): State<HttpState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<TripBody>, ApiError> {
-    let reason = parse_cancel_body(&body).map_err(|e| ApiError::validation(&e))?;
-    let trip = state
-        .trips
-        .cancel(caller.0.actor(), trip_id(&id)?, reason)
-        .await?;
-    Ok(Json(TripBody::from(&trip)))
+/// One trip transition, `POST /api/trips/{id}/<action>`: its handler and its OpenAPI entry.
+///
+/// The four transitions differ only in their words, the [`TripService`] method they call and
+/// whether they read an optional body; the security, the path parameter and the answers (400
+/// with a body, 401, 403, 404, 409) are the same, so they are written once here.
+///
+/// [`TripService`]: rodando_application::trips::TripService
+macro_rules! transition {
+    // No body: `method(actor, trip)`.
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident, $path:literal => $method:ident,
+        ok: $ok:literal, forbidden: $forbidden:literal, conflict: $conflict:literal $(,)?
+    ) => {
+        transition!(@route [$($doc)*] $path, $ok, $forbidden, $conflict, [], [],
+            pub(crate) async fn $name(
+                State(state): State<HttpState>,
+                caller: Caller,
+                Path(id): Path<String>,
+            ) -> Result<Json<TripBody>, ApiError> {
+                let trip = state.trips.$method(caller.0.actor(), trip_id(&id)?).await?;
+                Ok(Json(TripBody::from(&trip)))
+            }
+        );
+    };
+    // An optional body of `schema::$schema`, read by `$parse`: `method(actor, trip, parsed)`.
+    (
+        $(#[doc = $doc:literal])*
+        $name:ident, $path:literal => $method:ident, body: $schema:ident by $parse:ident,
+        ok: $ok:literal, forbidden: $forbidden:literal, conflict: $conflict:literal $(,)?
+    ) => {
+        transition!(@route [$($doc)*] $path, $ok, $forbidden, $conflict,
+            [request_body(
+                content = Option<rodando_wire::schema::$schema>,
+                description = "May be left out.",
+            ),],
+            [(status = 400, description = "`validation_failed`.", body = ErrorResponse),],
+            pub(crate) async fn $name(
+                State(state): State<HttpState>,
+                caller: Caller,
+                Path(id): Path<String>,
+                JsonBody(body): JsonBody,
+            ) -> Result<Json<TripBody>, ApiError> {
+                let input = $parse(&body).map_err(|e| ApiError::validation(&e))?;
+                let trip = state.trips.$method(caller.0.actor(), trip_id(&id)?, input).await?;
+                Ok(Json(TripBody::from(&trip)))
+            }
+        );
+    };
+    (
+        @route [$($doc:literal)*] $path:literal, $ok:literal, $forbidden:literal,
+        $conflict:literal, [$($request_body:tt)*], [$($bad_request:tt)*], $($handler:tt)*
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "trips",
+            security(("bearer" = [])),
+            params(("id" = String, Path, format = "uuid", description = "The trip.")),
+            $($request_body)*
+            responses(
+                (status = 200, description = $ok, body = TripBody),
+                $($bad_request)*
+                (status = 401, description = "Bearer token refused.", body = ErrorResponse),
+                (status = 403, description = $forbidden, body = ErrorResponse),
+                (status = 404, description = "`not_found`.", body = ErrorResponse),
+                (status = 409, description = $conflict, body = ErrorResponse),
+            )
+        )]
+        $($handler)*
+    };
 }
 
-/// The assigned driver reached the pickup: sets `arrivedPickupAt` (status stays `arriving`).
-#[utoipa::path(
-    post,
-    path = "/api/trips/{id}/arrived",
-    tag = "trips",
-    security(("bearer" = [])),
-    params(("id" = String, Path, format = "uuid", description = "The trip.")),
-    responses(
-        (status = 200, description = "The trip.", body = TripBody),
-        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
-        (status = 403, description = "`forbidden`: not the assigned driver.", body = ErrorResponse),
-        (status = 404, description = "`not_found`.", body = ErrorResponse),
-        (status = 409, description = "`invalid_trip_transition`.", body = ErrorResponse),
-    )
-)]
-pub(crate) async fn arrived(
-    State(state): State<HttpState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<TripBody>, ApiError> {
-    let trip = state.trips.arrive(caller.0.actor(), trip_id(&id)?).await?;
-    Ok(Json(TripBody::from(&trip)))
+transition! {
+    /// Cancel a trip: its passenger or an admin before `completed`, its driver before
+    /// `in_progress`. Open offers close and the driver is freed.
+    cancel, "/api/trips/{id}/cancel" => cancel, body: CancelBody by parse_cancel_body,
+    ok: "The trip, `cancelled`.",
+    forbidden: "`forbidden`.",
+    conflict: "`invalid_trip_transition` (`details: {from, to}`) or `conflict`.",
 }
 
-/// The assigned driver starts the ride: `arriving` → `in_progress`.
-#[utoipa::path(
-    post,
-    path = "/api/trips/{id}/start",
-    tag = "trips",
-    security(("bearer" = [])),
-    params(("id" = String, Path, format = "uuid", description = "The trip.")),
-    responses(
-        (status = 200, description = "The trip, `in_progress`.", body = TripBody),
-        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
-        (status = 403, description = "`forbidden`: not the assigned driver.", body = ErrorResponse),
-        (status = 404, description = "`not_found`.", body = ErrorResponse),
-        (status = 409, description = "`invalid_trip_transition`.", body = ErrorResponse),
-    )
-)]
-pub(crate) async fn start(
-    State(state): State<HttpState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<TripBody>, ApiError> {
-    let trip = state.trips.start(caller.0.actor(), trip_id(&id)?).await?;
-    Ok(Json(TripBody::from(&trip)))
+transition! {
+    /// The assigned driver reached the pickup: sets `arrivedPickupAt` (status stays `arriving`).
+    arrived, "/api/trips/{id}/arrived" => arrive,
+    ok: "The trip.",
+    forbidden: "`forbidden`: not the assigned driver.",
+    conflict: "`invalid_trip_transition`.",
 }
 
-/// The assigned driver ends the ride: `in_progress` → `completed`, with the fare (from the
-/// measured figures when given, else from the estimate's).
-#[utoipa::path(
-    post,
-    path = "/api/trips/{id}/complete",
-    tag = "trips",
-    security(("bearer" = [])),
-    params(("id" = String, Path, format = "uuid", description = "The trip.")),
-    request_body(content = Option<rodando_wire::schema::CompleteBody>, description = "May be left out."),
-    responses(
-        (status = 200, description = "The trip, `completed`, with `fareTotal`.", body = TripBody),
-        (status = 400, description = "`validation_failed`.", body = ErrorResponse),
-        (status = 401, description = "Bearer token refused.", body = ErrorResponse),
-        (status = 403, description = "`forbidden`: not the assigned driver.", body = ErrorResponse),
-        (status = 404, description = "`not_found`.", body = ErrorResponse),
-        (status = 409, description = "`invalid_trip_transition`.", body = ErrorResponse),
-    )
-)]
-pub(crate) async fn complete(
-    State(state): State<HttpState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<TripBody>, ApiError> {
-    let actuals = parse_complete_body(&body).map_err(|e| ApiError::validation(&e))?;
-    let trip = state
-        .trips
-        .complete(caller.0.actor(), trip_id(&id)?, actuals)
-        .await?;
-    Ok(Json(TripBody::from(&trip)))
+transition! {
+    /// The assigned driver starts the ride: `arriving` → `in_progress`.
+    start, "/api/trips/{id}/start" => start,
+    ok: "The trip, `in_progress`.",
+    forbidden: "`forbidden`: not the assigned driver.",
+    conflict: "`invalid_trip_transition`.",
+}
+
+transition! {
+    /// The assigned driver ends the ride: `in_progress` → `completed`, with the fare (from the
+    /// measured figures when given, else from the estimate's).
+    complete, "/api/trips/{id}/complete" => complete, body: CompleteBody by parse_complete_body,
+    ok: "The trip, `completed`, with `fareTotal`.",
+    forbidden: "`forbidden`: not the assigned driver.",
+    conflict: "`invalid_trip_transition`.",
 }
 
 /// The nearest available drivers to a point (admin).
