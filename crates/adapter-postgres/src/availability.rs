@@ -54,6 +54,12 @@ const FIND: &str = concat!(
     " FROM drivers_availability WHERE driver_id = $1"
 );
 
+const FIND_MANY: &str = concat!(
+    "SELECT ",
+    availability_columns!(),
+    " FROM drivers_availability WHERE driver_id = ANY($1)"
+);
+
 /// Writes `$1..=$13` if the version is still `$14`.
 const COMPARE_AND_SET: &str = concat!(
     "UPDATE drivers_availability SET (",
@@ -206,6 +212,25 @@ impl PgStore {
             .await
             .map_err(failed("explaining the nearest-driver query"))?;
         Ok(lines.join("\n"))
+    }
+}
+
+impl PgStore {
+    /// The rows of `drivers` that exist, in one statement (the write-behind buffer reads its
+    /// old copies again this way, see `write_behind.rs`).
+    pub(crate) async fn find_many(
+        &self,
+        drivers: &[DriverId],
+    ) -> Result<Vec<Versioned>, Unexpected> {
+        let ids: Vec<Uuid> = drivers.iter().map(|d| d.as_uuid()).collect();
+        sqlx::query_as::<_, AvailabilityRow>(FIND_MANY)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading drivers' availability"))?
+            .into_iter()
+            .map(Versioned::try_from)
+            .collect()
     }
 }
 

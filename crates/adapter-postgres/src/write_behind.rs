@@ -46,8 +46,9 @@ pub struct WriteBehindConfig {
     /// Drivers the buffer holds at most; pings of further drivers are written at once (0: every
     /// ping is written at once, as without the buffer).
     pub max_drivers: usize,
-    /// A node's copy of a driver is read again from PostgreSQL on a ping when it is older
-    /// than this (a batch that writes the driver refreshes it too).
+    /// A node's copy of a driver is read again from PostgreSQL when it is older than this: by
+    /// the timer, in one statement for every such copy, so a ping never waits for it (a batch
+    /// that writes the driver refreshes its copy too).
     pub max_age: StdDuration,
     /// Drivers silent this long are dropped from the buffer (once written).
     pub idle: StdDuration,
@@ -64,8 +65,11 @@ impl Default for WriteBehindConfig {
     }
 }
 
-/// Rows per batch statement.
-const BATCH_ROWS: usize = 5_000;
+/// Rows per batch statement. Each statement is its own transaction and holds the row locks of
+/// its drivers until it commits, so a status change or a dispatch write of one of them waits for
+/// the whole statement: a thousand rows are written in ~30 ms on a quiet 2-core machine
+/// (docs/benchmarks.md), where five thousand held them for seconds under load.
+const BATCH_ROWS: usize = 1_000;
 
 /// Whether the batch's position (`u`) is not older than the stored one (`d`): the guard that
 /// orders the batches of several nodes by position time (see [`WRITE_BATCH`]).
@@ -193,6 +197,11 @@ impl Entry {
         self.pending.or(self.in_flight)
     }
 
+    /// Whether the copy is to be read again (too old, or dropped after a lost compare-and-set).
+    fn is_old(&self, max_age: StdDuration) -> bool {
+        self.refreshed.is_none_or(|at| at.elapsed() > max_age)
+    }
+
     /// A stored row read or written by this node, if it is not older than what is known.
     fn refresh(&mut self, row: &Versioned) {
         if row.version < self.version {
@@ -241,6 +250,11 @@ pub struct WriteBehindStats {
     pub written_through_full: u64,
     /// How long the last batch took (successful or not).
     pub last_flush: StdDuration,
+    /// Copies older than `max_age` read again by the timer.
+    pub copies_refreshed: u64,
+    /// Pings that read their driver first (a driver new to the node, or whose copy was
+    /// dropped); every other ping is answered from memory.
+    pub read_on_ping: u64,
 }
 
 struct Shared {
@@ -333,7 +347,7 @@ impl Shared {
 
     /// [`Self::write_batch`]'s work, with the batch lock held.
     async fn write_unwritten(&self) -> Result<u64, Unexpected> {
-        let batch: Vec<(DriverId, Hot)> = {
+        let mut batch: Vec<(DriverId, Hot)> = {
             let mut entries = lock(&self.entries);
             if self.first_positions.swap(false, Ordering::Relaxed) {
                 self.first_in_flight.store(true, Ordering::Relaxed);
@@ -347,8 +361,11 @@ impl Shared {
                     e.in_flight = Some(hot);
                     Some((*id, hot))
                 })
-                .collect()
+                .collect::<Vec<_>>()
         };
+        // Rows locked in one order by every node: two nodes' batches that share drivers (a
+        // driver with sockets on both) queue behind each other instead of deadlocking.
+        batch.sort_unstable_by_key(|(id, _)| *id);
         let mut written = 0;
         for (i, chunk) in batch.chunks(BATCH_ROWS).enumerate() {
             match self.write_rows(chunk).await {
@@ -421,9 +438,37 @@ impl Shared {
         rows.into_iter().map(Versioned::try_from).collect()
     }
 
-    /// A timed batch, logging an outage once when it starts and once when it ends.
+    /// Reads again the copies older than `max_age`, [`BATCH_ROWS`] per statement. Drivers that
+    /// ping at least once an interval are refreshed by the batches' `RETURNING`; this is for
+    /// those that ping less often (every 4 s is common), whose next ping would otherwise read
+    /// the driver first: one statement a tick for all of them instead of a round trip a ping.
+    async fn refresh_old_copies(&self) -> Result<(), Unexpected> {
+        let max_age = self.config.max_age;
+        let old: Vec<DriverId> = lock(&self.entries)
+            .iter()
+            .filter(|(_, e)| e.is_old(max_age))
+            .map(|(id, _)| *id)
+            .collect();
+        for chunk in old.chunks(BATCH_ROWS) {
+            let rows = self.store.find_many(chunk).await?;
+            let mut entries = lock(&self.entries);
+            for row in &rows {
+                if let Some(e) = entries.get_mut(&row.state.driver_id) {
+                    e.refresh(row);
+                }
+            }
+            lock(&self.stats).copies_refreshed += rows.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// A timed batch, logging an outage once when it starts and once when it ends, then the
+    /// old copies read again.
     async fn tick(&self) {
-        let outcome = self.write_batch().await;
+        let mut outcome = self.write_batch().await.map(drop);
+        if outcome.is_ok() {
+            outcome = self.refresh_old_copies().await;
+        }
         let mut failing = lock(&self.failing_since);
         match (outcome, *failing) {
             (Ok(_), Some(since)) => {
@@ -572,20 +617,20 @@ impl AvailabilityRepository for WriteBehindStore {
             .collect())
     }
 
-    /// From this node's copy of the driver when it is recent; else (or when the buffer is
-    /// full) the driver is read first. While PostgreSQL does not answer, a driver the node
-    /// knows is still acked from its copy; one it has never seen fails.
+    /// From this node's copy of the driver (the timer keeps it at most `max_age` old); the
+    /// driver is read first only when the node has no copy, or dropped it after a lost
+    /// compare-and-set, or the buffer is full. While PostgreSQL does not answer, a driver the
+    /// node knows is still acked from its copy; one it has never seen fails.
     async fn record_location(
         &self,
         driver: DriverId,
         fix: &LocationFix,
         now: OffsetDateTime,
     ) -> Result<Pinged, Unexpected> {
-        let max_age = self.buffer.config.max_age;
         let full = {
             let mut entries = lock(&self.buffer.entries);
             match entries.get_mut(&driver) {
-                Some(entry) if entry.refreshed.is_some_and(|at| at.elapsed() <= max_age) => {
+                Some(entry) if entry.refreshed.is_some() => {
                     return Ok(entry.ping(fix, now, &self.buffer.first_positions));
                 }
                 Some(_) => false,
@@ -597,6 +642,7 @@ impl AvailabilityRepository for WriteBehindStore {
             self.buffer.full();
             return AvailabilityRepository::record_location(&self.store, driver, fix, now).await;
         }
+        lock(&self.buffer.stats).read_on_ping += 1;
         let loaded = AvailabilityRepository::load_or_create(&self.store, driver, now).await;
         let accepted = {
             let mut entries = lock(&self.buffer.entries);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use rodando_adapter_postgres::{PgStore, WriteBehindConfig, WriteBehindStore};
-use rodando_domain::availability::{LocationFix, StatusCommand, TripStanding};
+use rodando_domain::availability::{AvailabilityStatus, LocationFix, StatusCommand, TripStanding};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
 use rodando_ports::availability::{AvailabilityRepository, NearestQuery};
@@ -35,6 +35,17 @@ fn config() -> WriteBehindConfig {
         interval: INTERVAL,
         ..WriteBehindConfig::default()
     }
+}
+
+/// A buffer whose timer never comes within a test: only explicit flushes write.
+fn flushed_by_hand(pg: &PgStore) -> WriteBehindStore {
+    WriteBehindStore::start(
+        pg.clone(),
+        WriteBehindConfig {
+            interval: StdDuration::from_secs(3600),
+            ..WriteBehindConfig::default()
+        },
+    )
 }
 
 fn fix(i: u32) -> LocationFix {
@@ -142,14 +153,7 @@ async fn pings_within_an_interval_coalesce_to_one_write_and_the_timer_writes_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_pings_then_a_flush_are_one_row_write_per_driver() {
     support::with_fresh_store(|pg| async move {
-        // A long interval: only the explicit flush writes.
-        let buffered = WriteBehindStore::start(
-            pg.clone(),
-            WriteBehindConfig {
-                interval: StdDuration::from_secs(3600),
-                ..WriteBehindConfig::default()
-            },
-        );
+        let buffered = flushed_by_hand(&pg);
         let driver = available_driver(&pg).await;
         let (_, v0) = stored(&pg, driver).await;
         for i in 1..=10 {
@@ -358,13 +362,7 @@ async fn connections_killed_under_load_fail_no_ping_and_positions_land_after_rec
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_driver_with_its_first_position_in_memory_is_found_at_once_by_dispatch() {
     support::with_fresh_store(|pg| async move {
-        let buffered = WriteBehindStore::start(
-            pg.clone(),
-            WriteBehindConfig {
-                interval: StdDuration::from_secs(3600),
-                ..WriteBehindConfig::default()
-            },
-        );
+        let buffered = flushed_by_hand(&pg);
         let driver = available_driver(&pg).await;
         buffered
             .record_location(driver, &fix(1), now())
@@ -393,13 +391,7 @@ async fn a_driver_with_its_first_position_in_memory_is_found_at_once_by_dispatch
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_first_position_in_a_batch_being_written_is_found_by_dispatch() {
     support::with_fresh_store(|pg| async move {
-        let buffered = Arc::new(WriteBehindStore::start(
-            pg.clone(),
-            WriteBehindConfig {
-                interval: StdDuration::from_secs(3600),
-                ..WriteBehindConfig::default()
-            },
-        ));
+        let buffered = Arc::new(flushed_by_hand(&pg));
         let mut drivers = Vec::new();
         for round in 0..20 {
             let driver = available_driver(&pg).await;
@@ -431,6 +423,64 @@ async fn a_first_position_in_a_batch_being_written_is_found_by_dispatch() {
                 drivers.len()
             );
         }
+    })
+    .await;
+}
+
+/// A driver that pings less often than copies age (every 4 s is common) is answered from
+/// memory: the timer reads its copy again in one statement for all such drivers, so no ping
+/// waits for a read; and a status change made through another node shows in its next ping's
+/// answer within `max_age` and a tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_driver_pinging_rarely_is_answered_from_memory_and_sees_other_nodes_changes() {
+    support::with_fresh_store(|pg| async move {
+        let max_age = StdDuration::from_millis(200);
+        let buffered = WriteBehindStore::start(
+            pg.clone(),
+            WriteBehindConfig {
+                interval: StdDuration::from_millis(50),
+                max_age,
+                ..WriteBehindConfig::default()
+            },
+        );
+        let driver = available_driver(&pg).await;
+        buffered
+            .record_location(driver, &fix(1), now())
+            .await
+            .unwrap();
+        assert_eq!(buffered.stats().read_on_ping, 1, "a driver new to the node");
+        for i in 2..=4 {
+            tokio::time::sleep(max_age * 2).await;
+            let pinged = buffered
+                .record_location(driver, &fix(i), now())
+                .await
+                .unwrap();
+            assert_eq!(pinged.after.status(), AvailabilityStatus::Available);
+        }
+        let stats = buffered.stats();
+        assert_eq!(
+            stats.read_on_ping, 1,
+            "pings spaced beyond max_age read nothing"
+        );
+        assert!(stats.copies_refreshed >= 2, "{stats:?}");
+
+        // Another node (the store underneath) takes the driver offline.
+        let row = AvailabilityRepository::find(&pg, driver)
+            .await
+            .unwrap()
+            .unwrap();
+        let offline = row
+            .state
+            .set_status(StatusCommand::Offline, TripStanding::External, now())
+            .unwrap();
+        pg.compare_and_set(row.version, &offline).await.unwrap();
+        tokio::time::sleep(max_age + StdDuration::from_millis(200)).await;
+        let pinged = buffered
+            .record_location(driver, &fix(5), now())
+            .await
+            .unwrap();
+        assert_eq!(pinged.after.status(), AvailabilityStatus::Offline);
+        assert_eq!(buffered.stats().read_on_ping, 1);
     })
     .await;
 }
