@@ -12,15 +12,13 @@ use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
 use rodando_application::trips::{TripRequest, TripService};
 use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
 use rodando_domain::trip::{PaymentMethod, Place, TripStatus};
 use rodando_ports::availability::AvailabilityRepository;
 use rodando_ports::trips::TripRepository;
-use support::NullNotifier;
-use time::Duration;
+use support::{memory_availability, memory_trips};
 use uuid::Uuid;
 
 struct World {
@@ -31,22 +29,12 @@ struct World {
 
 fn world() -> World {
     let store = Arc::new(MemoryStore::new());
-    let notifier = Arc::new(NullNotifier);
-    let clock = Arc::new(SystemClock);
-    let trips = TripService::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        notifier.clone(),
-        clock.clone(),
-        DispatchPolicy {
-            radius_m: 50_000.0,
-            ..DispatchPolicy::default()
-        },
-        FareConfig::default(),
-        Duration::seconds(120),
-    );
-    let availability = AvailabilityService::new(store.clone(), store.clone(), notifier, clock);
+    let policy = DispatchPolicy {
+        radius_m: 50_000.0,
+        ..DispatchPolicy::default()
+    };
+    let trips = memory_trips(store.clone(), &store, Arc::new(SystemClock), policy);
+    let availability = memory_availability(&store, Arc::new(SystemClock));
     World {
         store,
         trips,

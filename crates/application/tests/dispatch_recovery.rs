@@ -15,7 +15,6 @@ use rodando_application::clock::ManualClock;
 use rodando_application::dispatch::UNATTENDED_AFTER;
 use rodando_application::trips::{TripRequest, TripService};
 use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
@@ -26,7 +25,7 @@ use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     UnattendedTrip,
 };
-use support::{NOW, NullNotifier};
+use support::{NOW, memory_availability, memory_trips};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -109,19 +108,13 @@ fn world() -> World {
         store: store.clone(),
         failing: AtomicBool::new(false),
     });
-    let notifier = Arc::new(NullNotifier);
-    let trips = TripService::new(
+    let trips = memory_trips(
         flaky.clone(),
-        store.clone(),
-        store.clone(),
-        notifier.clone(),
+        &store,
         clock.clone(),
         DispatchPolicy::default(),
-        FareConfig::default(),
-        Duration::seconds(120),
     );
-    let availability =
-        AvailabilityService::new(store.clone(), store.clone(), notifier, clock.clone());
+    let availability = memory_availability(&store, clock.clone());
     World {
         store,
         flaky,

@@ -4,19 +4,15 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use rodando_application::Principal;
 use rodando_application::resync::SessionState;
 use rodando_application::trips::{TripCommandError, TripService};
 use rodando_domain::admission::Namespace;
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
-use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::fare::{Cents, FareConfig};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId, UserId};
 use rodando_domain::offer::Offer;
-use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
+use rodando_domain::trip::{Actor, Trip, TripStatus};
 use rodando_domain::user::{User, UserStatus, UserType};
 use rodando_ports::availability::{MockAvailabilityRepository, Versioned};
 use rodando_ports::notifier::MockNotifier;
@@ -45,23 +41,9 @@ fn principal(user_type: UserType, namespace: Namespace, id: impl Into<UserId>) -
     }
 }
 
-fn place(lat: f64) -> Place {
-    Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap()
-}
-
 /// Trip 7 of [`passenger`] in `status`, at event `seq` of its stream.
 fn trip(status: TripStatus, seq: u64) -> Trip {
-    let pending = Trip::request(
-        TripId::from_uuid(Uuid::from_u128(0x7)),
-        passenger(),
-        place(23.10),
-        place(23.12),
-        PaymentMethod::Cash,
-        Cents(700),
-        FareConfig::default().currency,
-        NOW,
-    );
-    let mut t = walked_to(pending, status, driver());
+    let mut t = trip_7(passenger(), status, driver());
     t.set_seq(seq);
     t
 }
@@ -103,16 +85,7 @@ fn service(
     availability: MockAvailabilityRepository,
     users: MockUserRepository,
 ) -> TripService {
-    TripService::new(
-        Arc::new(trips),
-        Arc::new(availability),
-        Arc::new(users),
-        Arc::new(MockNotifier::new()),
-        Arc::new(clock()),
-        DispatchPolicy::default(),
-        FareConfig::default(),
-        Duration::seconds(120),
-    )
+    mocked_trips(trips, availability, users, MockNotifier::new())
 }
 
 /// Availability that loads the driver's row (`on_trip` or not) at `version`.

@@ -7,33 +7,26 @@ mod support;
 use std::sync::Arc;
 
 use rodando_adapter_memory::MemoryStore;
-use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::ManualClock;
 use rodando_application::trips::{TripRequest, TripService};
 use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::fare::FareConfig;
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, PassengerId};
 use rodando_domain::offer::OfferStatus;
 use rodando_domain::trip::{PaymentMethod, Place, TripStatus};
 use rodando_ports::trips::TripRepository;
-use support::{NOW, NullNotifier};
+use support::NOW;
 use time::Duration;
 use uuid::Uuid;
 
 /// A node: its own clock, `skew` away from the store's, over the shared store.
 fn node(store: &Arc<MemoryStore>, store_clock: &ManualClock, skew: Duration) -> TripService {
-    TripService::new(
+    let clock = ManualClock::new(rodando_ports::clock::Clock::now(store_clock) + skew);
+    support::memory_trips(
         store.clone(),
-        store.clone(),
-        store.clone(),
-        Arc::new(NullNotifier),
-        Arc::new(ManualClock::new(
-            rodando_ports::clock::Clock::now(store_clock) + skew,
-        )),
+        store,
+        Arc::new(clock),
         DispatchPolicy::default(),
-        FareConfig::default(),
-        Duration::seconds(120),
     )
 }
 
@@ -44,12 +37,7 @@ async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
     let ahead = node(&store, &store_clock, Duration::seconds(60));
     let behind = node(&store, &store_clock, Duration::seconds(-60));
 
-    let availability = AvailabilityService::new(
-        store.clone(),
-        store.clone(),
-        Arc::new(NullNotifier),
-        store_clock.clone(),
-    );
+    let availability = support::memory_availability(&store, store_clock.clone());
     let free_driver = || async {
         let driver = DriverId::from_uuid(Uuid::new_v4());
         support::online_driver_at(&availability, driver, 23.101, -82.36).await;

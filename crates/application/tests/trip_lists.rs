@@ -4,11 +4,8 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use rodando_application::trip_lists::{MAX_IN_FLIGHT, MAX_PAGE};
 use rodando_application::trips::TripService;
-use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::{Cents, FareConfig};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{AdminId, DriverId, PassengerId, TripId};
@@ -48,15 +45,11 @@ fn service(expected: TripListQuery, answer: usize) -> TripService {
         .withf(move |q| *q == expected)
         .times(1)
         .returning(move |q| Ok(trips(answer.min(q.limit))));
-    TripService::new(
-        Arc::new(store),
-        Arc::new(MockAvailabilityRepository::new()),
-        Arc::new(MockUserRepository::new()),
-        Arc::new(MockNotifier::new()),
-        Arc::new(clock()),
-        DispatchPolicy::default(),
-        FareConfig::default(),
-        Duration::seconds(120),
+    mocked_trips(
+        store,
+        MockAvailabilityRepository::new(),
+        MockUserRepository::new(),
+        MockNotifier::new(),
     )
 }
 

@@ -3,16 +3,12 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use rodando_application::trips::{TripActuals, TripCommandError, TripRequest, TripService};
 use rodando_domain::availability::{DriverAvailability, StatusCommand, TripStanding};
-use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::fare::{Cents, FareConfig};
-use rodando_domain::geo::GeoPoint;
+use rodando_domain::fare::Cents;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
-use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
+use rodando_domain::trip::{Actor, PaymentMethod, Trip, TripStatus};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::{MockAvailabilityRepository, Versioned};
 use rodando_ports::notifier::{MockNotifier, TripEvent};
@@ -26,22 +22,8 @@ fn driver() -> DriverId {
     DriverId::from_uuid(Uuid::from_u128(0xd1))
 }
 
-fn place(lat: f64) -> Place {
-    Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap()
-}
-
 fn trip(status: TripStatus) -> Trip {
-    let pending = Trip::request(
-        TripId::from_uuid(Uuid::from_u128(0x7)),
-        passenger_id(),
-        place(23.10),
-        place(23.12),
-        PaymentMethod::Cash,
-        Cents(700),
-        FareConfig::default().currency,
-        NOW,
-    );
-    walked_to(pending, status, driver())
+    trip_7(passenger_id(), status, driver())
 }
 
 fn service(
@@ -51,16 +33,7 @@ fn service(
 ) -> TripService {
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().returning(|_| Ok(None));
-    TripService::new(
-        Arc::new(trips),
-        Arc::new(availability),
-        Arc::new(users),
-        Arc::new(notifier),
-        Arc::new(clock()),
-        DispatchPolicy::default(),
-        FareConfig::default(),
-        Duration::seconds(120),
-    )
+    mocked_trips(trips, availability, users, notifier)
 }
 
 /// The open offer 1 of `trip` to [`driver`], made at `NOW` for 20 s.

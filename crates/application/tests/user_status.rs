@@ -3,6 +3,8 @@
 //! path (`auth:session_revoked`, reason `admin`) and, for a driver, its open offer released.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
 
+mod support;
+
 use std::sync::Arc;
 
 use mockall::predicate::eq;
@@ -15,52 +17,20 @@ use rodando_application::user_status::{
 use rodando_domain::admission::Namespace;
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
-use rodando_domain::ids::{DriverId, OfferId, SessionId, TripId, UserId};
+use rodando_domain::ids::{OfferId, SessionId, TripId, UserId};
 use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::session::RevokeReason;
 use rodando_domain::user::{Email, UserStatus, UserType};
-use rodando_domain::user::{PasswordHash, PersonName, User};
 use rodando_ports::availability::MockAvailabilityRepository;
-use rodando_ports::clock::MockClock;
 use rodando_ports::notifier::MockNotifier;
 use rodando_ports::passwords::MockPasswordHasher;
 use rodando_ports::sessions::MockSessionRepository;
 use rodando_ports::tokens::MockTokenService;
 use rodando_ports::trips::{DispatchConflict, MockTripRepository};
 use rodando_ports::users::MockUserRepository;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
+use support::{NOW, clock, driver_id, user, user_id};
+use time::Duration;
 use uuid::Uuid;
-
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
-
-fn user_id() -> UserId {
-    UserId::from_uuid(Uuid::from_u128(0xa11ce))
-}
-
-/// [`user_id`] as the driver it is when the user under test drives.
-fn driver_id() -> DriverId {
-    DriverId::from_uuid(user_id().as_uuid())
-}
-
-fn user(user_type: UserType, status: UserStatus) -> User {
-    User {
-        id: user_id(),
-        email: Email::parse("alice@rodando.local").unwrap(),
-        phone: None,
-        name: PersonName::parse("Alice").unwrap(),
-        user_type,
-        status,
-        password_hash: PasswordHash::from_phc("real-hash".into()),
-        created_at: NOW,
-    }
-}
-
-fn clock() -> MockClock {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(NOW);
-    clock
-}
 
 /// The ports behind the service; expectations are set before [`Mocks::service`].
 struct Mocks {

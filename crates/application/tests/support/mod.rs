@@ -1,10 +1,13 @@
 //! Fixtures shared by the use-case tests.
 #![allow(dead_code)]
 
-use rodando_domain::fare::Cents;
-use rodando_domain::ids::{AdminId, DriverId, PassengerId, SessionId, UserId};
+use std::sync::Arc;
+
+use rodando_domain::fare::{Cents, FareConfig};
+use rodando_domain::geo::GeoPoint;
+use rodando_domain::ids::{AdminId, DriverId, PassengerId, SessionId, TripId, UserId};
 use rodando_domain::session::{Session, SessionType};
-use rodando_domain::trip::{Actor, Trip, TripStatus};
+use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
 use rodando_domain::user::{
     AppAudience, Email, PasswordHash, PersonName, User, UserStatus, UserType,
 };
@@ -32,6 +35,26 @@ pub fn walked_to(pending: Trip, status: TripStatus, driver: DriverId) -> Trip {
         .unwrap();
     }
     t
+}
+
+/// A place at latitude `lat` on the meridian -82.36 (Havana).
+pub fn place(lat: f64) -> Place {
+    Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap()
+}
+
+/// Trip 7 of `passenger` (23.10 to 23.12, cash, 7.00), walked to `status` with `driver`.
+pub fn trip_7(passenger: PassengerId, status: TripStatus, driver: DriverId) -> Trip {
+    let pending = Trip::request(
+        TripId::from_uuid(Uuid::from_u128(0x7)),
+        passenger,
+        place(23.10),
+        place(23.12),
+        PaymentMethod::Cash,
+        Cents(700),
+        FareConfig::default().currency,
+        NOW,
+    );
+    walked_to(pending, status, driver)
 }
 
 pub fn user_id() -> UserId {
@@ -168,6 +191,59 @@ impl rodando_ports::notifier::Notifier for NullNotifier {
     ) -> Result<(), rodando_ports::Unexpected> {
         Ok(())
     }
+}
+
+/// A trip service over mocked ports at [`NOW`], with the default dispatch policy and fares and a
+/// two-minute presence TTL: what the mocked trip tests build.
+pub fn mocked_trips(
+    trips: rodando_ports::trips::MockTripRepository,
+    availability: rodando_ports::availability::MockAvailabilityRepository,
+    users: rodando_ports::users::MockUserRepository,
+    notifier: rodando_ports::notifier::MockNotifier,
+) -> rodando_application::trips::TripService {
+    rodando_application::trips::TripService::new(
+        Arc::new(trips),
+        Arc::new(availability),
+        Arc::new(users),
+        Arc::new(notifier),
+        Arc::new(clock()),
+        rodando_domain::dispatch::DispatchPolicy::default(),
+        FareConfig::default(),
+        Duration::minutes(2),
+    )
+}
+
+/// A node's trip service over the in-memory `store` (trips through `trips`: the store or a
+/// wrapper of it), pushing nowhere, on `clock` with `policy`; default fares, two-minute TTL.
+pub fn memory_trips(
+    trips: Arc<dyn rodando_ports::trips::TripRepository>,
+    store: &Arc<rodando_adapter_memory::MemoryStore>,
+    clock: Arc<dyn rodando_ports::clock::Clock>,
+    policy: rodando_domain::dispatch::DispatchPolicy,
+) -> rodando_application::trips::TripService {
+    rodando_application::trips::TripService::new(
+        trips,
+        store.clone(),
+        store.clone(),
+        Arc::new(NullNotifier),
+        clock,
+        policy,
+        FareConfig::default(),
+        Duration::minutes(2),
+    )
+}
+
+/// The availability service over the in-memory `store`, pushing nowhere, on `clock`.
+pub fn memory_availability(
+    store: &Arc<rodando_adapter_memory::MemoryStore>,
+    clock: Arc<dyn rodando_ports::clock::Clock>,
+) -> rodando_application::availability::AvailabilityService {
+    rodando_application::availability::AvailabilityService::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(NullNotifier),
+        clock,
+    )
 }
 
 /// Makes `driver` a candidate through the use cases, as its app would: a socket admitted,
