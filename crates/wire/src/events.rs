@@ -93,6 +93,94 @@ pub const TRIP_CANCELLED: &str = "trip:cancelled";
 
 // ---- Per namespace --------------------------------------------------------------------------
 
+/// One bit per namespace, to say where an event is heard or sent.
+const D: u8 = 1 << Namespace::Drivers as u8;
+const P: u8 = 1 << Namespace::Passengers as u8;
+const A: u8 = 1 << Namespace::Admin as u8;
+const EVERY: u8 = D | P | A;
+
+/// Every client → server event, with the namespaces that handle it.
+const HEARD_ON: [(&str, u8); 13] = [
+    (AUTH_REFRESH, EVERY),
+    (DRIVER_STATUS_UPDATE, D),
+    (DRIVER_LOCATION_PING, D),
+    (DRIVER_TRIP_SET, D),
+    (DRIVER_OFFER_ACCEPT, D),
+    (DRIVER_OFFER_REJECT, D),
+    (TRIP_REQUEST, P),
+    (TRIP_CANCEL, P),
+    (TRIP_SYNC, EVERY),
+    (ADMIN_DRIVERS_SNAPSHOT, A),
+    (ADMIN_TRIPS_SNAPSHOT, A),
+    (ADMIN_TRIP_WATCH, A),
+    (ADMIN_TRIP_UNWATCH, A),
+];
+
+/// Every server → client event, with the namespaces whose sockets may receive it. Drivers get
+/// the fleet broadcasts about themselves, their offers and the trip they hold; passengers every
+/// event of their own trips but offers (only the offered driver sees one); admins the fleet
+/// broadcasts, every new trip and every event of watched trips.
+const SENT_ON: [(&str, u8); 23] = [
+    (HELLO, EVERY),
+    (EXCEPTION, EVERY),
+    (NOTIFICATION, EVERY),
+    (AUTH_TOKEN_EXPIRED, EVERY),
+    (AUTH_SESSION_REVOKED, EVERY),
+    (AUTH_SESSION_REFRESHED, EVERY),
+    (DRIVER_AVAILABILITY_UPDATE, D | A),
+    (DRIVER_LOCATION_UPDATE, D | A),
+    (DRIVER_TRIP_UPDATE, D | A),
+    (TRIP_REQUESTED, P | A),
+    (TRIP_ASSIGNING_STARTED, P | A),
+    (TRIP_ASSIGNMENT_OFFERED, D),
+    (TRIP_ASSIGNMENT_ACCEPTED, EVERY),
+    (TRIP_ASSIGNMENT_REJECTED, EVERY),
+    (TRIP_ASSIGNMENT_EXPIRED, EVERY),
+    (TRIP_NO_DRIVERS_FOUND, P | A),
+    (TRIP_DRIVER_ASSIGNED, EVERY),
+    (TRIP_ARRIVING_STARTED, EVERY),
+    (TRIP_DRIVER_EN_ROUTE, P | A),
+    (TRIP_DRIVER_ARRIVED_PICKUP, EVERY),
+    (TRIP_STARTED, EVERY),
+    (TRIP_COMPLETED, EVERY),
+    (TRIP_CANCELLED, EVERY),
+];
+
+/// How many events of `table` namespaces `on` (one bit) hear or get.
+const fn count(table: &[(&str, u8)], on: u8) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < table.len() {
+        if table[i].1 & on != 0 {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The names of the `N` events of `table` that namespaces `on` hear or get, in table order
+/// (`on` = [`EVERY`]: all of them).
+const fn pick<const N: usize>(table: &[(&'static str, u8)], on: u8) -> [&'static str; N] {
+    let mut names = [""; N];
+    let (mut i, mut n) = (0, 0);
+    while i < table.len() {
+        if table[i].1 & on != 0 {
+            names[n] = table[i].0;
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(n == N, "N must be count(table, on)");
+    names
+}
+
+/// The events of `table` that namespaces `on` hear or get, as a static list.
+macro_rules! on {
+    ($table:ident, $on:expr) => {
+        &pick::<{ count(&$table, $on) }>(&$table, $on)
+    };
+}
+
 /// The events one namespace accepts and the events its sockets may receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NamespaceEvents {
@@ -108,150 +196,34 @@ pub struct NamespaceEvents {
 /// and the events of the trip it holds out.
 pub const DRIVERS: NamespaceEvents = NamespaceEvents {
     namespace: Namespace::Drivers,
-    inbound: &[
-        AUTH_REFRESH,
-        DRIVER_STATUS_UPDATE,
-        DRIVER_LOCATION_PING,
-        DRIVER_TRIP_SET,
-        DRIVER_OFFER_ACCEPT,
-        DRIVER_OFFER_REJECT,
-        TRIP_SYNC,
-    ],
-    outbound: &[
-        HELLO,
-        EXCEPTION,
-        NOTIFICATION,
-        AUTH_TOKEN_EXPIRED,
-        AUTH_SESSION_REVOKED,
-        AUTH_SESSION_REFRESHED,
-        DRIVER_AVAILABILITY_UPDATE,
-        DRIVER_LOCATION_UPDATE,
-        DRIVER_TRIP_UPDATE,
-        TRIP_ASSIGNMENT_OFFERED,
-        TRIP_ASSIGNMENT_ACCEPTED,
-        TRIP_ASSIGNMENT_REJECTED,
-        TRIP_ASSIGNMENT_EXPIRED,
-        TRIP_DRIVER_ASSIGNED,
-        TRIP_ARRIVING_STARTED,
-        TRIP_DRIVER_ARRIVED_PICKUP,
-        TRIP_STARTED,
-        TRIP_COMPLETED,
-        TRIP_CANCELLED,
-    ],
+    inbound: on!(HEARD_ON, D),
+    outbound: on!(SENT_ON, D),
 };
 
 /// `/passengers`: trip requests and cancels in; every event of its own trips out (never an
 /// offer, which only the offered driver sees).
 pub const PASSENGERS: NamespaceEvents = NamespaceEvents {
     namespace: Namespace::Passengers,
-    inbound: &[AUTH_REFRESH, TRIP_REQUEST, TRIP_CANCEL, TRIP_SYNC],
-    outbound: &[
-        HELLO,
-        EXCEPTION,
-        NOTIFICATION,
-        AUTH_TOKEN_EXPIRED,
-        AUTH_SESSION_REVOKED,
-        AUTH_SESSION_REFRESHED,
-        TRIP_REQUESTED,
-        TRIP_ASSIGNING_STARTED,
-        TRIP_ASSIGNMENT_ACCEPTED,
-        TRIP_ASSIGNMENT_REJECTED,
-        TRIP_ASSIGNMENT_EXPIRED,
-        TRIP_NO_DRIVERS_FOUND,
-        TRIP_DRIVER_ASSIGNED,
-        TRIP_ARRIVING_STARTED,
-        TRIP_DRIVER_EN_ROUTE,
-        TRIP_DRIVER_ARRIVED_PICKUP,
-        TRIP_STARTED,
-        TRIP_COMPLETED,
-        TRIP_CANCELLED,
-    ],
+    inbound: on!(HEARD_ON, P),
+    outbound: on!(SENT_ON, P),
 };
 
 /// `/admin`: fleet snapshot and trip watching in; every driver broadcast (room
 /// `admin:drivers`), every new trip (room `admin:trips`) and every event of watched trips out.
 pub const ADMIN: NamespaceEvents = NamespaceEvents {
     namespace: Namespace::Admin,
-    inbound: &[
-        AUTH_REFRESH,
-        ADMIN_DRIVERS_SNAPSHOT,
-        ADMIN_TRIPS_SNAPSHOT,
-        ADMIN_TRIP_WATCH,
-        ADMIN_TRIP_UNWATCH,
-        TRIP_SYNC,
-    ],
-    outbound: &[
-        HELLO,
-        EXCEPTION,
-        NOTIFICATION,
-        AUTH_TOKEN_EXPIRED,
-        AUTH_SESSION_REVOKED,
-        AUTH_SESSION_REFRESHED,
-        DRIVER_AVAILABILITY_UPDATE,
-        DRIVER_LOCATION_UPDATE,
-        DRIVER_TRIP_UPDATE,
-        TRIP_REQUESTED,
-        TRIP_ASSIGNING_STARTED,
-        TRIP_ASSIGNMENT_ACCEPTED,
-        TRIP_ASSIGNMENT_REJECTED,
-        TRIP_ASSIGNMENT_EXPIRED,
-        TRIP_NO_DRIVERS_FOUND,
-        TRIP_DRIVER_ASSIGNED,
-        TRIP_ARRIVING_STARTED,
-        TRIP_DRIVER_EN_ROUTE,
-        TRIP_DRIVER_ARRIVED_PICKUP,
-        TRIP_STARTED,
-        TRIP_COMPLETED,
-        TRIP_CANCELLED,
-    ],
+    inbound: on!(HEARD_ON, A),
+    outbound: on!(SENT_ON, A),
 };
 
 /// The three namespaces, in [`Namespace::ALL`] order.
 pub const NAMESPACES: [NamespaceEvents; 3] = [DRIVERS, PASSENGERS, ADMIN];
 
 /// Every client → server event, each once.
-pub const INBOUND: &[&str] = &[
-    AUTH_REFRESH,
-    DRIVER_STATUS_UPDATE,
-    DRIVER_LOCATION_PING,
-    DRIVER_TRIP_SET,
-    DRIVER_OFFER_ACCEPT,
-    DRIVER_OFFER_REJECT,
-    TRIP_REQUEST,
-    TRIP_CANCEL,
-    TRIP_SYNC,
-    ADMIN_DRIVERS_SNAPSHOT,
-    ADMIN_TRIPS_SNAPSHOT,
-    ADMIN_TRIP_WATCH,
-    ADMIN_TRIP_UNWATCH,
-];
+pub const INBOUND: &[&str] = on!(HEARD_ON, EVERY);
 
 /// Every server → client event, each once.
-pub const OUTBOUND: &[&str] = &[
-    HELLO,
-    EXCEPTION,
-    NOTIFICATION,
-    AUTH_TOKEN_EXPIRED,
-    AUTH_SESSION_REVOKED,
-    AUTH_SESSION_REFRESHED,
-    DRIVER_AVAILABILITY_UPDATE,
-    DRIVER_LOCATION_UPDATE,
-    DRIVER_TRIP_UPDATE,
-    TRIP_REQUESTED,
-    TRIP_ASSIGNING_STARTED,
-    TRIP_ASSIGNMENT_OFFERED,
-    TRIP_ASSIGNMENT_ACCEPTED,
-    TRIP_ASSIGNMENT_REJECTED,
-    TRIP_ASSIGNMENT_EXPIRED,
-    TRIP_NO_DRIVERS_FOUND,
-    TRIP_DRIVER_ASSIGNED,
-    TRIP_ARRIVING_STARTED,
-    TRIP_DRIVER_EN_ROUTE,
-    TRIP_DRIVER_ARRIVED_PICKUP,
-    TRIP_STARTED,
-    TRIP_COMPLETED,
-    TRIP_CANCELLED,
-];
+pub const OUTBOUND: &[&str] = on!(SENT_ON, EVERY);
 
 /// The events of `namespace`.
 pub const fn of(namespace: Namespace) -> &'static NamespaceEvents {
