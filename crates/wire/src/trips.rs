@@ -262,27 +262,55 @@ impl From<&Trip> for TripBody {
     }
 }
 
-/// `trip:requested`: the new trip, to its passenger and to every admin.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = TripRequested)]
-pub struct TripRequested {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    #[schema(format = "uuid")]
-    passenger_id: String,
-    pickup: PlaceBody,
-    dropoff: PlaceBody,
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    requested_at: OffsetDateTime,
-    fare_estimate: f64,
-    currency: String,
-    #[schema(value_type = crate::schema::TripStatusName)]
-    status: &'static str,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+/// A trip event that carries its number in the trip's stream (`seq`). A trait rather than an
+/// inherent method so the notifier can number any of them in one place.
+pub trait Sequenced {
+    /// This event as number `seq` of its trip's stream.
+    #[must_use]
+    fn with_seq(self, seq: u64) -> Self;
+}
+
+/// An outbound event of a trip's stream: a camelCase payload with its schema, whose last field
+/// is the `seq` the emitter sets ([`Sequenced`]); constructors leave it 0.
+macro_rules! trip_event {
+    ($(#[$meta:meta])* pub struct $name:ident { $($field:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        #[schema(as = $name)]
+        pub struct $name {
+            $($field)*
+            /// The event's place in its trip's stream: one more than the trip's previous event
+            /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
+            seq: u64,
+        }
+
+        impl Sequenced for $name {
+            fn with_seq(mut self, seq: u64) -> Self {
+                self.seq = seq;
+                self
+            }
+        }
+    };
+}
+
+trip_event! {
+    /// `trip:requested`: the new trip, to its passenger and to every admin.
+    pub struct TripRequested {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        #[schema(format = "uuid")]
+        passenger_id: String,
+        pickup: PlaceBody,
+        dropoff: PlaceBody,
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        requested_at: OffsetDateTime,
+        fare_estimate: f64,
+        currency: String,
+        #[schema(value_type = crate::schema::TripStatusName)]
+        status: &'static str,
+    }
 }
 
 impl From<&Trip> for TripRequested {
@@ -301,19 +329,15 @@ impl From<&Trip> for TripRequested {
     }
 }
 
-/// `{tripId, at}`: `trip:assigning_started`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = TripAt)]
-pub struct TripAt {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `{tripId, at}`: `trip:assigning_started`.
+    pub struct TripAt {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        at: OffsetDateTime,
+    }
 }
 
 impl TripAt {
@@ -327,30 +351,26 @@ impl TripAt {
     }
 }
 
-/// `trip:assignment:offered`: what the offered driver needs to decide, and its deadline.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = TripOffered)]
-pub struct TripOffered {
-    #[schema(format = "uuid")]
-    assignment_id: String,
-    #[schema(format = "uuid")]
-    trip_id: String,
-    pickup: PlaceBody,
-    dropoff: PlaceBody,
-    /// Whole metres, as measured when the offer was made.
-    distance_to_pickup_m: f64,
-    fare_estimate: f64,
-    currency: String,
-    /// Seconds the driver had to answer when offered (in `hello.state`, the seconds left
-    /// then, on the store's clock); `expiresAt` is authoritative.
-    ttl_sec: i64,
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    expires_at: OffsetDateTime,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `trip:assignment:offered`: what the offered driver needs to decide, and its deadline.
+    pub struct TripOffered {
+        #[schema(format = "uuid")]
+        assignment_id: String,
+        #[schema(format = "uuid")]
+        trip_id: String,
+        pickup: PlaceBody,
+        dropoff: PlaceBody,
+        /// Whole metres, as measured when the offer was made.
+        distance_to_pickup_m: f64,
+        fare_estimate: f64,
+        currency: String,
+        /// Seconds the driver had to answer when offered (in `hello.state`, the seconds left
+        /// then, on the store's clock); `expiresAt` is authoritative.
+        ttl_sec: i64,
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        expires_at: OffsetDateTime,
+    }
 }
 
 impl TripOffered {
@@ -371,30 +391,26 @@ impl TripOffered {
     }
 }
 
-/// `{assignmentId, tripId, driverId, reason, at}` of `trip:assignment:accepted`, `:rejected`
-/// and `:expired`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = OfferClosed)]
-pub struct OfferClosed {
-    #[schema(format = "uuid")]
-    assignment_id: String,
-    #[schema(format = "uuid")]
-    trip_id: String,
-    #[schema(format = "uuid")]
-    driver_id: String,
-    /// The rejection's reason (the driver's own, `driver_offline`, `driver_busy`,
-    /// `driver_unavailable`); `null` for
-    /// accepted and expired offers. Always sent, so the three events keep one shape.
-    #[schema(required = true)]
-    reason: Option<String>,
-    /// When it closed (the offer time for an offer somehow still open).
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `{assignmentId, tripId, driverId, reason, at}` of `trip:assignment:accepted`, `:rejected`
+    /// and `:expired`.
+    pub struct OfferClosed {
+        #[schema(format = "uuid")]
+        assignment_id: String,
+        #[schema(format = "uuid")]
+        trip_id: String,
+        #[schema(format = "uuid")]
+        driver_id: String,
+        /// The rejection's reason (the driver's own, `driver_offline`, `driver_busy`,
+        /// `driver_unavailable`); `null` for
+        /// accepted and expired offers. Always sent, so the three events keep one shape.
+        #[schema(required = true)]
+        reason: Option<String>,
+        /// When it closed (the offer time for an offer somehow still open).
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        at: OffsetDateTime,
+    }
 }
 
 impl From<&Offer> for OfferClosed {
@@ -434,18 +450,14 @@ impl From<&Offer> for OfferRejected {
     }
 }
 
-/// `trip:no_drivers_found`: dispatch gave up, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = NoDriversFound)]
-pub struct NoDriversFound {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    /// `no_drivers_available`, `max_offers_reached` or `timeout`.
-    reason: String,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `trip:no_drivers_found`: dispatch gave up, and why.
+    pub struct NoDriversFound {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        /// `no_drivers_available`, `max_offers_reached` or `timeout`.
+        reason: String,
+    }
 }
 
 impl NoDriversFound {
@@ -469,25 +481,21 @@ pub struct AssignedDriver {
     name: String,
 }
 
-/// `trip:driver_assigned`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = DriverAssigned)]
-pub struct DriverAssigned {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    #[schema(format = "uuid")]
-    driver_id: String,
-    driver: AssignedDriver,
-    /// When the driver accepted.
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-    #[schema(value_type = crate::schema::TripStatusName)]
-    current_status: &'static str,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `trip:driver_assigned`.
+    pub struct DriverAssigned {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        #[schema(format = "uuid")]
+        driver_id: String,
+        driver: AssignedDriver,
+        /// When the driver accepted.
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        at: OffsetDateTime,
+        #[schema(value_type = crate::schema::TripStatusName)]
+        current_status: &'static str,
+    }
 }
 
 impl DriverAssigned {
@@ -507,22 +515,18 @@ impl DriverAssigned {
     }
 }
 
-/// `trip:arriving_started`: the driver is on the way, with an ETA.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = ArrivingStarted)]
-pub struct ArrivingStarted {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    #[schema(format = "uuid")]
-    driver_id: String,
-    eta_sec: u32,
-    /// The driver's last known position; `null` when it has none (always sent).
-    #[schema(required = true)]
-    driver_position: Option<GeoJsonPoint>,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `trip:arriving_started`: the driver is on the way, with an ETA.
+    pub struct ArrivingStarted {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        #[schema(format = "uuid")]
+        driver_id: String,
+        eta_sec: u32,
+        /// The driver's last known position; `null` when it has none (always sent).
+        #[schema(required = true)]
+        driver_position: Option<GeoJsonPoint>,
+    }
 }
 
 impl ArrivingStarted {
@@ -538,21 +542,17 @@ impl ArrivingStarted {
     }
 }
 
-/// `{tripId, driverId, at}` of `trip:driver_arrived_pickup` and `trip:started`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = DriverStep)]
-pub struct DriverStep {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    #[schema(format = "uuid", required = true)]
-    driver_id: Option<String>,
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `{tripId, driverId, at}` of `trip:driver_arrived_pickup` and `trip:started`.
+    pub struct DriverStep {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        #[schema(format = "uuid", required = true)]
+        driver_id: Option<String>,
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        at: OffsetDateTime,
+    }
 }
 
 impl DriverStep {
@@ -577,24 +577,20 @@ impl DriverStep {
     }
 }
 
-/// `trip:completed`, with the fare.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = TripCompleted)]
-pub struct TripCompleted {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    #[schema(format = "uuid", required = true)]
-    driver_id: Option<String>,
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-    #[schema(required = true)]
-    fare_total: Option<f64>,
-    currency: String,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `trip:completed`, with the fare.
+    pub struct TripCompleted {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        #[schema(format = "uuid", required = true)]
+        driver_id: Option<String>,
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        at: OffsetDateTime,
+        #[schema(required = true)]
+        fare_total: Option<f64>,
+        currency: String,
+    }
 }
 
 impl From<&Trip> for TripCompleted {
@@ -610,26 +606,22 @@ impl From<&Trip> for TripCompleted {
     }
 }
 
-/// `trip:cancelled`: to everyone the trip concerns, and to a driver whose open offer was
-/// withdrawn ([`TripCancelled::offer_withdrawn`]).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = TripCancelled)]
-pub struct TripCancelled {
-    #[schema(format = "uuid")]
-    trip_id: String,
-    /// `null` for a withdrawn offer.
-    #[schema(value_type = Option<crate::schema::CancellerName>, required = true)]
-    cancelled_by: Option<&'static str>,
-    /// The canceller's reason, or `offer_withdrawn`.
-    #[schema(required = true)]
-    reason: Option<String>,
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-    /// The event's place in its trip's stream: one more than the trip's previous event
-    /// (`trip:assignment:offered` carries the trip's current one; see protocol.md).
-    seq: u64,
+trip_event! {
+    /// `trip:cancelled`: to everyone the trip concerns, and to a driver whose open offer was
+    /// withdrawn ([`TripCancelled::offer_withdrawn`]).
+    pub struct TripCancelled {
+        #[schema(format = "uuid")]
+        trip_id: String,
+        /// `null` for a withdrawn offer.
+        #[schema(value_type = Option<crate::schema::CancellerName>, required = true)]
+        cancelled_by: Option<&'static str>,
+        /// The canceller's reason, or `offer_withdrawn`.
+        #[schema(required = true)]
+        reason: Option<String>,
+        #[serde(serialize_with = "timestamp::serialize")]
+        #[schema(value_type = String, format = DateTime)]
+        at: OffsetDateTime,
+    }
 }
 
 /// The `reason` a driver whose open offer was withdrawn is told.
@@ -660,39 +652,6 @@ impl TripCancelled {
         }
     }
 }
-
-/// Every event of a trip's stream carries the trip's `seq`; the emitter sets it.
-/// A trip event that carries its number in the trip's stream (`seq`). A trait rather than an
-/// inherent method so the notifier can number any of them in one place.
-pub trait Sequenced {
-    /// This event as number `seq` of its trip's stream.
-    #[must_use]
-    fn with_seq(self, seq: u64) -> Self;
-}
-
-macro_rules! sequenced {
-    ($($event:ty),* $(,)?) => {$(
-        impl Sequenced for $event {
-            fn with_seq(mut self, seq: u64) -> Self {
-                self.seq = seq;
-                self
-            }
-        }
-    )*};
-}
-
-sequenced!(
-    TripRequested,
-    TripAt,
-    TripOffered,
-    OfferClosed,
-    NoDriversFound,
-    DriverAssigned,
-    ArrivingStarted,
-    DriverStep,
-    TripCompleted,
-    TripCancelled,
-);
 
 impl TripOffered {
     /// The offer as its driver finds it on reconnect: `ttlSec` is the time `remaining`.
