@@ -2,13 +2,12 @@
 //! `REDIS_URL`, §4, §9): broadcasts, session kicks and trip events reach sockets on the other
 //! node.
 
-use serde_json::json;
-
 use crate::helpers::{Hears, QUIET, WAIT, expect_kicked};
 use crate::process::ServerProcess;
 use crate::scratch::Scratch;
 use crate::trips::{
-    accept_next_offer, ack_ok, driver_at, go_available, trip_request, until_matchable,
+    accept_next_offer, ack_ok, driver_at, go_available, heard_at, ping, trip_request,
+    until_matchable,
 };
 
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -91,43 +90,24 @@ pub(crate) fn cluster_env<'a>(
 #[tokio::test]
 async fn a_ping_on_node_a_reaches_an_admin_on_node_b() {
     let cluster = Cluster::start().await;
-    let (mut admin, _) = cluster.b.connected("admin@rodando.local", "/admin").await;
-    let (driver, login) = cluster
-        .a
-        .connected("driver1@rodando.local", "/drivers")
-        .await;
+    let (mut admin, _) = cluster.b.joined("admin@rodando.local").await;
+    let (driver, login) = cluster.a.joined("driver1@rodando.local").await;
 
     go_available(&driver).await;
     let status = admin.heard("driver:availability:update", WAIT).await;
     assert_eq!(status["driverId"], login.user_id.as_str());
     assert_eq!(status["availabilityStatus"], "AVAILABLE");
 
-    ack_ok(
-        &driver,
-        "driver:location:ping",
-        json!({"latitude": 23.1301, "longitude": -82.3602}),
-    )
-    .await;
-    let update = admin.heard("driver:location:update", WAIT).await;
-    assert_eq!(update["driverId"], login.user_id.as_str());
-    assert_eq!(
-        update["lastLocation"]["coordinates"],
-        json!([-82.3602, 23.1301])
-    );
+    ping(&driver, (23.1301, -82.3602)).await;
+    heard_at(&mut admin, &login, (23.1301, -82.3602)).await;
     cluster.stop().await;
 }
 
 #[tokio::test]
 async fn a_logout_on_node_b_disconnects_the_session_socket_on_node_a() {
     let cluster = Cluster::start().await;
-    let (mut kicked, login) = cluster
-        .a
-        .connected("driver1@rodando.local", "/drivers")
-        .await;
-    let (mut other_session, _) = cluster
-        .a
-        .connected("driver1@rodando.local", "/drivers")
-        .await;
+    let (mut kicked, login) = cluster.a.joined("driver1@rodando.local").await;
+    let (mut other_session, _) = cluster.a.joined("driver1@rodando.local").await;
 
     let (status, body) = cluster
         .b
@@ -147,10 +127,7 @@ async fn a_logout_on_node_b_disconnects_the_session_socket_on_node_a() {
 async fn a_trip_event_raised_on_node_a_reaches_the_passenger_on_node_b() {
     let cluster = Cluster::start().await;
     let (mut driver, driver_login) = driver_at(&cluster.a, "driver1@rodando.local", 0.003).await;
-    let (mut passenger, _) = cluster
-        .b
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (mut passenger, _) = cluster.b.joined("passenger1@rodando.local").await;
     let passenger_login = cluster.a.login("passenger1@rodando.local").await;
 
     // Requested over REST on node A: the passenger's socket on node B hears every step.
@@ -170,22 +147,15 @@ async fn a_trip_event_raised_on_node_a_reaches_the_passenger_on_node_b() {
 
     // The passenger's socket on node B joined trip:{id} through Redis: later events reach it
     // through that room as well, once each.
-    let (status, _) = cluster
+    cluster
         .a
-        .post_with_bearer(
-            &format!("/api/trips/{trip_id}/arrived"),
-            &driver_login.access,
-        )
+        .trip_step(&trip_id, "arrived", &driver_login)
         .await;
-    assert_eq!(status, 200);
     passenger.heard("trip:driver_arrived_pickup", WAIT).await;
-    assert!(
-        passenger
-            .expect_no_event("trip:driver_arrived_pickup", QUIET)
-            .await
-            .is_ok(),
-        "each event arrives once"
-    );
+    // Each event arrives once.
+    passenger
+        .not_heard("trip:driver_arrived_pickup", QUIET)
+        .await;
     cluster.stop().await;
 }
 
@@ -218,16 +188,8 @@ async fn a_socket_on_the_other_node_keeps_the_driver_matchable() {
     let url = cluster.db.url();
     let (on_a, login) = driver_at(&cluster.a.api, "driver1@rodando.local", 0.002).await;
     until_matchable(&cluster.b.api, &login).await;
-    let mut on_b = cluster
-        .b
-        .connect_with_token("/drivers", &login.access)
-        .await
-        .unwrap();
-    on_b.heard("hello", WAIT).await;
-    let (passenger, _) = cluster
-        .b
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let mut on_b = cluster.b.socket_of(&login, "/drivers").await;
+    let (passenger, _) = cluster.b.joined("passenger1@rodando.local").await;
 
     on_a.close().await;
     tokio::time::sleep(QUIET).await;

@@ -77,15 +77,11 @@ fn ids_of(trip: &Arriving) -> (String, String) {
 
 async fn arriving_trip(app: &Api) -> Arriving {
     let (mut driver, driver_login) = driver_at(app, "driver1@rodando.local", 0.005).await;
-    let (other_driver, _) = app.connected("driver2@rodando.local", "/drivers").await;
-    let (mut passenger, _) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
-    let (other_passenger, _) = app
-        .connected("passenger2@rodando.local", "/passengers")
-        .await;
-    let (admin, _) = app.connected("admin@rodando.local", "/admin").await;
-    let (unwatching_admin, _) = app.connected("admin@rodando.local", "/admin").await;
+    let (other_driver, _) = app.joined("driver2@rodando.local").await;
+    let (mut passenger, _) = app.joined("passenger1@rodando.local").await;
+    let (other_passenger, _) = app.joined("passenger2@rodando.local").await;
+    let (admin, _) = app.joined("admin@rodando.local").await;
+    let (unwatching_admin, _) = app.joined("admin@rodando.local").await;
 
     let reply = ack_ok(&passenger, "trip:request", trip_request()).await;
     let trip_id = reply["data"]["id"].as_str().unwrap().to_owned();
@@ -106,13 +102,13 @@ async fn arriving_trip(app: &Api) -> Arriving {
 /// What every en-route payload must say of `expected` (the driver's last position).
 fn assert_en_route(
     payload: &Value,
-    (trip_id, driver_id): (&str, &str),
+    (trip_id, driver_id): &(String, String),
     expected: (f64, f64),
     phase: &str,
     to: (f64, f64),
 ) {
-    assert_eq!(payload["tripId"], trip_id, "{payload}");
-    assert_eq!(payload["driverId"], driver_id);
+    assert_eq!(payload["tripId"], trip_id.as_str(), "{payload}");
+    assert_eq!(payload["driverId"], driver_id.as_str());
     assert_eq!(payload["phase"], phase, "{payload}");
     let position = &payload["driverPosition"];
     assert_eq!(position["latitude"].as_f64(), Some(expected.0), "{payload}");
@@ -160,8 +156,7 @@ async fn untracked_after(trip: &mut Arriving, step: u32, ending: &str, what: &st
 async fn the_passenger_and_a_watching_admin_get_the_driver_at_most_once_a_second_and_nobody_else() {
     let app = spawn_app().await;
     let mut trip = arriving_trip(&app).await;
-    let owned = ids_of(&trip);
-    let ids = (owned.0.as_str(), owned.1.as_str());
+    let ids = ids_of(&trip);
     for socket in [&mut trip.passenger, &mut trip.admin, &mut trip.driver] {
         socket.drain_events();
     }
@@ -179,7 +174,7 @@ async fn the_passenger_and_a_watching_admin_get_the_driver_at_most_once_a_second
             "{} en-route events for 15 pings over {took:?} (at most {at_most})",
             heard.len()
         );
-        assert_en_route(heard.last().unwrap(), ids, last, "to_pickup", PICKUP);
+        assert_en_route(heard.last().unwrap(), &ids, last, "to_pickup", PICKUP);
         // Distances shrink as the driver comes closer.
         let distances: Vec<f64> = heard
             .iter()
@@ -189,18 +184,13 @@ async fn the_passenger_and_a_watching_admin_get_the_driver_at_most_once_a_second
     }
     assert!(en_routes(&mut trip.driver).is_empty(), "not to the driver");
     for onlooker in &mut trip.onlookers {
-        assert!(
-            onlooker.expect_no_event(EN_ROUTE, QUIET).await.is_ok(),
-            "another passenger, driver or a non-watching admin heard it"
-        );
+        // Another passenger, driver or a non-watching admin hears nothing.
+        onlooker.not_heard(EN_ROUTE, QUIET).await;
     }
 
     // Started: the driver now heads to the dropoff.
-    let start = format!("/api/trips/{}/start", trip.trip_id);
-    let (status, body) = app
-        .post_with_bearer(&start, &trip.driver_login.access)
+    app.trip_step(&trip.trip_id, "start", &trip.driver_login)
         .await;
-    assert_eq!(status, 200, "{body}");
     trip.passenger.heard("trip:started", WAIT).await;
     trip.passenger.drain_events();
     let riding = along(20);
@@ -208,17 +198,14 @@ async fn the_passenger_and_a_watching_admin_get_the_driver_at_most_once_a_second
     tokio::time::sleep(WINDOW_AND_SOME).await;
     ping(&trip.driver, riding).await;
     let heard = trip.passenger.heard(EN_ROUTE, WAIT).await;
-    assert_en_route(&heard, ids, riding, "to_dropoff", DROPOFF);
+    assert_en_route(&heard, &ids, riding, "to_dropoff", DROPOFF);
 
     // Completed, with a position held in the window: it is dropped, and later pings go nowhere.
     tokio::time::sleep(WINDOW_AND_SOME).await;
     ping(&trip.driver, along(21)).await;
     ping(&trip.driver, along(22)).await;
-    let complete = format!("/api/trips/{}/complete", trip.trip_id);
-    let (status, body) = app
-        .post_with_bearer(&complete, &trip.driver_login.access)
+    app.trip_step(&trip.trip_id, "complete", &trip.driver_login)
         .await;
-    assert_eq!(status, 200, "{body}");
     untracked_after(&mut trip, 23, "trip:completed", "completion").await;
 }
 
@@ -226,11 +213,10 @@ async fn the_passenger_and_a_watching_admin_get_the_driver_at_most_once_a_second
 async fn nothing_is_tracked_after_the_passenger_cancels() {
     let app = spawn_app().await;
     let mut trip = arriving_trip(&app).await;
-    let owned = ids_of(&trip);
-    let ids = (owned.0.as_str(), owned.1.as_str());
+    let ids = ids_of(&trip);
     ping(&trip.driver, along(1)).await;
     let first = trip.passenger.heard(EN_ROUTE, WAIT).await;
-    assert_en_route(&first, ids, along(1), "to_pickup", PICKUP);
+    assert_en_route(&first, &ids, along(1), "to_pickup", PICKUP);
 
     // A position held in the window, then the cancel.
     ping(&trip.driver, along(2)).await;
@@ -252,10 +238,9 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
 
     let (mut driver, driver_login) = driver_at(&b, "driver1@rodando.local", 0.005).await;
     until_matchable(&a, &driver_login).await;
-    let (mut passenger, passenger_login) =
-        a.connected("passenger1@rodando.local", "/passengers").await;
-    let (mut admin, _) = a.connected("admin@rodando.local", "/admin").await;
-    let (mut unwatching_admin, _) = a.connected("admin@rodando.local", "/admin").await;
+    let (mut passenger, passenger_login) = a.joined("passenger1@rodando.local").await;
+    let (mut admin, _) = a.joined("admin@rodando.local").await;
+    let (mut unwatching_admin, _) = a.joined("admin@rodando.local").await;
     let (status, body) = a
         .post_json_with("/api/trips", &passenger_login.access, None, trip_request())
         .await;
@@ -277,11 +262,7 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
     }
 
     // Started on node A: node B's next send reads it.
-    let step = |s: &str| format!("/api/trips/{trip_id}/{s}");
-    let (status, body) = a
-        .post_with_bearer(&step("start"), &driver_login.access)
-        .await;
-    assert_eq!(status, 200, "{body}");
+    a.trip_step(&trip_id, "start", &driver_login).await;
     tokio::time::sleep(WINDOW_AND_SOME).await;
     passenger.drain_events();
     ping(&driver, along(2)).await;
@@ -300,10 +281,7 @@ async fn a_driver_on_node_b_is_tracked_for_a_passenger_on_node_a_through_trips_m
     tokio::time::sleep(WINDOW_AND_SOME).await;
     ping(&driver, along(3)).await;
     ping(&driver, along(4)).await;
-    let (status, body) = a
-        .post_with_bearer(&step("complete"), &driver_login.access)
-        .await;
-    assert_eq!(status, 200, "{body}");
+    a.trip_step(&trip_id, "complete", &driver_login).await;
     for _ in 0..3 {
         tokio::time::sleep(WINDOW_AND_SOME / 2).await;
         ping(&driver, along(5)).await;

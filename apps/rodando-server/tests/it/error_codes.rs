@@ -6,7 +6,7 @@ use rodando_wire::codes::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Hears, spawn_app};
-use crate::trips::{ack, driver_at, trip_request};
+use crate::trips::{ack, driver_at, trip_request, try_accept};
 
 /// A well-formed trip id that names no trip.
 const NO_SUCH_TRIP: &str = "0196a1b2-0000-7000-8000-0000000000ff";
@@ -35,9 +35,7 @@ fn rest_error((status, body): (u16, Value)) -> Value {
 #[tokio::test]
 async fn the_same_bad_trip_request_is_refused_alike_over_rest_and_socket_io() {
     let app = spawn_app().await;
-    let (passenger, login) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (passenger, login) = app.joined("passenger1@rodando.local").await;
     let bad = json!({
         "pickup": {"latitude": 95, "longitude": "west"},
         "paymentMethod": "bitcoin",
@@ -59,10 +57,8 @@ async fn the_same_bad_trip_request_is_refused_alike_over_rest_and_socket_io() {
 #[tokio::test]
 async fn an_unknown_trip_is_not_found_alike_over_rest_and_socket_io() {
     let app = spawn_app().await;
-    let (passenger, passenger_login) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
-    let (admin, admin_login) = app.connected("admin@rodando.local", "/admin").await;
+    let (passenger, passenger_login) = app.joined("passenger1@rodando.local").await;
+    let (admin, admin_login) = app.joined("admin@rodando.local").await;
 
     let cancel = refused(&ack(&passenger, "trip:cancel", json!({"tripId": NO_SUCH_TRIP})).await);
     let rest_cancel = rest_error(
@@ -94,9 +90,7 @@ async fn a_second_active_trip_and_a_second_cancel_are_refused_alike_over_rest_an
     let app = spawn_app().await;
     // An available driver keeps the trip assigning (active) while it is asked for again.
     let (_driver, _) = driver_at(&app, "driver1@rodando.local", 0.003).await;
-    let (passenger, login) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (passenger, login) = app.joined("passenger1@rodando.local").await;
     let first = ack(&passenger, "trip:request", trip_request()).await;
     assert_eq!(first["data"]["status"], "assigning", "{first}");
     let trip_id = first["data"]["id"].as_str().unwrap().to_owned();
@@ -130,22 +124,13 @@ async fn someone_elses_offer_or_trip_is_forbidden_over_both_transports() {
     let app = spawn_app().await;
     let (mut near, _) = driver_at(&app, "driver1@rodando.local", 0.002).await;
     let (other, _) = driver_at(&app, "driver2@rodando.local", 0.004).await;
-    let (passenger, login) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (passenger, login) = app.joined("passenger1@rodando.local").await;
     let trip = ack(&passenger, "trip:request", trip_request()).await["data"].clone();
     let offer = near
         .heard("trip:assignment:offered", crate::helpers::WAIT)
         .await;
 
-    let stolen = refused(
-        &ack(
-            &other,
-            "driver:offer:accept",
-            json!({"assignmentId": offer["assignmentId"]}),
-        )
-        .await,
-    );
+    let stolen = refused(&try_accept(&other, &offer).await);
     let started_by_passenger = rest_error(
         app.post_with_bearer(
             &format!("/api/trips/{}/start", trip["id"].as_str().unwrap()),

@@ -18,6 +18,13 @@ fn claims_of(login: &Login) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// `login`'s access token with the claim `name` set to `value`, signed as the server signs.
+fn forged(login: &Login, name: &str, value: Value) -> String {
+    let mut claims = claims_of(login);
+    claims[name] = value;
+    sign(Algorithm::HS256, DEV_ACCESS_SECRET, &claims)
+}
+
 fn sign(alg: Algorithm, secret: &str, claims: &Value) -> String {
     encode(
         &Header::new(alg),
@@ -75,62 +82,36 @@ async fn token_defects_are_refused_with_their_codes() {
         refusal(app.connect_with("/drivers", ClientOptions::default()).await),
         "missing_token"
     );
+    assert_eq!(app.refused_with("/drivers", "").await, "missing_token");
     assert_eq!(
-        refusal(app.connect_with_token("/drivers", "").await),
-        "missing_token"
-    );
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", "garbage").await),
+        app.refused_with("/drivers", "garbage").await,
         "invalid_token"
     );
 
     let wrong_key = sign(Algorithm::HS256, "not-our-secret", &claims);
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &wrong_key).await),
-        "invalid_token"
-    );
-
     let none = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &none).await),
-        "invalid_token"
-    );
-
     let hs512 = sign(Algorithm::HS512, DEV_ACCESS_SECRET, &claims);
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &hs512).await),
-        "invalid_token"
-    );
-
-    let mut expired = claims.clone();
-    expired["exp"] = json!(claims["iat"].as_i64().unwrap() - 60);
-    let expired = sign(Algorithm::HS256, DEV_ACCESS_SECRET, &expired);
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &expired).await),
-        "token_expired"
-    );
-
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &login.refresh).await),
-        "invalid_token"
-    );
+    let expired = forged(&login, "exp", json!(claims["iat"].as_i64().unwrap() - 60));
     // A refresh-typed token signed with the access key is still not an access token.
-    let mut as_refresh = claims.clone();
-    as_refresh["typ"] = json!("refresh");
-    let as_refresh = sign(Algorithm::HS256, DEV_ACCESS_SECRET, &as_refresh);
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &as_refresh).await),
-        "invalid_token"
-    );
+    let as_refresh = forged(&login, "typ", json!("refresh"));
     let refresh_key = sign(Algorithm::HS256, DEV_REFRESH_SECRET, &claims);
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &refresh_key).await),
-        "invalid_token"
-    );
+    for (what, token, code) in [
+        ("empty", "", "missing_token"),
+        ("garbage", "garbage", "invalid_token"),
+        ("wrong key", &wrong_key, "invalid_token"),
+        ("alg none", &none, "invalid_token"),
+        ("HS512", &hs512, "invalid_token"),
+        ("expired", &expired, "token_expired"),
+        ("the refresh token", &login.refresh, "invalid_token"),
+        ("refresh-typed", &as_refresh, "invalid_token"),
+        ("refresh key", &refresh_key, "invalid_token"),
+    ] {
+        assert_eq!(app.refused_with("/drivers", token).await, code, "{what}");
+    }
 
     // The genuine token still works: the refusals above were about their defects.
     assert!(
@@ -145,22 +126,15 @@ async fn users_may_only_enter_their_own_namespace() {
     let app = spawn_app().await;
     let passenger = app.login("passenger1@rodando.local").await;
     let driver = app.login("driver1@rodando.local").await;
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &passenger.access).await),
-        "forbidden_namespace"
-    );
-    assert_eq!(
-        refusal(app.connect_with_token("/admin", &passenger.access).await),
-        "forbidden_namespace"
-    );
-    assert_eq!(
-        refusal(app.connect_with_token("/admin", &driver.access).await),
-        "forbidden_namespace"
-    );
-    assert_eq!(
-        refusal(app.connect_with_token("/passengers", &driver.access).await),
-        "forbidden_namespace"
-    );
+    for (who, namespace) in [
+        (&passenger, "/drivers"),
+        (&passenger, "/admin"),
+        (&driver, "/admin"),
+        (&driver, "/passengers"),
+    ] {
+        let refused = app.refused_with(namespace, &who.access).await;
+        assert_eq!(refused, "forbidden_namespace", "{namespace}");
+    }
 }
 
 #[tokio::test]
@@ -172,7 +146,7 @@ async fn the_stored_user_type_decides_not_the_claim() {
     claims["aud"] = json!("admin_panel");
     let forged = sign(Algorithm::HS256, DEV_ACCESS_SECRET, &claims);
     assert_eq!(
-        refusal(app.connect_with_token("/admin", &forged).await),
+        app.refused_with("/admin", &forged).await,
         "forbidden_namespace"
     );
 }
@@ -181,13 +155,8 @@ async fn the_stored_user_type_decides_not_the_claim() {
 async fn unknown_and_inactive_users_are_refused() {
     let app = spawn_app().await;
     let login = app.login("driver3@rodando.local").await;
-    let mut ghost = claims_of(&login);
-    ghost["sub"] = json!("00000000-0000-4000-8000-000000000000");
-    let ghost = sign(Algorithm::HS256, DEV_ACCESS_SECRET, &ghost);
-    assert_eq!(
-        refusal(app.connect_with_token("/drivers", &ghost).await),
-        "user_not_found"
-    );
+    let ghost = forged(&login, "sub", json!("00000000-0000-4000-8000-000000000000"));
+    assert_eq!(app.refused_with("/drivers", &ghost).await, "user_not_found");
 
     let id = UserId::parse(&login.user_id).unwrap();
     app.stores
@@ -196,7 +165,7 @@ async fn unknown_and_inactive_users_are_refused() {
         .await
         .unwrap();
     assert_eq!(
-        refusal(app.connect_with_token("/drivers", &login.access).await),
+        app.refused_with("/drivers", &login.access).await,
         "user_inactive"
     );
 }
@@ -205,11 +174,9 @@ async fn unknown_and_inactive_users_are_refused() {
 async fn a_logged_out_or_unknown_session_is_refused() {
     let app = spawn_app().await;
     let login = app.login("passenger1@rodando.local").await;
-    let mut other_session = claims_of(&login);
-    other_session["sid"] = json!("00000000-0000-4000-8000-000000000001");
-    let other_session = sign(Algorithm::HS256, DEV_ACCESS_SECRET, &other_session);
+    let other_session = forged(&login, "sid", json!("00000000-0000-4000-8000-000000000001"));
     assert_eq!(
-        refusal(app.connect_with_token("/passengers", &other_session).await),
+        app.refused_with("/passengers", &other_session).await,
         "session_revoked"
     );
 
@@ -220,7 +187,7 @@ async fn a_logged_out_or_unknown_session_is_refused() {
         204
     );
     assert_eq!(
-        refusal(app.connect_with_token("/passengers", &login.access).await),
+        app.refused_with("/passengers", &login.access).await,
         "session_revoked"
     );
 }
@@ -238,7 +205,7 @@ async fn a_user_may_hold_only_max_connections_per_user_sockets() {
         .await
         .expect("second");
     assert_eq!(
-        refusal(app.connect_with_token("/drivers", &login.access).await),
+        app.refused_with("/drivers", &login.access).await,
         "too_many_connections"
     );
     // Another user is not affected.

@@ -16,6 +16,10 @@ pub(crate) trait Hears {
     /// The payload of the next `event` on this socket within `within`; panics saying which
     /// event did not come (timeout or closed connection) otherwise.
     async fn heard(&mut self, event: &str, within: Duration) -> Value;
+
+    /// Asserts that no `event` reaches this socket within `within` (events of other names stay
+    /// buffered); panics with the one that came. Most tests check a bystander this way.
+    async fn not_heard(&mut self, event: &str, within: Duration);
 }
 
 impl Hears for SioClient {
@@ -23,6 +27,12 @@ impl Hears for SioClient {
         self.expect_event(event, within)
             .await
             .unwrap_or_else(|e| panic!("{event} not heard within {within:?}: {e}"))
+    }
+
+    async fn not_heard(&mut self, event: &str, within: Duration) {
+        if let Err(heard) = self.expect_no_event(event, within).await {
+            panic!("{event} heard within {within:?}, unexpectedly: {heard:?}");
+        }
     }
 }
 
@@ -139,15 +149,26 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
-/// The app each demo user logs in to.
-fn audience_of(email: &str) -> &'static str {
+/// The app each demo user logs in to and the namespace that app connects to.
+fn app_of(email: &str) -> (&'static str, &'static str) {
     if email.starts_with("admin") {
-        "admin_panel"
+        ("admin_panel", "/admin")
     } else if email.starts_with("driver") {
-        "driver_app"
+        ("driver_app", "/drivers")
     } else {
-        "passenger_app"
+        ("passenger_app", "/passengers")
     }
+}
+
+/// Asserts a REST answer is the error `code` with `status`, showing the body when it is not.
+#[track_caller]
+pub fn assert_refused(answer: &(u16, Value), status: u16, code: &str) {
+    let (actual, body) = answer;
+    assert_eq!(
+        (*actual, body["error"]["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
 }
 
 impl Api {
@@ -165,6 +186,13 @@ impl Api {
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(self.http.post(self.url(path)).json(&body)).await
+    }
+
+    /// `POST /api/auth/refresh` with `token` as the refresh token.
+    pub async fn refresh(&self, token: impl Into<Value>) -> (u16, Value) {
+        let token: Value = token.into();
+        self.post("/api/auth/refresh", json!({ "refreshToken": token }))
+            .await
     }
 
     pub async fn post_with_bearer(&self, path: &str, token: &str) -> (u16, Value) {
@@ -205,12 +233,21 @@ impl Api {
         self.send(self.http.get(self.url(path))).await
     }
 
+    /// The driver of `login` takes the trip's next `step` over REST (`arrived`, `start`,
+    /// `complete`); asserts 200 and returns the trip.
+    pub async fn trip_step(&self, trip_id: &str, step: &str, driver: &Login) -> Value {
+        let path = format!("/api/trips/{trip_id}/{step}");
+        let (status, body) = self.post_with_bearer(&path, &driver.access).await;
+        assert_eq!(status, 200, "{step}: {body}");
+        body
+    }
+
     /// Logs a demo user in with its own app.
     pub async fn login(&self, email: &str) -> Login {
         let (status, body) = self
             .post(
                 "/api/auth/login",
-                json!({"email": email, "password": "rodando123", "appAudience": audience_of(email)}),
+                json!({"email": email, "password": "rodando123", "appAudience": app_of(email).0}),
             )
             .await;
         assert_eq!(status, 200, "login of {email}: {body}");
@@ -235,6 +272,11 @@ impl Api {
         connect(&self.base, namespace, options).await
     }
 
+    /// The `connect_error` message of a handshake with `auth.token`, which must be refused.
+    pub async fn refused_with(&self, namespace: &str, token: &str) -> String {
+        refusal(self.connect_with_token(namespace, token).await)
+    }
+
     /// Connects with raw options.
     pub async fn connect_with(
         &self,
@@ -247,12 +289,23 @@ impl Api {
     /// Logs in and connects, consuming `hello`.
     pub async fn connected(&self, email: &str, namespace: &str) -> (SioClient, Login) {
         let login = self.login(email).await;
+        (self.socket_of(&login, namespace).await, login)
+    }
+
+    /// Connects a socket of `login` (one more, for a session that has some) to `namespace`,
+    /// consuming `hello`.
+    pub async fn socket_of(&self, login: &Login, namespace: &str) -> SioClient {
         let mut client = self
             .connect_with_token(namespace, &login.access)
             .await
-            .unwrap_or_else(|e| panic!("{email} on {namespace}: {e}"));
-        client.expect_event("hello", WAIT).await.expect("hello");
-        (client, login)
+            .unwrap_or_else(|e| panic!("{} on {namespace}: {e}", login.user_id));
+        client.heard("hello", WAIT).await;
+        client
+    }
+
+    /// Logs a demo user in and connects it to its own app's namespace, consuming `hello`.
+    pub async fn joined(&self, email: &str) -> (SioClient, Login) {
+        self.connected(email, app_of(email).1).await
     }
 }
 

@@ -43,7 +43,7 @@ async fn metrics_count_sockets_refusals_events_emits_and_latencies() {
     let app: TestApp = spawn_app().await;
     let before = scrape(&app).await;
 
-    let (driver, _) = app.connected("driver1@rodando.local", "/drivers").await;
+    let (driver, _) = app.joined("driver1@rodando.local").await;
     assert_eq!(
         refusal(app.connect_with("/drivers", ClientOptions::default()).await),
         "missing_token"
@@ -108,26 +108,27 @@ async fn metrics_count_sockets_refusals_events_emits_and_latencies() {
         ),
         2.0
     );
-    assert!(
-        delta(
+    for (name, labels, at_least) in [
+        (
             "rodando_ack_duration_seconds_bucket",
-            &[("event", "driver:location:ping"), ("le", "+Inf")]
-        ) >= 2.0
-    );
-    assert!(delta("rodando_emits_total", &[("event", "hello")]) >= 1.0);
-    assert!(
-        delta(
+            &[("event", "driver:location:ping"), ("le", "+Inf")][..],
+            2.0,
+        ),
+        ("rodando_emits_total", &[("event", "hello")], 1.0),
+        (
             "rodando_emits_total",
-            &[("event", "driver:location:update")]
-        ) >= 1.0
-    );
-    assert!(delta("rodando_emits_total", &[("event", "exception")]) >= 2.0);
-    assert!(
-        delta(
+            &[("event", "driver:location:update")],
+            1.0,
+        ),
+        ("rodando_emits_total", &[("event", "exception")], 2.0),
+        (
             "rodando_store_duration_seconds_count",
-            &[("operation", "availability.compare_and_set")]
-        ) >= 1.0
-    );
+            &[("operation", "availability.compare_and_set")],
+            1.0,
+        ),
+    ] {
+        assert!(delta(name, labels) >= at_least, "{name} {labels:?}");
+    }
 
     drop(driver);
     let mut gone = false;
@@ -155,9 +156,7 @@ async fn metrics_count_dispatch_outcomes() {
     let app = spawn_app().await;
     let before = scrape(&app).await;
     let (mut driver, _) = driver_at(&app, "driver1@rodando.local", 0.003).await;
-    let (passenger, _) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (passenger, _) = app.joined("passenger1@rodando.local").await;
     assert_eq!(
         ack(&passenger, "trip:request", trip_request()).await["ok"],
         true

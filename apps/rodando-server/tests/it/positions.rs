@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{Api, WAIT as EVENT_WAIT};
+use crate::helpers::Api;
 use crate::metrics::{sample, scrape};
 use crate::process::free_port;
 use crate::scratch::Scratch;
@@ -83,8 +83,8 @@ async fn ping(socket: &SioClient, i: u32) {
     .await;
 }
 
-/// The latitude PostgreSQL holds for the driver, if any.
-async fn stored_latitude(db: &Scratch, driver: &str) -> Option<f64> {
+/// Which ping (by [`index_of`] its latitude) PostgreSQL holds for the driver, if any.
+async fn stored_ping(db: &Scratch, driver: &str) -> Option<u32> {
     let mut conn = PgConnection::connect(&db.url()).await.unwrap();
     let latitude: Option<f64> = sqlx::query_scalar(
         "SELECT ST_Y(last_location::geometry) FROM drivers_availability WHERE driver_id = $1::uuid",
@@ -94,7 +94,7 @@ async fn stored_latitude(db: &Scratch, driver: &str) -> Option<f64> {
     .await
     .unwrap();
     let _ = conn.close().await;
-    latitude
+    latitude.map(index_of)
 }
 
 fn index_of(latitude: f64) -> u32 {
@@ -106,14 +106,14 @@ async fn a_sigtermed_node_writes_the_pings_it_acked_before_it_exits() {
     let db = Scratch::seeded().await;
     // Batches an hour apart: only the shutdown can write the pings.
     let (mut child, api) = start(&db, "1h").await;
-    let (driver, login) = api.connected("driver1@rodando.local", "/drivers").await;
+    let (driver, login) = api.joined("driver1@rodando.local").await;
     go_available(&driver).await;
     for i in 1..=10 {
         ping(&driver, i).await;
     }
     // Acked from memory. (A durable write racing the first pings, the admission's
     // `is_connected`, may carry an early one with it.)
-    let before = stored_latitude(&db, &login.user_id).await.map(index_of);
+    let before = stored_ping(&db, &login.user_id).await;
     assert!(
         before.is_none_or(|i| i < 10),
         "written before the stop: {before:?}"
@@ -131,9 +131,8 @@ async fn a_sigtermed_node_writes_the_pings_it_acked_before_it_exits() {
         .unwrap();
     assert!(status.success(), "{status}");
 
-    let stored = stored_latitude(&db, &login.user_id).await;
     assert_eq!(
-        stored.map(index_of),
+        stored_ping(&db, &login.user_id).await,
         Some(10),
         "the last acked ping is stored"
     );
@@ -145,7 +144,7 @@ async fn a_killed_node_loses_at_most_one_interval_of_pings() {
     let db = Scratch::seeded().await;
     let interval = Duration::from_millis(200);
     let (mut child, api) = start(&db, "200ms").await;
-    let (driver, login) = api.connected("driver1@rodando.local", "/drivers").await;
+    let (driver, login) = api.joined("driver1@rodando.local").await;
     go_available(&driver).await;
     // A ping every 20 ms for 1.5 s, each acked; then SIGKILL, no flush.
     let mut acked_at = Vec::new();
@@ -158,9 +157,8 @@ async fn a_killed_node_loses_at_most_one_interval_of_pings() {
     let killed = Instant::now();
     let _ = child.wait().await;
 
-    let stored = stored_latitude(&db, &login.user_id)
+    let stored = stored_ping(&db, &login.user_id)
         .await
-        .map(index_of)
         .expect("some position was written");
     // Everything acked more than an interval (plus a batch's time) before the kill is stored.
     let bound = interval + Duration::from_millis(100);
@@ -242,19 +240,13 @@ async fn metrics_show_batches_buffered_positions_a_full_buffer_and_failed_batche
     assert!(value(&text, "rodando_position_last_flush_duration_seconds") > 0.0);
     assert_eq!(value(&text, "rodando_position_buffer_full_total"), 0.0);
     for (_, login) in &drivers {
-        assert_eq!(
-            stored_latitude(&db, &login.user_id).await.map(index_of),
-            Some(5)
-        );
+        assert_eq!(stored_ping(&db, &login.user_id).await, Some(5));
     }
 
     // A third driver does not fit (DATABASE_POSITION_BUFFER=2): written through, counted.
-    let (third, login) = api.connected("driver3@rodando.local", "/drivers").await;
+    let (third, login) = api.joined("driver3@rodando.local").await;
     ping(&third, 7).await;
-    assert_eq!(
-        stored_latitude(&db, &login.user_id).await.map(index_of),
-        Some(7)
-    );
+    assert_eq!(stored_ping(&db, &login.user_id).await, Some(7));
     let text = scrape(&api).await;
     assert_eq!(value(&text, "rodando_position_buffer_full_total"), 1.0);
 
@@ -278,12 +270,7 @@ async fn metrics_show_batches_buffered_positions_a_full_buffer_and_failed_batche
         },
     )
     .await;
-    assert_eq!(
-        stored_latitude(&db, &drivers[0].1.user_id)
-            .await
-            .map(index_of),
-        Some(5)
-    );
+    assert_eq!(stored_ping(&db, &drivers[0].1.user_id).await, Some(5));
     execute(
         &db,
         "DROP TRIGGER refuse_updates ON drivers_availability; DROP FUNCTION refuse_updates();",
@@ -293,12 +280,7 @@ async fn metrics_show_batches_buffered_positions_a_full_buffer_and_failed_batche
         value(t, "rodando_position_buffer_unwritten") == 0.0
     })
     .await;
-    assert_eq!(
-        stored_latitude(&db, &drivers[0].1.user_id)
-            .await
-            .map(index_of),
-        Some(9)
-    );
+    assert_eq!(stored_ping(&db, &drivers[0].1.user_id).await, Some(9));
     db.drop_it().await;
 }
 
@@ -311,12 +293,8 @@ async fn metrics_show_batches_buffered_positions_a_full_buffer_and_failed_batche
 async fn one_driver_pinging_through_two_nodes_keeps_the_latest_position() {
     let db = Scratch::seeded().await;
     let ((_a_child, a), (_b_child, b)) = tokio::join!(start(&db, "100ms"), start(&db, "1s"));
-    let (on_a, login) = a.connected("driver1@rodando.local", "/drivers").await;
-    let mut on_b = b
-        .connect_with_token("/drivers", &login.access)
-        .await
-        .expect("the same session on node B");
-    on_b.expect_event("hello", EVENT_WAIT).await.expect("hello");
+    let (on_a, login) = a.joined("driver1@rodando.local").await;
+    let on_b = b.socket_of(&login, "/drivers").await;
     go_available(&on_a).await;
 
     // What PostgreSQL holds, sampled while the driver pings.
@@ -372,7 +350,7 @@ async fn one_driver_pinging_through_two_nodes_keeps_the_latest_position() {
     let seen = sampler.await.unwrap();
 
     assert_eq!(
-        stored_latitude(&db, &login.user_id).await.map(index_of),
+        stored_ping(&db, &login.user_id).await,
         Some(LAST),
         "PostgreSQL holds the last ping (positions seen: {seen:?})"
     );

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::helpers::{Hears, WAIT, spawn_app_on};
 use crate::scratch::Scratch;
+use crate::trips::{accept_next_offer, ack, go_available, heard_at, ping};
 
 #[tokio::test]
 async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
@@ -45,65 +46,27 @@ async fn the_cli_seeds_postgres_and_the_server_serves_from_it() {
         .post("/api/auth/login", json!({"email": "new.driver@rodando.local", "password": "a-long-password", "appAudience": "driver_app"}))
         .await;
     assert_eq!(status, 200);
-    let (driver, login) = app.connected("driver1@rodando.local", "/drivers").await;
-    let (mut admin, _) = app.connected("admin@rodando.local", "/admin").await;
-    let reply = driver
-        .emit_with_ack(
-            "driver:location:ping",
-            json!({"latitude": 23.13, "longitude": -82.36}),
-            WAIT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply["ok"], true, "{reply}");
-    let update = admin.heard("driver:location:update", WAIT).await;
-    assert_eq!(update["driverId"], login.user_id.as_str());
-    assert_eq!(
-        update["lastLocation"]["coordinates"],
-        json!([-82.36, 23.13])
-    );
+    let (driver, login) = app.joined("driver1@rodando.local").await;
+    let (mut admin, _) = app.joined("admin@rodando.local").await;
+    ping(&driver, (23.13, -82.36)).await;
+    heard_at(&mut admin, &login, (23.13, -82.36)).await;
     assert_eq!(app.get("/ready").await.0, 200);
 
     // A whole trip, dispatched and stored in PostgreSQL.
     let mut driver = driver;
-    let online = driver
-        .emit_with_ack(
-            "driver:status:update",
-            json!({"availabilityStatus": "AVAILABLE"}),
-            WAIT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(online["ok"], true, "{online}");
-    let (mut passenger, _) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    go_available(&driver).await;
+    let (mut passenger, _) = app.joined("passenger1@rodando.local").await;
     let request = json!({
         "pickup": {"latitude": 23.131, "longitude": -82.36},
         "dropoff": {"latitude": 23.14, "longitude": -82.38}
     });
-    let trip = passenger
-        .emit_with_ack("trip:request", request, WAIT)
-        .await
-        .unwrap();
+    let trip = ack(&passenger, "trip:request", request).await;
     assert_eq!(trip["data"]["status"], "assigning", "{trip}");
-    let offer = driver.heard("trip:assignment:offered", WAIT).await;
-    let accepted = driver
-        .emit_with_ack(
-            "driver:offer:accept",
-            json!({"assignmentId": offer["assignmentId"]}),
-            WAIT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
+    accept_next_offer(&mut driver).await;
     passenger.heard("trip:driver_assigned", WAIT).await;
     let trip_id = trip["data"]["id"].as_str().unwrap();
     for step in ["arrived", "start", "complete"] {
-        let (status, body) = app
-            .post_with_bearer(&format!("/api/trips/{trip_id}/{step}"), &login.access)
-            .await;
-        assert_eq!(status, 200, "{step}: {body}");
+        app.trip_step(trip_id, step, &login).await;
     }
     let completed = passenger.heard("trip:completed", WAIT).await;
     assert_eq!(completed["tripId"], trip_id);

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
 use crate::helpers::{Api, Hears, Login, spawn_app};
-use crate::trips::{ack, ack_ok, driver_at, go_available, trip_request, until_matchable};
+use crate::trips::{accept, ack, ack_ok, driver_at, go_available, trip_request, until_matchable};
 
 /// Generous: the machine is shared and loaded.
 const LONG: Duration = Duration::from_secs(10);
@@ -159,12 +159,7 @@ async fn a_driver_that_reconnects_finds_its_open_offer_with_less_time_and_can_ac
     assert_eq!(state["availability"]["availabilityStatus"], "AVAILABLE");
     assert_eq!(state["activeTrip"], Value::Null);
 
-    let accepted = ack_ok(
-        &again,
-        "driver:offer:accept",
-        json!({"assignmentId": offered["assignmentId"]}),
-    )
-    .await;
+    let accepted = accept(&again, &offered).await;
     assert_eq!(accepted["data"]["status"], "arriving");
     let assigned = passenger.heard("trip:driver_assigned", LONG).await;
     assert_eq!(assigned["driverId"], driver_login.user_id.as_str());
@@ -194,12 +189,7 @@ async fn a_driver_that_reconnects_onto_the_other_node_finds_its_offer_and_accept
     let (mut on_b, hello) = greeted(&cluster.b, &driver_login, "/drivers").await;
     assert_same_offer_with_less_time(&offered, &hello);
 
-    ack_ok(
-        &on_b,
-        "driver:offer:accept",
-        json!({"assignmentId": offered["assignmentId"]}),
-    )
-    .await;
+    accept(&on_b, &offered).await;
     // The passenger, on node A, hears it; so does the driver's new socket on node B.
     let assigned = passenger.heard("trip:driver_assigned", LONG).await;
     assert_eq!(assigned["driverId"], driver_login.user_id.as_str());
@@ -224,12 +214,7 @@ async fn a_passenger_that_reopens_mid_trip_gets_the_trip_and_its_driver_and_late
 
     let trip_id = requested(&passenger).await;
     let offered = driver.heard("trip:assignment:offered", LONG).await;
-    ack_ok(
-        &driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offered["assignmentId"]}),
-    )
-    .await;
+    accept(&driver, &offered).await;
     let before = trip_stream(&mut passenger, &trip_id, "trip:arriving_started").await;
 
     // The passenger closes the app and opens it again.
@@ -254,13 +239,7 @@ async fn a_passenger_that_reopens_mid_trip_gets_the_trip_and_its_driver_and_late
     assert_eq!(hello["state"]["availability"], Value::Null);
 
     // Later events reach the reopened app, continuing the stream.
-    let (status, body) = app
-        .post_with_bearer(
-            &format!("/api/trips/{trip_id}/arrived"),
-            &driver_login.access,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.trip_step(&trip_id, "arrived", &driver_login).await;
     let arrived = reopened.heard("trip:driver_arrived_pickup", LONG).await;
     assert_eq!(seq(&arrived), last_seen + 1);
 }
@@ -286,17 +265,9 @@ async fn seq_increases_by_one_per_event_of_a_trip_for_everyone_it_concerns() {
     )
     .await;
     let second = far.heard("trip:assignment:offered", LONG).await;
-    ack_ok(
-        &far,
-        "driver:offer:accept",
-        json!({"assignmentId": second["assignmentId"]}),
-    )
-    .await;
+    accept(&far, &second).await;
     for step in ["arrived", "start", "complete"] {
-        let (status, body) = app
-            .post_with_bearer(&format!("/api/trips/{trip_id}/{step}"), &far_login.access)
-            .await;
-        assert_eq!(status, 200, "{step}: {body}");
+        app.trip_step(&trip_id, step, &far_login).await;
     }
 
     let stream = trip_stream(&mut passenger, &trip_id, "trip:completed").await;
@@ -360,12 +331,7 @@ async fn a_client_that_missed_events_finds_the_gap_and_trip_sync_gives_the_curre
         trip_id,
         offered,
     } = offered_trip(&app).await;
-    ack_ok(
-        &driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offered["assignmentId"]}),
-    )
-    .await;
+    accept(&driver, &offered).await;
     let held = seq(&trip_stream(&mut phone, &trip_id, "trip:arriving_started")
         .await
         .last()
@@ -376,22 +342,10 @@ async fn a_client_that_missed_events_finds_the_gap_and_trip_sync_gives_the_curre
     // hello.state keeps its last seq.
     phone.close().await;
     for step in ["arrived", "start"] {
-        let (status, body) = app
-            .post_with_bearer(
-                &format!("/api/trips/{trip_id}/{step}"),
-                &driver_login.access,
-            )
-            .await;
-        assert_eq!(status, 200, "{step}: {body}");
+        app.trip_step(&trip_id, step, &driver_login).await;
     }
     let (mut back, _) = greeted(&app, &passenger_login, "/passengers").await;
-    let (status, body) = app
-        .post_with_bearer(
-            &format!("/api/trips/{trip_id}/complete"),
-            &driver_login.access,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.trip_step(&trip_id, "complete", &driver_login).await;
 
     let completed = back.heard("trip:completed", LONG).await;
     let gap = seq(&completed) - held;

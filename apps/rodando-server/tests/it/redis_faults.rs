@@ -11,7 +11,7 @@ use rodando_sio_client::SioClient;
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{Hears, WAIT};
+use crate::helpers::WAIT;
 use crate::process::{ServerProcess, free_port};
 use crate::scratch::Scratch;
 use crate::trips::{ack, go_available};
@@ -160,6 +160,21 @@ async fn until_heard(
     None
 }
 
+/// Where each fault starts: driver1 online on node A, and an admin on node B that hears its
+/// pings. Returns the driver, the admin and the ping counter for [`until_heard`].
+async fn delivering_across(nodes: &Nodes) -> (SioClient, SioClient, u32) {
+    let (mut admin_b, _) = nodes.b.joined("admin@rodando.local").await;
+    let driver = online_driver(&nodes.a, "driver1@rodando.local").await;
+    let mut seq = 0;
+    assert!(
+        until_heard(&driver, &mut admin_b, WAIT, &mut seq)
+            .await
+            .is_some(),
+        "cross-node delivery works before the fault"
+    );
+    (driver, admin_b, seq)
+}
+
 /// Polls `GET /ready` every 100 ms until it answers `status`; how long that took and the body.
 async fn until_ready_is(
     node: &ServerProcess,
@@ -180,15 +195,7 @@ async fn until_ready_is(
 #[tokio::test]
 async fn pub_sub_connections_killed_cross_node_delivery_resumes_within_10_s() {
     let nodes = Nodes::start().await;
-    let (mut admin_b, _) = nodes.b.connected("admin@rodando.local", "/admin").await;
-    let driver = online_driver(&nodes.a, "driver1@rodando.local").await;
-    let mut seq = 0;
-    assert!(
-        until_heard(&driver, &mut admin_b, WAIT, &mut seq)
-            .await
-            .is_some(),
-        "cross-node delivery works before the fault"
-    );
+    let (driver, mut admin_b, mut seq) = delivering_across(&nodes).await;
 
     let killed = nodes
         .redis
@@ -211,16 +218,8 @@ async fn pub_sub_connections_killed_cross_node_delivery_resumes_within_10_s() {
 #[tokio::test]
 async fn redis_killed_local_delivery_goes_on_and_everything_resumes_after_a_restart() {
     let mut nodes = Nodes::start().await;
-    let (mut admin_a, _) = nodes.a.connected("admin@rodando.local", "/admin").await;
-    let (mut admin_b, _) = nodes.b.connected("admin@rodando.local", "/admin").await;
-    let driver = online_driver(&nodes.a, "driver1@rodando.local").await;
-    let mut seq = 0;
-    assert!(
-        until_heard(&driver, &mut admin_b, WAIT, &mut seq)
-            .await
-            .is_some(),
-        "cross-node delivery works before the fault"
-    );
+    let (mut admin_a, _) = nodes.a.joined("admin@rodando.local").await;
+    let (driver, mut admin_b, mut seq) = delivering_across(&nodes).await;
 
     nodes.redis.kill().await;
     let killed_at = Instant::now();
@@ -296,12 +295,7 @@ async fn redis_killed_local_delivery_goes_on_and_everything_resumes_after_a_rest
 async fn a_logout_lost_during_an_outage_reaches_the_other_node_once_redis_is_back() {
     let mut nodes = Nodes::start().await;
     let login = nodes.b.login("driver1@rodando.local").await;
-    let mut on_a = nodes
-        .a
-        .connect_with_token("/drivers", &login.access)
-        .await
-        .unwrap();
-    on_a.heard("hello", WAIT).await;
+    let mut on_a = nodes.a.socket_of(&login, "/drivers").await;
 
     nodes.redis.kill().await;
     until_ready_is(&nodes.b, 503, NOT_READY_LIMIT)

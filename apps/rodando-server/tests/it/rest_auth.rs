@@ -1,8 +1,17 @@
 //! `/api/auth/*`, `/health`, `/ready` over real HTTP.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{Api, assert_refused, spawn_app, spawn_app_with};
+
+/// `POST /api/auth/login` of `email` with `password` for the app `audience`.
+async fn log_in(app: &Api, email: &str, password: &str, audience: &str) -> (u16, Value) {
+    app.post(
+        "/api/auth/login",
+        json!({"email": email, "password": password, "appAudience": audience}),
+    )
+    .await
+}
 
 #[tokio::test]
 async fn health_and_ready_answer() {
@@ -45,12 +54,8 @@ async fn a_phone_number_logs_in_too() {
 #[tokio::test]
 async fn wrong_credentials_look_the_same_whether_the_user_exists_or_not() {
     let app = spawn_app().await;
-    let wrong_password = app
-        .post("/api/auth/login", json!({"email": "driver1@rodando.local", "password": "nope", "appAudience": "driver_app"}))
-        .await;
-    let no_such_user = app
-        .post("/api/auth/login", json!({"email": "ghost@rodando.local", "password": "nope", "appAudience": "driver_app"}))
-        .await;
+    let wrong_password = log_in(&app, "driver1@rodando.local", "nope", "driver_app").await;
+    let no_such_user = log_in(&app, "ghost@rodando.local", "nope", "driver_app").await;
     assert_eq!(wrong_password.0, 401);
     assert_eq!(wrong_password.1["error"]["code"], "invalid_credentials");
     assert_eq!(wrong_password, no_such_user);
@@ -59,12 +64,10 @@ async fn wrong_credentials_look_the_same_whether_the_user_exists_or_not() {
 #[tokio::test]
 async fn an_inactive_user_or_the_wrong_app_is_forbidden() {
     let app = spawn_app().await;
-    let (status, body) = app
-        .post("/api/auth/login", json!({"email": "driver1@rodando.local", "password": "rodando123", "appAudience": "admin_panel"}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("audience_mismatch"))
+    assert_refused(
+        &log_in(&app, "driver1@rodando.local", "rodando123", "admin_panel").await,
+        403,
+        "audience_mismatch",
     );
 
     let login = app.login("driver2@rodando.local").await;
@@ -74,12 +77,10 @@ async fn an_inactive_user_or_the_wrong_app_is_forbidden() {
         .set_status(id, rodando_domain::user::UserStatus::Banned)
         .await
         .unwrap();
-    let (status, body) = app
-        .post("/api/auth/login", json!({"email": "driver2@rodando.local", "password": "rodando123", "appAudience": "driver_app"}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("user_inactive"))
+    assert_refused(
+        &log_in(&app, "driver2@rodando.local", "rodando123", "driver_app").await,
+        403,
+        "user_inactive",
     );
 }
 
@@ -102,26 +103,21 @@ async fn bad_bodies_get_json_errors_naming_each_field() {
         .collect();
     assert_eq!(fields, ["surprise", "email", "password", "appAudience"]);
 
-    let (status, body) = app
-        .post("/api/auth/login", json!(["not", "an", "object"]))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("validation_failed"))
+    assert_refused(
+        &app.post("/api/auth/login", json!(["not", "an", "object"]))
+            .await,
+        400,
+        "validation_failed",
     );
 
     let huge = "x".repeat(70 * 1024);
-    let (status, body) = app.post("/api/auth/login", json!({"email": huge})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (413, Some("payload_too_large"))
+    assert_refused(
+        &app.post("/api/auth/login", json!({"email": huge})).await,
+        413,
+        "payload_too_large",
     );
 
-    let (status, body) = app.get("/api/nothing-here").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_refused(&app.get("/api/nothing-here").await, 404, "not_found");
 }
 
 #[tokio::test]
@@ -129,31 +125,22 @@ async fn refresh_rotates_and_a_replayed_token_revokes_the_session() {
     // No retry grace: any replay is theft (the grace is tested in `hardening`).
     let app = spawn_app_with(&[("JWT_REFRESH_REUSE_GRACE", "0s")]).await;
     let login = app.login("passenger1@rodando.local").await;
-    let (status, first) = app
-        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
-        .await;
+    let (status, first) = app.refresh(login.refresh.as_str()).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["sessionId"], login.session_id.as_str());
     assert_ne!(first["refreshToken"], login.refresh.as_str());
 
     // The old refresh token was rotated away: presenting it again is theft.
-    let (status, body) = app
-        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("refresh_token_reused"))
+    assert_refused(
+        &app.refresh(login.refresh.as_str()).await,
+        401,
+        "refresh_token_reused",
     );
     // ...and the whole session is gone, including the newest refresh token.
-    let (status, body) = app
-        .post(
-            "/api/auth/refresh",
-            json!({"refreshToken": first["refreshToken"]}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("session_revoked"))
+    assert_refused(
+        &app.refresh(first["refreshToken"].clone()).await,
+        401,
+        "session_revoked",
     );
 }
 
@@ -161,12 +148,10 @@ async fn refresh_rotates_and_a_replayed_token_revokes_the_session() {
 async fn an_access_token_is_not_a_refresh_token() {
     let app = spawn_app().await;
     let login = app.login("passenger1@rodando.local").await;
-    let (status, body) = app
-        .post("/api/auth/refresh", json!({"refreshToken": login.access}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("invalid_token"))
+    assert_refused(
+        &app.refresh(login.access.as_str()).await,
+        401,
+        "invalid_token",
     );
 }
 
@@ -174,10 +159,10 @@ async fn an_access_token_is_not_a_refresh_token() {
 async fn logout_needs_a_bearer_token_and_ends_the_session() {
     let app = spawn_app().await;
     let login = app.login("passenger2@rodando.local").await;
-    let (status, body) = app.post("/api/auth/logout", json!({})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("missing_token"))
+    assert_refused(
+        &app.post("/api/auth/logout", json!({})).await,
+        401,
+        "missing_token",
     );
     assert_eq!(
         app.post_with_bearer("/api/auth/logout", &login.access)
@@ -185,42 +170,25 @@ async fn logout_needs_a_bearer_token_and_ends_the_session() {
             .0,
         204
     );
-    let (status, body) = app
-        .post("/api/auth/refresh", json!({"refreshToken": login.refresh}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("session_revoked"))
+    assert_refused(
+        &app.refresh(login.refresh.as_str()).await,
+        401,
+        "session_revoked",
     );
 }
 
 #[tokio::test]
 async fn extra_demo_drivers_and_passengers_are_numbered_after_the_fixed_ones() {
     let app = spawn_app_with(&[("SEED_DEMO_DRIVERS", "2"), ("SEED_DEMO_PASSENGERS", "3")]).await;
-    let login = |email: &'static str, audience: &'static str| {
-        let app = &app;
-        async move {
-            app.post(
-                "/api/auth/login",
-                json!({"email": email, "password": "rodando123", "appAudience": audience}),
-            )
-            .await
-            .0
-        }
-    };
-    assert_eq!(login("driver4@rodando.local", "driver_app").await, 200);
-    assert_eq!(login("driver5@rodando.local", "driver_app").await, 200);
-    assert_eq!(login("driver6@rodando.local", "driver_app").await, 401);
-    assert_eq!(
-        login("passenger3@rodando.local", "passenger_app").await,
-        200
-    );
-    assert_eq!(
-        login("passenger5@rodando.local", "passenger_app").await,
-        200
-    );
-    assert_eq!(
-        login("passenger6@rodando.local", "passenger_app").await,
-        401
-    );
+    for (email, audience, status) in [
+        ("driver4@rodando.local", "driver_app", 200),
+        ("driver5@rodando.local", "driver_app", 200),
+        ("driver6@rodando.local", "driver_app", 401),
+        ("passenger3@rodando.local", "passenger_app", 200),
+        ("passenger5@rodando.local", "passenger_app", 200),
+        ("passenger6@rodando.local", "passenger_app", 401),
+    ] {
+        let (actual, body) = log_in(&app, email, "rodando123", audience).await;
+        assert_eq!(actual, status, "{email}: {body}");
+    }
 }

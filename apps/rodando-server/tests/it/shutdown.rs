@@ -16,21 +16,16 @@ use rodando_ports::Unexpected;
 use rodando_ports::availability::{AvailabilityRepository, CasError, NearestQuery, Versioned};
 use rodando_server::stores::Stores;
 use rodando_server::{Application, Config};
-use rodando_sio_client::Disconnect;
+use rodando_sio_client::{Disconnect, SioClient};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::helpers::TestApp;
 use crate::process::ServerProcess;
 
-#[tokio::test]
-async fn sigterm_closes_the_sockets_and_exits_cleanly_within_ten_seconds() {
-    let mut server = ServerProcess::start(&[]).await;
-    let (mut socket, _) = server.connected("driver1@rodando.local", "/drivers").await;
-
-    server.terminate();
-    let asked = Instant::now();
-
+/// Asserts the server closes `socket` within the ten seconds a shutdown has (a Socket.IO
+/// disconnect or the engine closing under it).
+async fn closed_by_the_shutdown(socket: &mut SioClient) {
     let reason = socket
         .wait_disconnect(Duration::from_secs(10))
         .await
@@ -39,6 +34,17 @@ async fn sigterm_closes_the_sockets_and_exits_cleanly_within_ten_seconds() {
         matches!(reason, Disconnect::ByServer | Disconnect::EngineClosed),
         "{reason:?}"
     );
+}
+
+#[tokio::test]
+async fn sigterm_closes_the_sockets_and_exits_cleanly_within_ten_seconds() {
+    let mut server = ServerProcess::start(&[]).await;
+    let (mut socket, _) = server.joined("driver1@rodando.local").await;
+
+    server.terminate();
+    let asked = Instant::now();
+
+    closed_by_the_shutdown(&mut socket).await;
     let status = server.wait(Duration::from_secs(10)).await;
     assert!(status.success(), "{status}");
     assert!(asked.elapsed() < Duration::from_secs(10));
@@ -106,7 +112,7 @@ async fn an_event_in_flight_when_the_shutdown_starts_is_still_acknowledged() {
         .await
         .unwrap();
     let app = TestApp::running(app, stores);
-    let (mut driver, login) = app.connected("driver1@rodando.local", "/drivers").await;
+    let (mut driver, login) = app.joined("driver1@rodando.local").await;
 
     let ping = json!({"latitude": 23.13, "longitude": -82.36});
     let stop_meanwhile = async {
@@ -120,14 +126,7 @@ async fn an_event_in_flight_when_the_shutdown_starts_is_still_acknowledged() {
     let reply = reply.expect("the ack of the event in flight arrives");
     assert_eq!(reply["ok"], true, "{reply}");
     assert_eq!(reply["data"]["driverId"], login.user_id.as_str());
-    let reason = driver
-        .wait_disconnect(Duration::from_secs(10))
-        .await
-        .unwrap();
-    assert!(
-        matches!(reason, Disconnect::ByServer | Disconnect::EngineClosed),
-        "{reason:?}"
-    );
+    closed_by_the_shutdown(&mut driver).await;
     let driver_id = DriverId::parse(&login.user_id).unwrap();
     let stored = memory
         .find(driver_id)

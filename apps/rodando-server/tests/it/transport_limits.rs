@@ -29,9 +29,7 @@ fn ascii_json(value: &Value) -> String {
 #[tokio::test]
 async fn the_largest_legitimate_event_is_accepted_and_far_below_the_packet_limit() {
     let app = spawn_app().await;
-    let (mut passenger, _) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (mut passenger, _) = app.joined("passenger1@rodando.local").await;
     // The largest inbound event: trip:request with both addresses at their 300-character
     // limit, in 4-byte characters, every one escaped as a UTF-16 surrogate pair (12 bytes).
     let address = "🚕".repeat(300);
@@ -92,11 +90,24 @@ async fn an_oversized_handshake_auth_is_refused_before_anything_is_verified() {
         Ok(_) => panic!("a 100 KB CONNECT packet was admitted"),
     }
     // An ordinary handshake of the same user is still admitted.
-    let mut socket = app
-        .connect_with_token("/drivers", &login.access)
-        .await
-        .expect("admitted");
-    socket.expect_event("hello", WAIT).await.expect("hello");
+    app.socket_of(&login, "/drivers").await;
+}
+
+/// Reads `tcp` until what came holds `marker` (`what`, for the message), within [`WAIT`] of
+/// each read; returns what came.
+async fn read_until(tcp: &mut tokio::net::TcpStream, marker: &str, what: &str) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    while !String::from_utf8_lossy(&received).contains(marker) {
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut buffer))
+            .await
+            .unwrap_or_else(|_| panic!("{what} not in time"))
+            .unwrap();
+        assert!(n > 0, "closed before {what}");
+        received.extend_from_slice(&buffer[..n]);
+    }
+    received
 }
 
 /// Opens the WebSocket transport by hand (no token), reads the engine.io open packet, sends one
@@ -112,16 +123,7 @@ async fn declare_frame(base: &str, declared: u64) -> std::time::Duration {
          Sec-WebSocket-Version: 13\r\n\r\n"
     );
     tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut received = Vec::new();
-    let mut buffer = [0_u8; 4096];
-    while !String::from_utf8_lossy(&received).contains("0{\"sid\"") {
-        let n = tokio::time::timeout(WAIT, tcp.read(&mut buffer))
-            .await
-            .expect("the open packet in time")
-            .unwrap();
-        assert!(n > 0, "closed before the open packet");
-        received.extend_from_slice(&buffer[..n]);
-    }
+    let received = read_until(&mut tcp, "0{\"sid\"", "the open packet").await;
     assert!(received.starts_with(b"HTTP/1.1 101"));
     // Control: an ordinary frame on this connection is read and answered.
     let mask = [1_u8, 2, 3, 4];
@@ -130,19 +132,12 @@ async fn declare_frame(base: &str, declared: u64) -> std::time::Duration {
     small.extend_from_slice(&mask);
     small.extend(connect.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
     tcp.write_all(&small).await.unwrap();
-    received.clear();
-    while !String::from_utf8_lossy(&received).contains("44/nope,") {
-        let n = tokio::time::timeout(WAIT, tcp.read(&mut buffer))
-            .await
-            .expect("an answer to CONNECT /nope in time")
-            .unwrap();
-        assert!(n > 0, "closed after an ordinary frame");
-        received.extend_from_slice(&buffer[..n]);
-    }
+    read_until(&mut tcp, "44/nope,", "an answer to CONNECT /nope").await;
     let mut frame = vec![0x81, 0x80 | 127];
     frame.extend_from_slice(&declared.to_be_bytes());
     frame.extend_from_slice(&mask);
     frame.extend(std::iter::repeat_n(b'x', 64 * 1024));
+    let mut buffer = [0_u8; 4096];
     let sent = std::time::Instant::now();
     // The server may close while this is being written: a reset is as good as an end.
     let _ = tcp.write_all(&frame).await;
@@ -163,5 +158,5 @@ async fn a_frame_header_over_the_packet_limit_closes_the_connection_before_its_p
     assert!(closed < std::time::Duration::from_secs(2), "{closed:?}");
     declare_frame(&app.base, PACKET_LIMIT as u64 + 1).await;
     // The server still admits and greets an ordinary client.
-    let _ = app.connected("driver1@rodando.local", "/drivers").await;
+    let _ = app.joined("driver1@rodando.local").await;
 }

@@ -121,22 +121,15 @@ async fn roles_and_filters(app: &Api) {
     assert_eq!(ids(&page(app, &s.admin, "/api/trips").await), s.all);
 
     // Status filters split them.
-    assert_eq!(
-        ids(&page(app, &s.passenger1, "/api/trips?status=active").await),
-        s.of_passenger1[..1]
-    );
-    assert_eq!(
-        ids(&page(app, &s.passenger1, "/api/trips?status=finished").await),
-        s.of_passenger1[1..]
-    );
-    assert_eq!(
-        ids(&page(app, &s.admin, "/api/trips?status=active").await),
-        s.all[..1]
-    );
-    assert_eq!(
-        ids(&page(app, &s.admin, "/api/trips?status=finished").await),
-        s.all[1..]
-    );
+    for (who, status, expected) in [
+        (&s.passenger1, "active", &s.of_passenger1[..1]),
+        (&s.passenger1, "finished", &s.of_passenger1[1..]),
+        (&s.admin, "active", &s.all[..1]),
+        (&s.admin, "finished", &s.all[1..]),
+    ] {
+        let path = format!("/api/trips?status={status}");
+        assert_eq!(ids(&page(app, who, &path).await), expected, "{path}");
+    }
     assert!(
         ids(&page(app, &s.passenger2, "/api/trips?status=active").await).is_empty(),
         "passenger2 has nothing in flight"
@@ -253,7 +246,7 @@ async fn bad_status_limit_or_cursor_is_400_naming_the_field() {
 /// The checks of [`the_trips_snapshot_lists_the_trips_in_flight_and_can_watch_them`].
 async fn snapshot(app: &Api) {
     let s = scene(app).await;
-    let (admin, _) = app.connected("admin@rodando.local", "/admin").await;
+    let (admin, _) = app.joined("admin@rodando.local").await;
     let reply = ack_ok(&admin, "admin:trips:snapshot", json!({})).await;
     let trips = reply["data"]["trips"].as_array().unwrap();
     assert_eq!(reply["data"]["truncated"], false);
@@ -265,7 +258,7 @@ async fn snapshot(app: &Api) {
     assert_eq!(trips[0], rest);
 
     // With watch, the socket is in the room of each trip listed: its later events reach it.
-    let (mut watcher, _) = app.connected("admin@rodando.local", "/admin").await;
+    let (mut watcher, _) = app.joined("admin@rodando.local").await;
     let reply = ack(&watcher, "admin:trips:snapshot", json!({"watch": true})).await;
     assert_eq!(
         reply["data"]["trips"][0]["id"],
@@ -291,9 +284,7 @@ async fn snapshot(app: &Api) {
     let reply = ack(&admin, "admin:trips:snapshot", json!({"watch": "yes"})).await;
     assert_eq!(reply["error"]["code"], "validation_failed", "{reply}");
     assert_eq!(reply["error"]["details"]["fields"][0]["field"], "watch");
-    let (passenger, _) = app
-        .connected("passenger2@rodando.local", "/passengers")
-        .await;
+    let (passenger, _) = app.joined("passenger2@rodando.local").await;
     let reply = ack(&passenger, "admin:trips:snapshot", json!({})).await;
     assert_eq!(reply["error"]["code"], "unknown_event", "{reply}");
 }

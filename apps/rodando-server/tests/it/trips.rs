@@ -4,7 +4,7 @@
 use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Hears, Login, QUIET, WAIT, spawn_app, spawn_app_with};
+use crate::helpers::{Api, Hears, Login, QUIET, WAIT, assert_refused, spawn_app, spawn_app_with};
 
 /// Near Parque Central, Havana.
 pub(crate) const PICKUP: (f64, f64) = (23.1367, -82.3594);
@@ -28,32 +28,64 @@ pub(crate) async fn ack_ok(socket: &SioClient, event: &str, payload: Value) -> V
 /// `driver` goes AVAILABLE, the ack asserted `{ok: true}`; returns the reply (the snapshot is
 /// its `data`). The first step of nearly every driver in these tests.
 pub(crate) async fn go_available(driver: &SioClient) -> Value {
-    ack_ok(
-        driver,
-        "driver:status:update",
-        json!({"availabilityStatus": "AVAILABLE"}),
-    )
-    .await
+    let reply = set_status(driver, "AVAILABLE").await;
+    assert_eq!(reply["ok"], true, "driver:status:update AVAILABLE: {reply}");
+    reply
+}
+
+/// `driver` asks for the availability `status` (`driver:status:update`); returns the reply,
+/// whatever it is.
+pub(crate) async fn set_status(driver: &SioClient, status: &str) -> Value {
+    let payload = json!({"availabilityStatus": status});
+    ack(driver, "driver:status:update", payload).await
+}
+
+/// `driver` answers `driver:offer:accept` to `offer` (an offered event or its data); returns the
+/// reply, whatever it is (tests of refused accepts check it).
+pub(crate) async fn try_accept(driver: &SioClient, offer: &Value) -> Value {
+    let payload = json!({"assignmentId": offer["assignmentId"]});
+    ack(driver, "driver:offer:accept", payload).await
+}
+
+/// `driver` accepts `offer`, the reply asserted `{ok: true}`; returns it.
+pub(crate) async fn accept(driver: &SioClient, offer: &Value) -> Value {
+    let reply = try_accept(driver, offer).await;
+    assert_eq!(reply["ok"], true, "driver:offer:accept: {reply}");
+    reply
 }
 
 /// Waits for `driver`'s next offer and accepts it; the trip is then arriving.
 pub(crate) async fn accept_next_offer(driver: &mut SioClient) {
     let offer = driver.heard("trip:assignment:offered", WAIT).await;
-    let accepted = ack_ok(
-        driver,
-        "driver:offer:accept",
-        json!({"assignmentId": offer["assignmentId"]}),
-    )
-    .await;
+    let accepted = accept(driver, &offer).await;
     assert_eq!(accepted["data"]["status"], "arriving", "{accepted}");
+}
+
+/// `driver` pings the position `(latitude, longitude)`, the ack asserted `{ok: true}`.
+pub(crate) async fn ping(driver: &SioClient, (latitude, longitude): (f64, f64)) -> Value {
+    let position = json!({"latitude": latitude, "longitude": longitude});
+    ack_ok(driver, "driver:location:ping", position).await
+}
+
+/// `admin` hears `driver`'s `driver:location:update` at `(latitude, longitude)`.
+pub(crate) async fn heard_at(
+    admin: &mut SioClient,
+    driver: &Login,
+    (latitude, longitude): (f64, f64),
+) {
+    let update = admin.heard("driver:location:update", WAIT).await;
+    assert_eq!(update["driverId"], driver.user_id.as_str(), "{update}");
+    assert_eq!(
+        update["lastLocation"]["coordinates"],
+        json!([longitude, latitude])
+    );
 }
 
 /// A driver online at `distance_deg` degrees of latitude north of the pickup.
 pub(crate) async fn driver_at(app: &Api, email: &str, distance_deg: f64) -> (SioClient, Login) {
     let (socket, login) = app.connected(email, "/drivers").await;
     go_available(&socket).await;
-    let ping = json!({"latitude": PICKUP.0 + distance_deg, "longitude": PICKUP.1});
-    assert_eq!(ack(&socket, "driver:location:ping", ping).await["ok"], true);
+    ping(&socket, (PICKUP.0 + distance_deg, PICKUP.1)).await;
     (socket, login)
 }
 
@@ -109,15 +141,11 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     let app = spawn_app().await;
     let (mut near, near_login) = driver_at(&app, "driver1@rodando.local", 0.005).await;
     let (mut far, far_login) = driver_at(&app, "driver2@rodando.local", 0.010).await;
-    let (mut idle, _) = app.connected("driver3@rodando.local", "/drivers").await;
-    let (mut passenger, passenger_login) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
-    let (mut other_passenger, _) = app
-        .connected("passenger2@rodando.local", "/passengers")
-        .await;
-    let (mut admin, _) = app.connected("admin@rodando.local", "/admin").await;
-    let (mut unwatching_admin, _) = app.connected("admin@rodando.local", "/admin").await;
+    let (mut idle, _) = app.joined("driver3@rodando.local").await;
+    let (mut passenger, passenger_login) = app.joined("passenger1@rodando.local").await;
+    let (mut other_passenger, _) = app.joined("passenger2@rodando.local").await;
+    let (mut admin, _) = app.joined("admin@rodando.local").await;
+    let (mut unwatching_admin, _) = app.joined("admin@rodando.local").await;
 
     // Request: the passenger hears it, the nearest driver gets the offer.
     let reply = ack_ok(&passenger, "trip:request", trip_request()).await;
@@ -141,11 +169,7 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     assert_eq!(offer["ttlSec"], 20);
     let distance = offer["distanceToPickupM"].as_f64().unwrap();
     assert!((500.0..600.0).contains(&distance), "{distance}");
-    assert!(
-        far.expect_no_event("trip:assignment:offered", QUIET)
-            .await
-            .is_ok()
-    );
+    far.not_heard("trip:assignment:offered", QUIET).await;
 
     let watch = ack(&admin, "admin:trip:watch", json!({"tripId": trip_id})).await;
     assert_eq!(watch["data"]["watching"], true, "{watch}");
@@ -165,20 +189,10 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     assert_ne!(second["assignmentId"], offer["assignmentId"]);
 
     // Someone else's offer cannot be taken; the offered driver accepts.
-    let stolen = ack(
-        &near,
-        "driver:offer:accept",
-        json!({"assignmentId": second["assignmentId"]}),
-    )
-    .await;
+    let stolen = try_accept(&near, &second).await;
     assert_eq!(stolen["error"]["code"], "forbidden");
     near.drain_events();
-    let accepted = ack_ok(
-        &far,
-        "driver:offer:accept",
-        json!({"assignmentId": second["assignmentId"]}),
-    )
-    .await;
+    let accepted = accept(&far, &second).await;
     assert_eq!(accepted["data"]["status"], "arriving");
     assert_eq!(accepted["data"]["driverId"], far_login.user_id.as_str());
     for socket in [&mut passenger, &mut far, &mut admin] {
@@ -194,12 +208,7 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
     assert_eq!(trip_update["currentTripId"], trip_id.as_str());
 
     // PROTOCOL §6: OFFLINE while on a dispatched trip is refused; clearing it too.
-    let offline = ack(
-        &far,
-        "driver:status:update",
-        json!({"availabilityStatus": "OFFLINE"}),
-    )
-    .await;
+    let offline = set_status(&far, "OFFLINE").await;
     assert_eq!(
         (
             offline["error"]["code"].as_str(),
@@ -213,30 +222,25 @@ async fn a_trip_goes_from_request_through_reject_and_accept_to_completion() {
 
     // The driver's steps, over REST.
     let path = |step: &str| format!("/api/trips/{trip_id}/{step}");
-    let (status, body) = app
-        .post_with_bearer(&path("arrived"), &near_login.access)
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found")),
-        "another driver cannot even see it"
+    // Another driver cannot even see it.
+    assert_refused(
+        &app.post_with_bearer(&path("arrived"), &near_login.access)
+            .await,
+        404,
+        "not_found",
     );
-    let (status, body) = app
-        .post_with_bearer(&path("start"), &passenger_login.access)
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("forbidden"))
+    assert_refused(
+        &app.post_with_bearer(&path("start"), &passenger_login.access)
+            .await,
+        403,
+        "forbidden",
     );
-    let (status, body) = app
+    let too_early = app
         .post_with_bearer(&path("complete"), &far_login.access)
         .await;
+    assert_refused(&too_early, 409, "invalid_trip_transition");
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("invalid_trip_transition"))
-    );
-    assert_eq!(
-        body["error"]["details"],
+        too_early.1["error"]["details"],
         json!({"from": "arriving", "to": "completed"})
     );
     assert_eq!(
@@ -291,9 +295,7 @@ async fn an_unanswered_offer_expires_from_its_stored_deadline_and_the_trip_moves
     let app = spawn_app_with(&[("DISPATCH_OFFER_TTL_SEC", "1")]).await;
     let (mut near, near_login) = driver_at(&app, "driver1@rodando.local", 0.002).await;
     let (mut far, _) = driver_at(&app, "driver2@rodando.local", 0.004).await;
-    let (mut passenger, _) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (mut passenger, _) = app.joined("passenger1@rodando.local").await;
     ack(&passenger, "trip:request", trip_request()).await;
     let first = near.heard("trip:assignment:offered", WAIT).await;
     assert_eq!(first["ttlSec"], 1);
@@ -302,21 +304,14 @@ async fn an_unanswered_offer_expires_from_its_stored_deadline_and_the_trip_moves
     let heard = passenger.heard("trip:assignment:expired", WAIT).await;
     assert_eq!(heard["driverId"], near_login.user_id.as_str());
     far.heard("trip:assignment:offered", WAIT).await;
-    let late = ack(
-        &near,
-        "driver:offer:accept",
-        json!({"assignmentId": first["assignmentId"]}),
-    )
-    .await;
+    let late = try_accept(&near, &first).await;
     assert_eq!(late["error"]["code"], "conflict");
 }
 
 #[tokio::test]
 async fn with_nobody_available_the_trip_ends_as_no_drivers_found() {
     let app = spawn_app().await;
-    let (mut passenger, _) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (mut passenger, _) = app.joined("passenger1@rodando.local").await;
     let reply = ack(&passenger, "trip:request", trip_request()).await;
     assert_eq!(reply["data"]["status"], "no_drivers_found", "{reply}");
     let event = passenger.heard("trip:no_drivers_found", WAIT).await;
@@ -330,9 +325,7 @@ async fn with_nobody_available_the_trip_ends_as_no_drivers_found() {
 async fn the_passenger_may_cancel_and_the_offered_driver_is_told() {
     let app = spawn_app().await;
     let (mut driver, _) = driver_at(&app, "driver1@rodando.local", 0.003).await;
-    let (mut passenger, _) = app
-        .connected("passenger1@rodando.local", "/passengers")
-        .await;
+    let (mut passenger, _) = app.joined("passenger1@rodando.local").await;
     let trip = ack(&passenger, "trip:request", trip_request()).await["data"].clone();
     driver.heard("trip:assignment:offered", WAIT).await;
     let cancelled = ack(
@@ -381,30 +374,30 @@ async fn rest_trips_honour_idempotency_one_active_trip_and_visibility() {
     );
     let mut changed = trip_request();
     changed["paymentMethod"] = json!("card");
-    let (status, body) = post(passenger.access.clone(), Some("k-1"), changed).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("idempotency_key_reused"))
+    assert_refused(
+        &post(passenger.access.clone(), Some("k-1"), changed).await,
+        422,
+        "idempotency_key_reused",
     );
-    let (status, body) = post(passenger.access.clone(), None, trip_request()).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("active_trip_exists"))
+    assert_refused(
+        &post(passenger.access.clone(), None, trip_request()).await,
+        409,
+        "active_trip_exists",
     );
-    let (status, body) = post(driver.access.clone(), None, trip_request()).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("forbidden"))
+    assert_refused(
+        &post(driver.access.clone(), None, trip_request()).await,
+        403,
+        "forbidden",
     );
-    let (status, body) = post(
-        other.access.clone(),
-        None,
-        json!({"pickup": {"latitude": 95}}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("validation_failed"))
+    assert_refused(
+        &post(
+            other.access.clone(),
+            None,
+            json!({"pickup": {"latitude": 95}}),
+        )
+        .await,
+        400,
+        "validation_failed",
     );
 
     let id = first["id"].as_str().unwrap();
@@ -461,11 +454,10 @@ async fn admins_list_available_drivers_nearest_first() {
     assert_eq!(ids, [near.user_id.as_str(), far.user_id.as_str()]);
     let passenger = app.login("passenger1@rodando.local").await;
     assert_eq!(app.get_with_bearer(&path, &passenger.access).await.0, 403);
-    let (status, body) = app
-        .get_with_bearer("/api/drivers/available?latitude=abc", &admin.access)
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("validation_failed"))
+    assert_refused(
+        &app.get_with_bearer("/api/drivers/available?latitude=abc", &admin.access)
+            .await,
+        400,
+        "validation_failed",
     );
 }
