@@ -297,12 +297,9 @@ impl<'a> FromIterator<&'a DriverAvailability> for DriversSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fields::testing::fields;
     use proptest::prelude::*;
     use serde_json::json;
-
-    fn fields(e: FieldErrors) -> Vec<String> {
-        e.iter().map(|f| f.field.clone()).collect()
-    }
 
     #[test]
     fn status_accepts_the_contract_and_the_original_aliases() {

@@ -190,6 +190,27 @@ pub fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Helpers for the parsers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::HashMap;
+
+    use rodando_domain::validation::FieldErrors;
+
+    /// A parsed query string of `pairs`.
+    pub(crate) fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The fields `e` names, in order.
+    pub(crate) fn fields(e: FieldErrors) -> Vec<String> {
+        e.iter().map(|f| f.field.clone()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,17 +127,7 @@ pub struct NearbyDriversBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    fn fields(e: FieldErrors) -> Vec<String> {
-        e.iter().map(|f| f.field.clone()).collect()
-    }
+    use crate::fields::testing::{fields, query};
 
     #[test]
     fn a_query_takes_defaults_for_radius_and_limit() {

@@ -3,8 +3,14 @@
 //! these types describe what the parsers accept, and the tests below hold them to the parsers'
 //! field lists and to the domain's names, so the published schema cannot drift from the code.
 
+use std::borrow::Cow;
+
+use rodando_domain::admission::Namespace;
+use rodando_domain::trip::{ActorKind, TripStatus};
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 /// `POST /api/auth/login`. Exactly one of `email` and `phoneNumber` identifies the user.
 #[derive(ToSchema)]
@@ -122,28 +128,6 @@ pub enum UserTypeName {
     Admin,
 }
 
-/// Where a trip is in its life.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case", as = TripStatus)]
-pub enum TripStatusName {
-    /// Requested, no offer yet.
-    Pending,
-    /// Offers are being made.
-    Assigning,
-    /// A driver accepted.
-    Accepted,
-    /// The driver is on the way to the pickup (and may have arrived).
-    Arriving,
-    /// The passenger is on board.
-    InProgress,
-    /// Finished and charged.
-    Completed,
-    /// Cancelled by someone.
-    Cancelled,
-    /// Nobody took it.
-    NoDriversFound,
-}
-
 /// How the passenger pays.
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case", as = PaymentMethod)]
@@ -178,20 +162,6 @@ pub enum AvailabilityReasonName {
     Unavailable,
 }
 
-/// Who cancelled a trip (`cancelledBy`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case", as = Canceller)]
-pub enum CancellerName {
-    /// Its passenger.
-    Passenger,
-    /// Its driver.
-    Driver,
-    /// An operator.
-    Admin,
-    /// The server (dispatch gave up, timeouts).
-    System,
-}
-
 /// Why a session ended (`auth:session_revoked`).
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case", as = RevokeReason)]
@@ -204,19 +174,44 @@ pub enum RevokeReasonName {
     Admin,
 }
 
-/// A namespace, by its path (`hello.nsp`).
-#[derive(ToSchema)]
-#[schema(as = NamespacePath)]
-pub enum NamespacePathName {
-    /// Driver apps.
-    #[schema(rename = "/drivers")]
-    Drivers,
-    /// Passenger apps.
-    #[schema(rename = "/passengers")]
-    Passengers,
-    /// The operations dashboard.
-    #[schema(rename = "/admin")]
-    Admin,
+/// A string enumeration whose values are the domain's own names (an `ALL` list mapped to its
+/// wire names), published as schema `$as`: nothing to keep in step by hand.
+macro_rules! domain_names {
+    ($(#[doc = $doc:literal])* $name:ident as $as:literal = $values:expr) => {
+        $(#[doc = $doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(concat!($($doc),*).trim()))
+                    .enum_values(Some($values))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($as)
+            }
+        }
+    };
+}
+
+domain_names! {
+    /// Where a trip is in its life.
+    TripStatusName as "TripStatus" = TripStatus::ALL.map(TripStatus::as_str)
+}
+
+domain_names! {
+    /// Who cancelled a trip (`cancelledBy`).
+    CancellerName as "Canceller" = ActorKind::ALL.map(ActorKind::as_str)
+}
+
+domain_names! {
+    /// A namespace, by its path (`hello.nsp`).
+    NamespacePathName as "NamespacePath" = Namespace::ALL.map(Namespace::path)
 }
 
 /// The only GeoJSON geometry sent: `Point`.

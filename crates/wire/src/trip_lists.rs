@@ -204,18 +204,8 @@ impl TripsSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fields::testing::{fields, query};
     use time::macros::datetime;
-
-    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    fn fields(e: FieldErrors) -> Vec<String> {
-        e.iter().map(|f| f.field.clone()).collect()
-    }
 
     fn key() -> TripKey {
         TripKey {
