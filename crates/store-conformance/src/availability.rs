@@ -14,7 +14,9 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::Ports;
-use crate::fixtures::{T0, apply, at, fix, havana, is_stale, new_driver, ok, point, status};
+use crate::fixtures::{
+    T0, apply, at, driver_in, fix, havana, is_stale, new_driver, ok, point, set_status, status,
+};
 
 async fn stored(ports: &Ports, driver: DriverId) -> Versioned {
     match ok(ports.availability.find(driver).await) {
@@ -31,6 +33,21 @@ fn take_trip(
         Ok(next) => next,
         Err(e) => panic!("set_trip refused: {e}"),
     }
+}
+
+/// A new driver holding a trip since `T0`.
+async fn driver_on_a_trip(ports: &Ports) -> DriverId {
+    let driver = new_driver(ports).await;
+    let trip = TripId::from_uuid(Uuid::new_v4());
+    apply(ports, driver, T0, take_trip(trip, T0)).await;
+    driver
+}
+
+/// A new driver whose availability row exists and says offline.
+async fn offline_driver(ports: &Ports) -> DriverId {
+    let driver = new_driver(ports).await;
+    ok(ports.availability.load_or_create(driver, T0).await);
+    driver
 }
 
 fn restore(record: AvailabilityRecord) -> DriverAvailability {
@@ -152,9 +169,9 @@ pub async fn two_drivers_cannot_hold_one_trip(ports: Ports) {
     let trip = TripId::from_uuid(Uuid::new_v4());
     let holder = new_driver(&ports).await;
     let other = new_driver(&ports).await;
-    apply(&ports, holder, T0, status(StatusCommand::Available, T0)).await;
+    set_status(&ports, holder, StatusCommand::Available, T0).await;
     apply(&ports, holder, at(1), take_trip(trip, at(1))).await;
-    let before = apply(&ports, other, T0, status(StatusCommand::Available, T0)).await;
+    let before = set_status(&ports, other, StatusCommand::Available, T0).await;
 
     let stolen =
         ok(before
@@ -188,8 +205,8 @@ pub async fn a_released_trip_can_be_taken_by_another_driver(ports: Ports) {
     let (a, b) = (new_driver(&ports).await, new_driver(&ports).await);
     let first_trip = TripId::from_uuid(Uuid::new_v4());
     let second_trip = TripId::from_uuid(Uuid::new_v4());
-    apply(&ports, a, T0, status(StatusCommand::Available, T0)).await;
-    apply(&ports, b, T0, status(StatusCommand::Available, T0)).await;
+    set_status(&ports, a, StatusCommand::Available, T0).await;
+    set_status(&ports, b, StatusCommand::Available, T0).await;
 
     apply(&ports, a, at(1), take_trip(first_trip, at(1))).await;
     apply(&ports, a, at(2), |s| {
@@ -200,7 +217,7 @@ pub async fn a_released_trip_can_be_taken_by_another_driver(ports: Ports) {
     assert_eq!(taken.state.current_trip_id, Some(first_trip));
 
     apply(&ports, a, at(4), take_trip(second_trip, at(4))).await;
-    let offline = apply(&ports, a, at(5), status(StatusCommand::Offline, at(5))).await;
+    let offline = set_status(&ports, a, StatusCommand::Offline, at(5)).await;
     assert_eq!(offline.state.current_trip_id, None);
     apply(&ports, b, at(6), |s| {
         ok(s.clear_trip(TripStanding::External, at(6)))
@@ -215,7 +232,7 @@ pub async fn a_released_trip_can_be_taken_by_another_driver(ports: Ports) {
 /// ping is what is stored.
 pub async fn concurrent_read_apply_write_loops_lose_no_update(ports: Ports) {
     let driver = new_driver(&ports).await;
-    let start = apply(&ports, driver, T0, status(StatusCommand::Available, T0)).await;
+    let start = set_status(&ports, driver, StatusCommand::Available, T0).await;
     assert_eq!(start.version, 1);
     let mut writers = JoinSet::new();
     for i in 0..50_i64 {
@@ -265,16 +282,8 @@ pub async fn list_stale_follows_the_ttl_skips_trips_and_lists_oldest_first_withi
     apply(&ports, at_ttl, T0, busy_since(10)).await;
     let fresh = new_driver(&ports).await;
     apply(&ports, fresh, T0, busy_since(11)).await;
-    let on_trip = new_driver(&ports).await;
-    apply(
-        &ports,
-        on_trip,
-        T0,
-        take_trip(TripId::from_uuid(Uuid::new_v4()), T0),
-    )
-    .await;
-    let offline = new_driver(&ports).await;
-    ok(ports.availability.load_or_create(offline, T0).await);
+    driver_on_a_trip(&ports).await;
+    offline_driver(&ports).await;
     let never_heard = new_driver(&ports).await;
     let silent = restore(AvailabilityRecord {
         is_online: true,
@@ -303,35 +312,12 @@ pub async fn list_stale_follows_the_ttl_skips_trips_and_lists_oldest_first_withi
 /// Every online driver (available, busy or on a trip), ordered by driver id; offline ones are not
 /// listed.
 pub async fn list_online_lists_every_online_driver_by_id(ports: Ports) {
-    let available = new_driver(&ports).await;
-    apply(&ports, available, T0, status(StatusCommand::Available, T0)).await;
-    let busy = new_driver(&ports).await;
-    apply(&ports, busy, T0, status(StatusCommand::Busy, T0)).await;
-    let on_trip = new_driver(&ports).await;
-    apply(
-        &ports,
-        on_trip,
-        T0,
-        take_trip(TripId::from_uuid(Uuid::new_v4()), T0),
-    )
-    .await;
-    let offline = new_driver(&ports).await;
-    ok(ports.availability.load_or_create(offline, T0).await);
-    let went_offline = new_driver(&ports).await;
-    apply(
-        &ports,
-        went_offline,
-        T0,
-        status(StatusCommand::Available, T0),
-    )
-    .await;
-    apply(
-        &ports,
-        went_offline,
-        at(1),
-        status(StatusCommand::Offline, at(1)),
-    )
-    .await;
+    let available = driver_in(&ports, StatusCommand::Available, T0).await;
+    let busy = driver_in(&ports, StatusCommand::Busy, T0).await;
+    let on_trip = driver_on_a_trip(&ports).await;
+    offline_driver(&ports).await;
+    let went_offline = driver_in(&ports, StatusCommand::Available, T0).await;
+    set_status(&ports, went_offline, StatusCommand::Offline, at(1)).await;
 
     let mut ids = vec![available, busy, on_trip];
     ids.sort();

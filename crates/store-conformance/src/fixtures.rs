@@ -161,14 +161,31 @@ pub fn status(
     }
 }
 
+/// `driver` sends `driver:status:update` `command` at `now` (the rule [`status`] through
+/// [`apply`]); returns what was stored.
+pub async fn set_status(
+    ports: &Ports,
+    driver: DriverId,
+    command: StatusCommand,
+    now: OffsetDateTime,
+) -> Versioned {
+    apply(ports, driver, now, status(command, now)).await
+}
+
+/// A new driver that sent `command` at `now`.
+pub async fn driver_in(ports: &Ports, command: StatusCommand, now: OffsetDateTime) -> DriverId {
+    let driver = new_driver(ports).await;
+    set_status(ports, driver, command, now).await;
+    driver
+}
+
 /// A driver that went AVAILABLE at `now` and pinged from `place`.
 pub async fn available_driver_at(
     ports: &Ports,
     place: (f64, f64),
     now: OffsetDateTime,
 ) -> DriverId {
-    let driver = new_driver(ports).await;
-    apply(ports, driver, now, status(StatusCommand::Available, now)).await;
+    let driver = driver_in(ports, StatusCommand::Available, now).await;
     apply(ports, driver, now, |s| s.record_location(&fix(place), now)).await;
     driver
 }

@@ -11,9 +11,10 @@ use time::Duration;
 use uuid::Uuid;
 
 use crate::Ports;
-use crate::fixtures::{apply, at, free_driver, new_passenger, ok, status};
+use crate::fixtures::{apply, at, free_driver, new_passenger, ok, set_status};
 use crate::trips::{
-    close, offer, offered, refused, requested, stored_trip, transition, trip_of, write,
+    close, first_offer_refused, offer, offered, refused, requested, stored_trip, transition,
+    trip_of, write,
 };
 
 /// A trip cancelled (or otherwise moved on) after dispatch read it gets no offer: the write is
@@ -86,31 +87,17 @@ pub async fn a_new_offer_is_refused_once_its_driver_is_no_longer_matchable(ports
     })
     .await;
     let busy = free_driver(&ports).await;
-    apply(&ports, busy, at(1), status(StatusCommand::Busy, at(1))).await;
+    set_status(&ports, busy, StatusCommand::Busy, at(1)).await;
     let gone = free_driver(&ports).await;
     apply(&ports, gone, at(1), |s| s.disconnect(at(1))).await;
 
     for driver in [on_trip, busy, gone] {
         let trip = stored_trip(&ports).await;
-        let next = ok(trip.start_assigning());
-        let conflict = refused(
-            &ports,
-            DispatchWrite {
-                trip: transition(&trip, next),
-                new_offer: Some(offer(&trip, driver, 2)),
-                ..DispatchWrite::default()
-            },
-        )
-        .await;
+        let conflict = first_offer_refused(&ports, &trip, driver, 2).await;
         assert!(
             matches!(conflict, DispatchConflict::DriverNotMatchable),
             "{driver}: {conflict:?}"
         );
-        assert_eq!(
-            trip_of(&ports, trip.id()).await.status(),
-            TripStatus::Pending
-        );
-        assert!(ok(ports.trips.offers_for_trip(trip.id()).await).is_empty());
     }
 
     // Connected again: offered.

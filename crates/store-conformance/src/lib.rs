@@ -93,9 +93,7 @@ macro_rules! conformance_suite {
             users {
                 a_user_is_found_by_id_email_and_phone_with_every_field,
                 unknown_users_are_not_found,
-                a_taken_email_is_refused_and_nothing_is_written,
-                a_taken_phone_is_refused_and_nothing_is_written,
-                a_taken_id_is_refused_and_nothing_is_written,
+                a_taken_email_phone_or_id_is_refused_and_nothing_is_written,
                 uniqueness_is_checked_email_first_then_phone_then_id,
                 users_without_a_phone_do_not_collide,
                 of_concurrent_inserts_of_one_email_exactly_one_succeeds,

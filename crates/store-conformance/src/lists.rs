@@ -34,6 +34,18 @@ async fn stored_at(ports: &Ports, passenger: PassengerId, now: OffsetDateTime) -
     ok(ports.trips.create(&requested(passenger, now), None).await)
 }
 
+/// A trip `passenger` requested at `at(seconds)`, stored and [`moved`] on.
+async fn requested_and_moved(
+    ports: &Ports,
+    passenger: PassengerId,
+    seconds: i64,
+    driver: Option<DriverId>,
+    finish: bool,
+) -> Trip {
+    let trip = stored_at(ports, passenger, at(seconds)).await;
+    moved(ports, trip, driver, finish).await
+}
+
 /// A stored trip moved on: assigning, then accepted by `driver` if given, then cancelled by its
 /// passenger if `finish`.
 async fn moved(ports: &Ports, trip: Trip, driver: Option<DriverId>, finish: bool) -> Trip {
@@ -71,30 +83,12 @@ pub async fn each_scope_lists_exactly_its_trips_newest_first_and_filters_split_t
     let driver = new_driver(&ports).await;
     let other_driver = new_driver(&ports).await;
     // Ana: two finished trips (one driven by `driver`), then one in flight with `driver`.
-    let a1 = moved(
-        &ports,
-        stored_at(&ports, ana, at(0)).await,
-        Some(driver),
-        true,
-    )
-    .await;
-    let a2 = moved(&ports, stored_at(&ports, ana, at(10)).await, None, true).await;
-    let a3 = moved(
-        &ports,
-        stored_at(&ports, ana, at(20)).await,
-        Some(driver),
-        false,
-    )
-    .await;
+    let a1 = requested_and_moved(&ports, ana, 0, Some(driver), true).await;
+    let a2 = requested_and_moved(&ports, ana, 10, None, true).await;
+    let a3 = requested_and_moved(&ports, ana, 20, Some(driver), false).await;
     // Beto: one finished with the other driver, one pending requested at the same instant as
     // Ana's last (the id breaks the tie).
-    let b1 = moved(
-        &ports,
-        stored_at(&ports, beto, at(5)).await,
-        Some(other_driver),
-        true,
-    )
-    .await;
+    let b1 = requested_and_moved(&ports, beto, 5, Some(other_driver), true).await;
     let b2 = stored_at(&ports, beto, at(20)).await;
 
     let cases = [
@@ -181,13 +175,7 @@ pub async fn pages_neither_skip_nor_repeat_and_later_trips_do_not_shift_them(por
         assert_eq!(ids(&first), all[..3], "{scope:?}");
         // A trip stored after the first page was read is on no later page, and the later pages
         // are exactly the rest, in order.
-        let newer = moved(
-            &ports,
-            stored_at(&ports, passenger, at(later)).await,
-            None,
-            true,
-        )
-        .await;
+        let newer = requested_and_moved(&ports, passenger, later, None, true).await;
         let second = ok(ports.trips.list(&page(boundary(&first))).await);
         assert_eq!(ids(&second), all[3..6], "{scope:?}");
         let third = ok(ports.trips.list(&page(boundary(&second))).await);

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::Ports;
 use crate::fixtures::{
-    T0, apply, at, available_driver_at, fix, havana, new_driver, ok, point, status,
+    T0, apply, at, available_driver_at, driver_in, fix, havana, new_driver, ok, point, set_status,
 };
 
 const ONE_HOUR: Duration = Duration::hours(1);
@@ -145,22 +145,9 @@ pub async fn presence_and_position_must_be_fresher_than_the_freshness(ports: Por
     let fresh = available_driver_at(&ports, havana::CAPITOLIO, at(40)).await;
     // Position from 0, presence refreshed at 50.
     let old_position = available_driver_at(&ports, havana::MORRO, T0).await;
-    apply(
-        &ports,
-        old_position,
-        at(50),
-        status(StatusCommand::Available, at(50)),
-    )
-    .await;
+    set_status(&ports, old_position, StatusCommand::Available, at(50)).await;
     // Presence from 0, position stamped 30 by the device (within the tolerated skew).
-    let old_presence = new_driver(&ports).await;
-    apply(
-        &ports,
-        old_presence,
-        T0,
-        status(StatusCommand::Available, T0),
-    )
-    .await;
+    let old_presence = driver_in(&ports, StatusCommand::Available, T0).await;
     let ahead = LocationFix {
         recorded_at: Some(at(30)),
         ..fix(havana::HOTEL_NACIONAL)
@@ -210,8 +197,7 @@ pub async fn excluded_drivers_are_skipped_and_the_limit_is_honoured(ports: Ports
 /// candidate, moves, or stops being one as soon as its state is written.
 pub async fn only_available_drivers_are_found_and_the_index_follows_every_change(ports: Ports) {
     let trip = TripId::from_uuid(Uuid::new_v4());
-    let busy = new_driver(&ports).await;
-    apply(&ports, busy, T0, status(StatusCommand::Busy, T0)).await;
+    let busy = driver_in(&ports, StatusCommand::Busy, T0).await;
     apply(&ports, busy, T0, |s| {
         s.record_location(&fix(havana::CAPITOLIO), T0)
     })
@@ -226,13 +212,13 @@ pub async fn only_available_drivers_are_found_and_the_index_follows_every_change
         ok(s.set_trip(trip, TripStanding::External, TripStanding::External, T0))
     })
     .await;
-    let unlocated = new_driver(&ports).await;
-    apply(&ports, unlocated, T0, status(StatusCommand::Available, T0)).await;
+    // Available but never located.
+    driver_in(&ports, StatusCommand::Available, T0).await;
     let moving = available_driver_at(&ports, havana::HOTEL_NACIONAL, T0).await;
 
     assert_eq!(nearest_ids(&ports, 5_000.0, 10).await, vec![moving]);
 
-    apply(&ports, busy, at(1), status(StatusCommand::Available, at(1))).await;
+    set_status(&ports, busy, StatusCommand::Available, at(1)).await;
     assert_eq!(nearest_ids(&ports, 5_000.0, 10).await, vec![busy, moving]);
 
     apply(&ports, moving, at(2), |s| {
@@ -255,8 +241,8 @@ pub async fn only_available_drivers_are_found_and_the_index_follows_every_change
         vec![on_trip, busy, moving]
     );
 
-    apply(&ports, busy, at(5), status(StatusCommand::Offline, at(5))).await;
-    apply(&ports, moving, at(6), status(StatusCommand::Busy, at(6))).await;
+    set_status(&ports, busy, StatusCommand::Offline, at(5)).await;
+    set_status(&ports, moving, StatusCommand::Busy, at(6)).await;
     assert_eq!(nearest_ids(&ports, 5_000.0, 10).await, vec![on_trip]);
 
     let swept = apply(&ports, on_trip, at(7), |s| {

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::Ports;
 use crate::fixtures::{
-    T0, apply, at, available_driver_at, fix, havana, new_driver, ok, point, status,
+    T0, at, available_driver_at, driver_in, fix, havana, ok, point, set_status, status,
 };
 use crate::nearest::nearest_ids;
 
@@ -33,8 +33,7 @@ fn place(i: i64) -> (f64, f64) {
 /// A ping answers the state before and after it (position and presence only), every read
 /// shows it at once, and after many pings and a flush the last one is what is stored.
 pub async fn a_ping_is_read_at_once_and_the_last_one_is_stored(ports: Ports) {
-    let driver = new_driver(&ports).await;
-    apply(&ports, driver, T0, status(StatusCommand::Available, T0)).await;
+    let driver = driver_in(&ports, StatusCommand::Available, T0).await;
 
     let first = ok(ports
         .availability
@@ -70,8 +69,7 @@ pub async fn a_ping_is_read_at_once_and_the_last_one_is_stored(ports: Ports) {
 /// Pings racing status changes of the same driver: every status change and the last ping are
 /// kept (a ping never writes a status, a status change never loses a ping it did not see).
 pub async fn pings_and_status_changes_lose_no_update(ports: Ports) {
-    let driver = new_driver(&ports).await;
-    apply(&ports, driver, T0, status(StatusCommand::Available, T0)).await;
+    let driver = driver_in(&ports, StatusCommand::Available, T0).await;
     let pinger = {
         let ports = ports.clone();
         tokio::spawn(async move {
@@ -113,7 +111,7 @@ pub async fn pings_and_status_changes_lose_no_update(ports: Ports) {
         ok(joined);
     }
     ok(pinger.await);
-    apply(&ports, driver, at(2), status(StatusCommand::Busy, at(2))).await;
+    set_status(&ports, driver, StatusCommand::Busy, at(2)).await;
     ok(ports.availability.flush().await);
     let stored = ok(ports.availability.find(driver).await);
     let stored = stored.unwrap_or_else(|| panic!("{driver} not stored"));

@@ -173,6 +173,31 @@ pub(crate) async fn applied(ports: &Ports, write: DispatchWrite) -> Applied {
     }
 }
 
+/// Dispatch's first step (as [`offered`] writes it) for the pending `trip` and `driver`, which
+/// must be refused; returns why, having asserted that nothing of it landed (the trip still
+/// pending, no offer of it).
+pub(crate) async fn first_offer_refused(
+    ports: &Ports,
+    trip: &Trip,
+    driver: DriverId,
+    seconds: i64,
+) -> DispatchConflict {
+    let write = DispatchWrite {
+        trip: transition(trip, ok(trip.start_assigning())),
+        new_offer: Some(offer(trip, driver, seconds)),
+        ..DispatchWrite::default()
+    };
+    let conflict = refused(ports, write).await;
+    let status = trip_of(ports, trip.id()).await.status();
+    assert_eq!(
+        status,
+        rodando_domain::trip::TripStatus::Pending,
+        "{conflict:?}"
+    );
+    assert!(ok(ports.trips.offers_for_trip(trip.id()).await).is_empty());
+    conflict
+}
+
 /// A write that must fail; returns why.
 pub(crate) async fn refused(ports: &Ports, write: DispatchWrite) -> DispatchConflict {
     match ports.trips.apply(&write).await {

@@ -13,7 +13,7 @@ use rodando_ports::trips::{DispatchConflict, DispatchWrite};
 use crate::Ports;
 use crate::fixtures::{T0, at, available_driver_at, havana, ok};
 use crate::nearest::nearest_ids;
-use crate::trips::{accept_write, offer, offered, refused, stored_trip, transition, trip_of};
+use crate::trips::{accept_write, first_offer_refused, offered, refused, stored_trip, trip_of};
 
 async fn set(ports: &Ports, driver: DriverId, status: UserStatus) {
     assert!(
@@ -50,24 +50,11 @@ pub async fn a_new_offer_is_refused_once_its_driver_is_not_active(ports: Ports) 
         let driver = available_driver_at(&ports, havana::CAPITOLIO, T0).await;
         set(&ports, driver, status).await;
         let trip = stored_trip(&ports).await;
-        let conflict = refused(
-            &ports,
-            DispatchWrite {
-                trip: transition(&trip, ok(trip.start_assigning())),
-                new_offer: Some(offer(&trip, driver, 1)),
-                ..DispatchWrite::default()
-            },
-        )
-        .await;
+        let conflict = first_offer_refused(&ports, &trip, driver, 1).await;
         assert!(
             matches!(conflict, DispatchConflict::DriverNotMatchable),
             "{status:?}: {conflict:?}"
         );
-        assert_eq!(
-            trip_of(&ports, trip.id()).await.status(),
-            TripStatus::Pending
-        );
-        assert!(ok(ports.trips.offers_for_trip(trip.id()).await).is_empty());
 
         // Active again: offered.
         set(&ports, driver, UserStatus::Active).await;

@@ -69,52 +69,43 @@ pub async fn unknown_users_are_not_found(ports: Ports) {
     }
 }
 
-/// Another user with the same e-mail is refused with `DuplicateEmail`.
-pub async fn a_taken_email_is_refused_and_nothing_is_written(ports: Ports) {
-    let first = new_user(UserType::Passenger);
-    insert(&ports, &first).await;
-    let mut second = new_user(UserType::Driver);
-    second.email = first.email.clone();
+/// Another user with the same e-mail, phone number or id is refused with `DuplicateEmail`,
+/// `DuplicatePhone` or `DuplicateId`, and nothing of it is written.
+pub async fn a_taken_email_phone_or_id_is_refused_and_nothing_is_written(ports: Ports) {
+    type Share = fn(&User, &mut User);
+    let cases: [(UserType, Share, InsertUserError); 3] = [
+        (
+            UserType::Driver,
+            |first, second| second.email = first.email.clone(),
+            InsertUserError::DuplicateEmail,
+        ),
+        (
+            UserType::Passenger,
+            |first, second| second.phone = first.phone.clone(),
+            InsertUserError::DuplicatePhone,
+        ),
+        (
+            UserType::Driver,
+            |first, second| second.id = first.id,
+            InsertUserError::DuplicateId,
+        ),
+    ];
+    for (second_type, share, expected) in cases {
+        let first = new_user(UserType::Passenger);
+        insert(&ports, &first).await;
+        let mut second = new_user(second_type);
+        share(&first, &mut second);
 
-    let result = ports.users.insert(&second).await;
+        let result = ports.users.insert(&second).await;
 
-    assert!(
-        matches!(result, Err(InsertUserError::DuplicateEmail)),
-        "{result:?}"
-    );
-    assert_not_stored(&ports, &second, &first).await;
-}
-
-/// Another user with the same phone number is refused with `DuplicatePhone`.
-pub async fn a_taken_phone_is_refused_and_nothing_is_written(ports: Ports) {
-    let first = new_user(UserType::Passenger);
-    insert(&ports, &first).await;
-    let mut second = new_user(UserType::Passenger);
-    second.phone = first.phone.clone();
-
-    let result = ports.users.insert(&second).await;
-
-    assert!(
-        matches!(result, Err(InsertUserError::DuplicatePhone)),
-        "{result:?}"
-    );
-    assert_not_stored(&ports, &second, &first).await;
-}
-
-/// A user with an id already taken is refused with `DuplicateId`.
-pub async fn a_taken_id_is_refused_and_nothing_is_written(ports: Ports) {
-    let first = new_user(UserType::Passenger);
-    insert(&ports, &first).await;
-    let mut second = new_user(UserType::Driver);
-    second.id = first.id;
-
-    let result = ports.users.insert(&second).await;
-
-    assert!(
-        matches!(result, Err(InsertUserError::DuplicateId)),
-        "{result:?}"
-    );
-    assert_not_stored(&ports, &second, &first).await;
+        assert!(
+            result
+                .as_ref()
+                .is_err_and(|e| std::mem::discriminant(e) == std::mem::discriminant(&expected)),
+            "{result:?}, not {expected:?}"
+        );
+        assert_not_stored(&ports, &second, &first).await;
+    }
 }
 
 /// When several rules break at once, the e-mail is reported first, then the phone, then the id.
