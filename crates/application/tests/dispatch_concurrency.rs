@@ -10,15 +10,14 @@ use std::sync::Arc;
 use rodando_adapter_memory::MemoryStore;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::SystemClock;
-use rodando_application::trips::{TripRequest, TripService};
+use rodando_application::trips::TripService;
 use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
-use rodando_domain::trip::{PaymentMethod, Place, TripStatus};
+use rodando_domain::trip::TripStatus;
 use rodando_ports::availability::AvailabilityRepository;
 use rodando_ports::trips::TripRepository;
-use support::{memory_availability, memory_trips};
+use support::{memory_availability, memory_trips, trip_request};
 use uuid::Uuid;
 
 struct World {
@@ -52,15 +51,6 @@ async fn driver_online(w: &World, n: u128) -> DriverId {
     d
 }
 
-fn request() -> TripRequest {
-    let at = |lat: f64| Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap();
-    TripRequest {
-        pickup: at(23.1),
-        dropoff: at(23.12),
-        payment_method: PaymentMethod::Cash,
-    }
-}
-
 async fn open_offers(w: &World, trips: &[TripId]) -> Vec<Offer> {
     let mut open = Vec::new();
     for t in trips {
@@ -82,7 +72,7 @@ async fn of_fifty_concurrent_accepts_exactly_one_wins() {
     let d = driver_online(&w, 1).await;
     let trip = w
         .trips
-        .request(PassengerId::from_uuid(id(1)), request(), None)
+        .request(PassengerId::from_uuid(id(1)), trip_request(), None)
         .await
         .unwrap();
     let offer = open_offers(&w, &[trip.id()])
@@ -125,10 +115,16 @@ async fn a_driver_raced_for_by_two_trips_holds_one_open_offer() {
         let w = world();
         let d = driver_online(&w, 1).await;
         let (a, b) = tokio::join!(
-            w.trips
-                .request(PassengerId::from_uuid(id(round * 10 + 1)), request(), None),
-            w.trips
-                .request(PassengerId::from_uuid(id(round * 10 + 2)), request(), None),
+            w.trips.request(
+                PassengerId::from_uuid(id(round * 10 + 1)),
+                trip_request(),
+                None
+            ),
+            w.trips.request(
+                PassengerId::from_uuid(id(round * 10 + 2)),
+                trip_request(),
+                None
+            ),
         );
         let trips = [a.unwrap().id(), b.unwrap().id()];
         let open = open_offers(&w, &trips).await;
@@ -168,7 +164,11 @@ async fn two_hundred_trips_against_a_hundred_drivers_never_double_assign() {
         let trips = w.trips.clone();
         tasks.push(tokio::spawn(async move {
             trips
-                .request(PassengerId::from_uuid(id(0x9a_0000 + p)), request(), None)
+                .request(
+                    PassengerId::from_uuid(id(0x9a_0000 + p)),
+                    trip_request(),
+                    None,
+                )
                 .await
         }));
     }

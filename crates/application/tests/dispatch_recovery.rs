@@ -13,19 +13,18 @@ use rodando_adapter_memory::MemoryStore;
 use rodando_application::availability::AvailabilityService;
 use rodando_application::clock::ManualClock;
 use rodando_application::dispatch::UNATTENDED_AFTER;
-use rodando_application::trips::{TripRequest, TripService};
+use rodando_application::trips::TripService;
 use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId};
 use rodando_domain::offer::Offer;
-use rodando_domain::trip::{PaymentMethod, Place, Trip, TripStatus};
+use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     UnattendedTrip,
 };
-use support::{NOW, memory_availability, memory_trips};
+use support::{NOW, memory_availability, memory_trips, trip_request};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -130,15 +129,6 @@ async fn driver_near_pickup(w: &World) -> DriverId {
     d
 }
 
-fn request() -> TripRequest {
-    let at = |lat: f64| Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap();
-    TripRequest {
-        pickup: at(23.1),
-        dropoff: at(23.12),
-        payment_method: PaymentMethod::Cash,
-    }
-}
-
 async fn status_of(w: &World, trip: TripId) -> TripStatus {
     w.store.find(trip).await.unwrap().unwrap().status()
 }
@@ -149,7 +139,11 @@ async fn a_trip_whose_offer_write_failed_is_offered_once_the_store_heals() {
     let driver = driver_near_pickup(&w).await;
     w.flaky.failing.store(true, Ordering::SeqCst);
     let passenger = PassengerId::from_uuid(Uuid::new_v4());
-    let trip = w.trips.request(passenger, request(), None).await.unwrap();
+    let trip = w
+        .trips
+        .request(passenger, trip_request(), None)
+        .await
+        .unwrap();
     assert_eq!(status_of(&w, trip.id()).await, TripStatus::Pending);
 
     // Quiet long enough, but the store still fails: nothing is made, nothing is lost.
@@ -179,7 +173,11 @@ async fn a_trip_nobody_takes_ends_no_drivers_found_with_reason_timeout() {
     let w = world();
     let driver = driver_near_pickup(&w).await;
     let passenger = PassengerId::from_uuid(Uuid::new_v4());
-    let trip = w.trips.request(passenger, request(), None).await.unwrap();
+    let trip = w
+        .trips
+        .request(passenger, trip_request(), None)
+        .await
+        .unwrap();
     let open = w
         .store
         .open_offer_of(driver)

@@ -31,6 +31,16 @@ struct World {
     service: AvailabilityService,
 }
 
+/// Drivers 1 to `count` go AVAILABLE (through the use case, so each is heard from now).
+async fn drivers_available(w: &World, count: u128) {
+    for n in 1..=count {
+        w.service
+            .update_status(driver(n), StatusCommand::Available)
+            .await
+            .unwrap();
+    }
+}
+
 fn world(batch: usize) -> World {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(NOW));
@@ -73,12 +83,7 @@ fn world(batch: usize) -> World {
 #[tokio::test]
 async fn silent_drivers_go_offline_and_each_is_broadcast() {
     let w = world(1000);
-    for n in 1..=3 {
-        w.service
-            .update_status(driver(n), StatusCommand::Available)
-            .await
-            .unwrap();
-    }
+    drivers_available(&w, 3).await;
     w.clock.advance(Duration::seconds(1));
     assert_eq!(
         w.sweeper.sweep().await.unwrap(),
@@ -100,14 +105,7 @@ async fn silent_drivers_go_offline_and_each_is_broadcast() {
 #[tokio::test]
 async fn drivers_on_a_trip_or_recently_heard_are_never_swept() {
     let w = world(1000);
-    w.service
-        .update_status(driver(1), StatusCommand::Available)
-        .await
-        .unwrap();
-    w.service
-        .update_status(driver(2), StatusCommand::Available)
-        .await
-        .unwrap();
+    drivers_available(&w, 2).await;
     w.service
         .set_trip(driver(2), Some(TripId::from_uuid(Uuid::from_u128(77))))
         .await
@@ -143,12 +141,7 @@ async fn drivers_on_a_trip_or_recently_heard_are_never_swept() {
 #[tokio::test]
 async fn one_sweep_works_through_every_batch() {
     let w = world(2);
-    for n in 1..=5 {
-        w.service
-            .update_status(driver(n), StatusCommand::Available)
-            .await
-            .unwrap();
-    }
+    drivers_available(&w, 5).await;
     w.clock.advance(Duration::seconds(3));
     assert_eq!(w.sweeper.sweep().await.unwrap(), 5);
     assert_eq!(w.swept.lock().unwrap().len(), 5);
@@ -157,10 +150,7 @@ async fn one_sweep_works_through_every_batch() {
 #[tokio::test]
 async fn the_background_task_sweeps_on_its_interval_and_stops_on_shutdown() {
     let w = world(1000);
-    w.service
-        .update_status(driver(1), StatusCommand::Available)
-        .await
-        .unwrap();
+    drivers_available(&w, 1).await;
     w.clock.advance(Duration::seconds(3));
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(w.sweeper.clone().run(shutdown.clone()));

@@ -10,8 +10,7 @@ use rodando_application::trips::{TripCommandError, TripService};
 use rodando_domain::admission::Namespace;
 use rodando_domain::availability::{DriverAvailability, LocationFix, StatusCommand, TripStanding};
 use rodando_domain::geo::GeoPoint;
-use rodando_domain::ids::{DriverId, OfferId, PassengerId, TripId, UserId};
-use rodando_domain::offer::Offer;
+use rodando_domain::ids::{DriverId, PassengerId, TripId, UserId};
 use rodando_domain::trip::{Actor, Trip, TripStatus};
 use rodando_domain::user::{User, UserStatus, UserType};
 use rodando_ports::availability::{MockAvailabilityRepository, Versioned};
@@ -142,14 +141,7 @@ fn users_with_dora() -> MockUserRepository {
 #[tokio::test]
 async fn a_reconnecting_driver_gets_its_open_offer_with_the_time_left_on_the_store_clock() {
     let mut trips = MockTripRepository::new();
-    let offer = Offer::new(
-        OfferId::from_uuid(Uuid::from_u128(1)),
-        TripId::from_uuid(Uuid::from_u128(0x7)),
-        driver(),
-        250.0,
-        NOW,
-        Duration::seconds(20),
-    );
+    let offer = open_offer(1, TripId::from_uuid(Uuid::from_u128(0x7)), driver(), 250.0);
     let o = offer.clone();
     trips
         .expect_open_offer_of()
@@ -175,13 +167,11 @@ async fn a_reconnecting_driver_gets_its_open_offer_with_the_time_left_on_the_sto
 async fn an_offer_already_past_its_deadline_is_left_out_of_the_state() {
     let mut trips = MockTripRepository::new();
     trips.expect_open_offer_of().returning(|_| {
-        Ok(Some(Offer::new(
-            OfferId::from_uuid(Uuid::from_u128(1)),
+        Ok(Some(open_offer(
+            1,
             TripId::from_uuid(Uuid::from_u128(0x7)),
             driver(),
             250.0,
-            NOW,
-            Duration::seconds(20),
         )))
     });
     trips

@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use rodando_adapter_memory::MemoryStore;
 use rodando_application::clock::ManualClock;
-use rodando_application::trips::{TripRequest, TripService};
+use rodando_application::trips::TripService;
 use rodando_domain::dispatch::DispatchPolicy;
-use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{DriverId, PassengerId};
 use rodando_domain::offer::OfferStatus;
-use rodando_domain::trip::{PaymentMethod, Place, TripStatus};
+use rodando_domain::trip::TripStatus;
 use rodando_ports::trips::TripRepository;
 use support::NOW;
 use time::Duration;
@@ -43,19 +42,14 @@ async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
         support::online_driver_at(&availability, driver, 23.101, -82.36).await;
         driver
     };
-    let request = || {
-        let at = |lat: f64| Place::new(GeoPoint::from_degrees(lat, -82.36).unwrap(), None).unwrap();
-        TripRequest {
-            pickup: at(23.1),
-            dropoff: at(23.12),
-            payment_method: PaymentMethod::Cash,
-        }
-    };
     let passenger = || PassengerId::from_uuid(Uuid::new_v4());
 
     // The node a minute ahead offers: the deadline is the store's now + 20 s.
     let taker = free_driver().await;
-    let trip = ahead.request(passenger(), request(), None).await.unwrap();
+    let trip = ahead
+        .request(passenger(), support::trip_request(), None)
+        .await
+        .unwrap();
     let offer = store.open_offer_of(taker).await.unwrap().expect("offered");
     assert_eq!(offer.offered_at(), NOW, "stamped by the store's clock");
     assert_eq!(offer.expires_at(), NOW + Duration::seconds(20));
@@ -70,7 +64,10 @@ async fn nodes_with_skewed_clocks_agree_on_an_offers_deadline() {
     // The node a minute behind expires an offer once the store's clock passes its deadline,
     // though its own clock is 40 s short of it.
     let silent = free_driver().await;
-    behind.request(passenger(), request(), None).await.unwrap();
+    behind
+        .request(passenger(), support::trip_request(), None)
+        .await
+        .unwrap();
     let unanswered = store.open_offer_of(silent).await.unwrap().expect("offered");
     store_clock.advance(Duration::seconds(19));
     assert_eq!(behind.expire_due_offers(10).await.unwrap(), 0);

@@ -15,7 +15,6 @@ use rodando_ports::notifier::{MockNotifier, TripEvent};
 use rodando_ports::trips::{Applied, DispatchConflict, Idempotency, MockTripRepository};
 use rodando_ports::users::MockUserRepository;
 use support::*;
-use time::Duration;
 use uuid::Uuid;
 
 fn driver() -> DriverId {
@@ -38,14 +37,7 @@ fn service(
 
 /// The open offer 1 of `trip` to [`driver`], made at `NOW` for 20 s.
 fn open_offer_of(trip: TripId) -> Offer {
-    Offer::new(
-        OfferId::from_uuid(Uuid::from_u128(1)),
-        trip,
-        driver(),
-        100.0,
-        NOW,
-        Duration::seconds(20),
-    )
+    open_offer(1, trip, driver(), 100.0)
 }
 
 /// An availability store whose driver is AVAILABLE at `version`.

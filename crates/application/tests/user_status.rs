@@ -17,8 +17,8 @@ use rodando_application::user_status::{
 use rodando_domain::admission::Namespace;
 use rodando_domain::dispatch::DispatchPolicy;
 use rodando_domain::fare::FareConfig;
-use rodando_domain::ids::{OfferId, SessionId, TripId, UserId};
-use rodando_domain::offer::{Offer, OfferStatus};
+use rodando_domain::ids::{SessionId, TripId, UserId};
+use rodando_domain::offer::OfferStatus;
 use rodando_domain::session::RevokeReason;
 use rodando_domain::user::{Email, UserStatus, UserType};
 use rodando_ports::availability::MockAvailabilityRepository;
@@ -28,7 +28,7 @@ use rodando_ports::sessions::MockSessionRepository;
 use rodando_ports::tokens::MockTokenService;
 use rodando_ports::trips::{DispatchConflict, MockTripRepository};
 use rodando_ports::users::MockUserRepository;
-use support::{NOW, clock, driver_id, user, user_id};
+use support::{NOW, clock, driver_id, open_offer, user, user_id};
 use time::Duration;
 use uuid::Uuid;
 
@@ -184,14 +184,7 @@ async fn banning_a_driver_ends_every_session_and_releases_its_open_offer_as_unav
     m.expect_stored(UserStatus::Banned);
     m.expect_sessions_ended(vec![session(1), session(2)]);
     let trip = TripId::from_uuid(Uuid::from_u128(0x7e1));
-    let open = Offer::new(
-        OfferId::from_uuid(Uuid::from_u128(0x0ff)),
-        trip,
-        driver_id(),
-        300.0,
-        NOW,
-        Duration::seconds(20),
-    );
+    let open = open_offer(0x0ff, trip, driver_id(), 300.0);
     m.trips
         .expect_open_offer_of()
         .with(eq(driver_id()))

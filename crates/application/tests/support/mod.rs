@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rodando_domain::fare::{Cents, FareConfig};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::{AdminId, DriverId, PassengerId, SessionId, TripId, UserId};
+use rodando_domain::offer::Offer;
 use rodando_domain::session::{Session, SessionType};
 use rodando_domain::trip::{Actor, PaymentMethod, Place, Trip, TripStatus};
 use rodando_domain::user::{
@@ -55,6 +56,27 @@ pub fn trip_7(passenger: PassengerId, status: TripStatus, driver: DriverId) -> T
         NOW,
     );
     walked_to(pending, status, driver)
+}
+
+/// A cash trip request from 23.10 to 23.12 on the meridian of [`place`].
+pub fn trip_request() -> rodando_application::trips::TripRequest {
+    rodando_application::trips::TripRequest {
+        pickup: place(23.1),
+        dropoff: place(23.12),
+        payment_method: PaymentMethod::Cash,
+    }
+}
+
+/// The open offer `n` of `trip` to `driver`, `distance_m` away, made at [`NOW`] for 20 s.
+pub fn open_offer(n: u128, trip: TripId, driver: DriverId, distance_m: f64) -> Offer {
+    Offer::new(
+        rodando_domain::ids::OfferId::from_uuid(Uuid::from_u128(n)),
+        trip,
+        driver,
+        distance_m,
+        NOW,
+        Duration::seconds(20),
+    )
 }
 
 pub fn user_id() -> UserId {
