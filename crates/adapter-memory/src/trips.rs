@@ -14,7 +14,6 @@ use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::trip_list::{TripKey, TripListQuery};
 use rodando_ports::Unexpected;
-use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     TripStandingLookup, UnattendedTrip,
@@ -297,13 +296,7 @@ impl TripRepository for MemoryStore {
             return Err(DispatchConflict::DriverInactive);
         }
         if let Some(change) = &write.availability {
-            availability
-                .check_cas(change.expected_version, &change.next)
-                .map_err(|e| match e {
-                    CasError::Stale => DispatchConflict::DriverChanged,
-                    CasError::TripHeldByAnother => DispatchConflict::TripHeldByAnother,
-                    CasError::Unexpected(e) => DispatchConflict::Unexpected(e),
-                })?;
+            availability.check_cas(change.expected_version, &change.next)?;
         }
         if let Some(o) = &write.new_offer {
             let matchable = !users.is_inactive(o.driver_id())

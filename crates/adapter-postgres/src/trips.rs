@@ -21,7 +21,6 @@ use rodando_domain::offer::{Offer, OfferStatus};
 use rodando_domain::trip::{Trip, TripStatus};
 use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
-use rodando_ports::availability::CasError;
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
     TripStandingLookup, UnattendedTrip,
@@ -307,13 +306,7 @@ async fn apply_on(
         }
     }
     if let Some(change) = &write.availability {
-        compare_and_set_on(&mut *conn, change.expected_version, &change.next)
-            .await
-            .map_err(|e| match e {
-                CasError::Stale => DispatchConflict::DriverChanged,
-                CasError::TripHeldByAnother => DispatchConflict::TripHeldByAnother,
-                CasError::Unexpected(e) => DispatchConflict::Unexpected(e),
-            })?;
+        compare_and_set_on(&mut *conn, change.expected_version, &change.next).await?;
     }
     if let Some(o) = &write.new_offer {
         let matchable = sqlx::query(LOCK_MATCHABLE_DRIVER)
