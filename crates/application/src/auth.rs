@@ -126,6 +126,22 @@ pub enum LogoutError {
     Unexpected(#[from] Unexpected),
 }
 
+/// A token that did not verify: expired, or not one of ours. Refresh and logout answer it alike.
+macro_rules! token_refused {
+    ($($error:ty),*) => {$(
+        impl From<TokenError> for $error {
+            fn from(e: TokenError) -> Self {
+                match e {
+                    TokenError::Expired => Self::TokenExpired,
+                    TokenError::Invalid(_) => Self::InvalidToken,
+                }
+            }
+        }
+    )*};
+}
+
+token_refused!(RefreshError, LogoutError);
+
 /// The ports authentication needs.
 #[derive(Clone)]
 pub struct AuthService {
@@ -294,13 +310,7 @@ impl AuthService {
     /// See [`RefreshError`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<SessionTokens, RefreshError> {
         let now = self.clock.now();
-        let claims = self
-            .tokens
-            .verify_refresh(refresh_token, now)
-            .map_err(|e| match e {
-                TokenError::Expired => RefreshError::TokenExpired,
-                TokenError::Invalid(_) => RefreshError::InvalidToken,
-            })?;
+        let claims = self.tokens.verify_refresh(refresh_token, now)?;
         let session = self
             .sessions
             .find(claims.session_id)
@@ -396,13 +406,7 @@ impl AuthService {
     /// See [`LogoutError`].
     pub async fn logout(&self, access_token: &str) -> Result<(), LogoutError> {
         let now = self.clock.now();
-        let claims = self
-            .tokens
-            .verify_access(access_token, now)
-            .map_err(|e| match e {
-                TokenError::Expired => LogoutError::TokenExpired,
-                TokenError::Invalid(_) => LogoutError::InvalidToken,
-            })?;
+        let claims = self.tokens.verify_access(access_token, now)?;
         let session = self.sessions.find(claims.grant.session_id).await?;
         if session.is_none_or(|s| s.user_id != claims.grant.user_id) {
             return Err(LogoutError::InvalidToken);
