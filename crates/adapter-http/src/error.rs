@@ -91,35 +91,25 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<LoginError> for ApiError {
-    fn from(e: LoginError) -> Self {
-        Self::answer(ErrorBody::from(&e), &e)
-    }
+/// Each use case's error answers with its own body (from the wire's one table) and is logged
+/// by `ApiError::answer` when it is a server fault.
+macro_rules! answered {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                Self::answer(ErrorBody::from(&e), &e)
+            }
+        }
+    )*};
 }
 
-impl From<RefreshError> for ApiError {
-    fn from(e: RefreshError) -> Self {
-        Self::answer(ErrorBody::from(&e), &e)
-    }
-}
-
-impl From<LogoutError> for ApiError {
-    fn from(e: LogoutError) -> Self {
-        Self::answer(ErrorBody::from(&e), &e)
-    }
-}
-
-impl From<TripCommandError> for ApiError {
-    fn from(e: TripCommandError) -> Self {
-        Self::answer(ErrorBody::from(&e), &e)
-    }
-}
-
-impl From<SetStatusError> for ApiError {
-    fn from(e: SetStatusError) -> Self {
-        Self::answer(ErrorBody::from(&e), &e)
-    }
-}
+answered!(
+    LoginError,
+    RefreshError,
+    LogoutError,
+    TripCommandError,
+    SetStatusError
+);
 
 /// Unknown route.
 pub(crate) async fn not_found() -> ApiError {

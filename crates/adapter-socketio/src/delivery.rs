@@ -203,16 +203,9 @@ pub(crate) fn absorb_emit<A: Adapter>(
     what: &'static str,
     result: Result<(), BroadcastError>,
 ) -> Result<(), Unexpected> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(BroadcastError::Socket(errors)) => {
-            count_sockets(&errors);
-            name_failing(io, namespace, rooms, what, errors.len());
-            Ok(())
-        }
-        Err(BroadcastError::Serialize(e)) => Err(failed(Failure::Encode, namespace, what, &e)),
-        Err(BroadcastError::Adapter(e)) => Err(failed(Failure::Adapter, namespace, what, &e)),
-    }
+    settle(namespace, what, result, |errors| {
+        name_failing(io, namespace, rooms, what, errors.len());
+    })
 }
 
 /// Settles the result of a disconnect broadcast: sockets that could not be told to leave are
@@ -222,18 +215,26 @@ pub(crate) fn absorb_disconnect(
     namespace: Namespace,
     result: Result<(), BroadcastError>,
 ) -> Result<(), Unexpected> {
+    settle(namespace, "disconnect", result, |_| {})
+}
+
+/// Counts unreachable sockets and hands them to `unreachable` (the broadcast itself went out);
+/// an adapter or encoding failure of `what` becomes the error.
+fn settle(
+    namespace: Namespace,
+    what: &'static str,
+    result: Result<(), BroadcastError>,
+    unreachable: impl FnOnce(&[SocketError]),
+) -> Result<(), Unexpected> {
     match result {
         Ok(()) => Ok(()),
         Err(BroadcastError::Socket(errors)) => {
             count_sockets(&errors);
+            unreachable(&errors);
             Ok(())
         }
-        Err(BroadcastError::Serialize(e)) => {
-            Err(failed(Failure::Encode, namespace, "disconnect", &e))
-        }
-        Err(BroadcastError::Adapter(e)) => {
-            Err(failed(Failure::Adapter, namespace, "disconnect", &e))
-        }
+        Err(BroadcastError::Serialize(e)) => Err(failed(Failure::Encode, namespace, what, &e)),
+        Err(BroadcastError::Adapter(e)) => Err(failed(Failure::Adapter, namespace, what, &e)),
     }
 }
 
