@@ -22,6 +22,20 @@ pub(crate) struct Stored {
     previous: Option<(Uuid, OffsetDateTime)>,
 }
 
+impl MemoryStore {
+    /// Applies `change` to session `id` if it is stored and not revoked; whether it was.
+    fn update_live(&self, id: SessionId, change: impl FnOnce(&mut Session)) -> bool {
+        let mut t = write(&self.sessions);
+        match t.get_mut(&id).map(|s| &mut s.session) {
+            Some(s) if !s.is_revoked() => {
+                change(s);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 #[async_trait]
 impl SessionRepository for MemoryStore {
     async fn insert(&self, session: &Session) -> Result<(), Unexpected> {
@@ -83,15 +97,10 @@ impl SessionRepository for MemoryStore {
         reason: RevokeReason,
         at: OffsetDateTime,
     ) -> Result<bool, Unexpected> {
-        let mut t = write(&self.sessions);
-        match t.get_mut(&id).map(|s| &mut s.session) {
-            Some(s) if !s.is_revoked() => {
-                s.revoked_at = Some(at);
-                s.revoke_reason = Some(reason);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(self.update_live(id, |s| {
+            s.revoked_at = Some(at);
+            s.revoke_reason = Some(reason);
+        }))
     }
 
     async fn extend_access(
@@ -100,15 +109,10 @@ impl SessionRepository for MemoryStore {
         access_expires_at: OffsetDateTime,
         at: OffsetDateTime,
     ) -> Result<bool, Unexpected> {
-        let mut t = write(&self.sessions);
-        match t.get_mut(&id).map(|s| &mut s.session) {
-            Some(s) if !s.is_revoked() => {
-                s.access_expires_at = s.access_expires_at.max(access_expires_at);
-                s.last_activity_at = at;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(self.update_live(id, |s| {
+            s.access_expires_at = s.access_expires_at.max(access_expires_at);
+            s.last_activity_at = at;
+        }))
     }
 
     async fn live_sessions_of(

@@ -26,6 +26,11 @@ impl UserTable {
     pub(crate) fn is_inactive(&self, id: impl Into<UserId>) -> bool {
         self.by_id.get(&id.into()).is_some_and(|u| !u.is_active())
     }
+
+    /// The user that `index` (by e-mail or by phone) files under `key`.
+    fn via(&self, index: &HashMap<String, UserId>, key: &str) -> Option<User> {
+        index.get(key).and_then(|id| self.by_id.get(id)).cloned()
+    }
 }
 
 #[async_trait]
@@ -36,18 +41,12 @@ impl UserRepository for MemoryStore {
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Unexpected> {
         let t = read(&self.users);
-        Ok(t.by_email
-            .get(email.as_str())
-            .and_then(|id| t.by_id.get(id))
-            .cloned())
+        Ok(t.via(&t.by_email, email.as_str()))
     }
 
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, Unexpected> {
         let t = read(&self.users);
-        Ok(t.by_phone
-            .get(phone.as_str())
-            .and_then(|id| t.by_id.get(id))
-            .cloned())
+        Ok(t.via(&t.by_phone, phone.as_str()))
     }
 
     async fn insert(&self, user: &User) -> Result<(), InsertUserError> {

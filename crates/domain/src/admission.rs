@@ -151,8 +151,8 @@ pub fn check_connection_count(open: usize, max: usize) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Session, SessionType};
-    use crate::user::{AppAudience, Email, PasswordHash, PersonName, UserStatus};
+    use crate::session::Session;
+    use crate::user::{Email, PasswordHash, PersonName, UserStatus};
     use time::Duration;
     use time::macros::datetime;
     use uuid::Uuid;
@@ -206,18 +206,9 @@ mod tests {
     fn session_checks_map_to_their_codes() {
         let owner = UserId::from_uuid(Uuid::from_u128(7));
         let mut s = Session {
-            id: crate::ids::SessionId::from_uuid(Uuid::from_u128(1)),
             user_id: owner,
-            session_type: SessionType::Web,
-            app_audience: AppAudience::AdminPanel,
             access_expires_at: NOW + Duration::minutes(1),
-            refresh_expires_at: NOW + Duration::days(1),
-            refresh_jti: Uuid::from_u128(2),
-            revoked_at: None,
-            revoke_reason: None,
-            last_activity_at: NOW,
-            device_info: None,
-            created_at: NOW,
+            ..crate::session::testing::session(NOW)
         };
         assert_eq!(check_session(Some(&s), owner, NOW), Ok(()));
         assert_eq!(

@@ -203,21 +203,19 @@ mod tests {
     fn an_arriving_driver_heads_to_the_pickup_and_an_in_progress_one_to_the_dropoff() {
         let d = driver(9);
         let here = point(23.12, -82.37);
-        let arriving = trip(TripStatus::Arriving, d);
-        let p = progress(&arriving, d, &here, &StraightLine::PICKUP).unwrap();
-        assert_eq!(p.phase, Phase::ToPickup);
-        assert_eq!(
-            p.estimate.distance_m,
-            here.distance_m(&arriving.pickup().point)
-        );
-
-        let riding = trip(TripStatus::InProgress, d);
-        let p = progress(&riding, d, &here, &StraightLine::PICKUP).unwrap();
-        assert_eq!(p.phase, Phase::ToDropoff);
-        assert_eq!(
-            p.estimate.distance_m,
-            here.distance_m(&riding.dropoff().point)
-        );
+        for (status, phase) in [
+            (TripStatus::Arriving, Phase::ToPickup),
+            (TripStatus::InProgress, Phase::ToDropoff),
+        ] {
+            let t = trip(status, d);
+            let target = match phase {
+                Phase::ToPickup => t.pickup(),
+                Phase::ToDropoff => t.dropoff(),
+            };
+            let p = progress(&t, d, &here, &StraightLine::PICKUP).unwrap();
+            assert_eq!(p.phase, phase);
+            assert_eq!(p.estimate.distance_m, here.distance_m(&target.point));
+        }
         assert_eq!(Phase::ToPickup.as_str(), "to_pickup");
         assert_eq!(Phase::ToDropoff.as_str(), "to_dropoff");
     }

@@ -17,6 +17,17 @@ pub enum CoordinateError {
     NullIsland,
 }
 
+/// `degrees` when finite and within ±`limit`, else `NotFinite` or `out_of_range`.
+fn within(degrees: f64, limit: f64, out_of_range: CoordinateError) -> Result<f64, CoordinateError> {
+    if !degrees.is_finite() {
+        Err(CoordinateError::NotFinite)
+    } else if !(-limit..=limit).contains(&degrees) {
+        Err(out_of_range)
+    } else {
+        Ok(degrees)
+    }
+}
+
 /// Degrees north, in [-90, 90].
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Latitude(f64);
@@ -25,13 +36,7 @@ impl Latitude {
     /// # Errors
     /// [`CoordinateError::NotFinite`] or [`CoordinateError::LatitudeOutOfRange`].
     pub fn new(degrees: f64) -> Result<Self, CoordinateError> {
-        if !degrees.is_finite() {
-            Err(CoordinateError::NotFinite)
-        } else if !(-90.0..=90.0).contains(&degrees) {
-            Err(CoordinateError::LatitudeOutOfRange)
-        } else {
-            Ok(Self(degrees))
-        }
+        within(degrees, 90.0, CoordinateError::LatitudeOutOfRange).map(Self)
     }
 
     /// Degrees.
@@ -48,13 +53,7 @@ impl Longitude {
     /// # Errors
     /// [`CoordinateError::NotFinite`] or [`CoordinateError::LongitudeOutOfRange`].
     pub fn new(degrees: f64) -> Result<Self, CoordinateError> {
-        if !degrees.is_finite() {
-            Err(CoordinateError::NotFinite)
-        } else if !(-180.0..=180.0).contains(&degrees) {
-            Err(CoordinateError::LongitudeOutOfRange)
-        } else {
-            Ok(Self(degrees))
-        }
+        within(degrees, 180.0, CoordinateError::LongitudeOutOfRange).map(Self)
     }
 
     /// Degrees.

@@ -206,13 +206,18 @@ impl Session {
     }
 }
 
+/// A live session for tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use time::Duration;
-    use time::macros::datetime;
+pub(crate) mod testing {
+    use time::{Duration, OffsetDateTime};
+    use uuid::Uuid;
 
-    fn session(now: OffsetDateTime) -> Session {
+    use super::{Session, SessionType};
+    use crate::ids::{SessionId, UserId};
+    use crate::user::AppAudience;
+
+    /// A live mobile driver session opened at `now`: 15 minutes of access, 7 days of refresh.
+    pub(crate) fn session(now: OffsetDateTime) -> Session {
         Session {
             id: SessionId::from_uuid(Uuid::from_u128(1)),
             user_id: UserId::from_uuid(Uuid::from_u128(2)),
@@ -228,6 +233,14 @@ mod tests {
             created_at: now,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::session;
+    use super::*;
+    use time::Duration;
+    use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-01-01 12:00 UTC);
 
