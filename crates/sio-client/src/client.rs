@@ -142,22 +142,7 @@ impl SioClient {
         name: &str,
         timeout: Duration,
     ) -> Result<Value, ClientError> {
-        if let Some(event) = self.take_buffered(name) {
-            return Ok(first_arg(event));
-        }
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                biased;
-                event = self.events.recv() => match event {
-                    Some(event) if event.name == name => return Ok(first_arg(event)),
-                    Some(event) => self.buffered.push_back(event),
-                    None => return Err(ClientError::Closed),
-                },
-                () = &mut deadline => return Err(ClientError::Timeout),
-            }
-        }
+        self.next_named(name, timeout).await.map(first_arg)
     }
 
     /// Checks that no event named `name` is buffered or arrives within `within`.
@@ -172,20 +157,38 @@ impl SioClient {
         name: &str,
         within: Duration,
     ) -> Result<(), ReceivedEvent> {
-        if let Some(event) = self.take_buffered(name) {
-            return Err(event);
+        match self.next_named(name, within).await {
+            Ok(event) => Err(event),
+            // Timed out, or closed: no such event can arrive any more.
+            Err(_) => Ok(()),
         }
-        let deadline = tokio::time::sleep(within);
+    }
+
+    /// The first event named `name`, buffered or arriving within `timeout`; events of other
+    /// names that arrive meanwhile are buffered, in order.
+    ///
+    /// # Errors
+    /// [`ClientError::Timeout`] if none arrives in time; [`ClientError::Closed`] if the connection
+    /// closes first.
+    async fn next_named(
+        &mut self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<ReceivedEvent, ClientError> {
+        if let Some(event) = self.take_buffered(name) {
+            return Ok(event);
+        }
+        let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         loop {
             tokio::select! {
                 biased;
                 event = self.events.recv() => match event {
-                    Some(event) if event.name == name => return Err(event),
+                    Some(event) if event.name == name => return Ok(event),
                     Some(event) => self.buffered.push_back(event),
-                    None => return Ok(()),
+                    None => return Err(ClientError::Closed),
                 },
-                () = &mut deadline => return Ok(()),
+                () = &mut deadline => return Err(ClientError::Timeout),
             }
         }
     }

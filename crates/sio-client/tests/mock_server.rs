@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use rodando_sio_client::{
-    ClientError, ClientOptions, ConnectError, Disconnect, ReceivedEvent, connect,
+    ClientError, ClientOptions, ConnectError, Disconnect, ReceivedEvent, SioClient, connect,
 };
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -39,6 +39,13 @@ impl Mock {
             }
         });
         Self { base_url, log }
+    }
+
+    /// A client admitted to `namespace` with the token the mock accepts.
+    async fn admitted(&self, namespace: &str) -> SioClient {
+        connect(&self.base_url, namespace, options("good"))
+            .await
+            .unwrap()
     }
 
     /// The next frame the server received (or a `<...>` marker).
@@ -237,9 +244,7 @@ fn options(token: &str) -> ClientOptions {
 #[tokio::test]
 async fn full_flow_on_a_namespace() {
     let mut server = Mock::start(NORMAL_OPEN).await;
-    let mut client = connect(&server.base_url, "/ns", options("good"))
-        .await
-        .unwrap();
+    let mut client = server.admitted("/ns").await;
 
     assert_eq!(client.sid(), "x");
     assert!(client.is_connected());
@@ -349,9 +354,7 @@ async fn refused_by_auth() {
 #[tokio::test]
 async fn events_of_other_names_stay_buffered_in_order() {
     let server = Mock::start(NORMAL_OPEN).await;
-    let mut client = connect(&server.base_url, "ns", options("good"))
-        .await
-        .unwrap();
+    let mut client = server.admitted("ns").await;
 
     client.emit_args("burst", vec![]).await.unwrap();
     assert_eq!(client.expect_event("c", WAIT).await.unwrap(), json!(3));
@@ -455,9 +458,7 @@ async fn root_namespace_hostile_input_and_graceful_close() {
 #[tokio::test]
 async fn engine_close_packet() {
     let server = Mock::start(NORMAL_OPEN).await;
-    let mut client = connect(&server.base_url, "/ns", options("good"))
-        .await
-        .unwrap();
+    let mut client = server.admitted("/ns").await;
     client.emit_args("burst", vec![]).await.unwrap();
     client.emit_args("engine-close", vec![]).await.unwrap();
     assert_eq!(
@@ -482,9 +483,7 @@ async fn engine_close_packet() {
 #[tokio::test]
 async fn pending_ack_fails_with_closed_on_disconnect() {
     let server = Mock::start(NORMAL_OPEN).await;
-    let client = connect(&server.base_url, "/ns", options("good"))
-        .await
-        .unwrap();
+    let client = server.admitted("/ns").await;
     let started = std::time::Instant::now();
     let result = client
         .emit_with_ack("kick", json!(null), Duration::from_secs(10))
@@ -497,9 +496,7 @@ async fn pending_ack_fails_with_closed_on_disconnect() {
 async fn silent_server_is_detected_after_ping_interval_plus_timeout() {
     let server =
         Mock::start(r#"0{"sid":"e","upgrades":[],"pingInterval":100,"pingTimeout":100}"#).await;
-    let mut client = connect(&server.base_url, "/ns", options("good"))
-        .await
-        .unwrap();
+    let mut client = server.admitted("/ns").await;
     assert!(client.is_connected());
     assert_eq!(
         client.wait_disconnect(WAIT).await.unwrap(),
@@ -511,9 +508,7 @@ async fn silent_server_is_detected_after_ping_interval_plus_timeout() {
 #[tokio::test]
 async fn dropping_the_client_closes_the_connection() {
     let mut server = Mock::start(NORMAL_OPEN).await;
-    let client = connect(&server.base_url, "/ns", options("good"))
-        .await
-        .unwrap();
+    let client = server.admitted("/ns").await;
     server.wait_for(r#"40/ns,{"token":"good"}"#).await;
     drop(client);
     server.wait_for("<eof>").await;
