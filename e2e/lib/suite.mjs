@@ -40,6 +40,17 @@ export function suiteServer(options, { each = false } = {}) {
 }
 
 /**
+ * Skips `t` when `server` is one the suite did not spawn (SERVER_URL is set), saying `why`: a
+ * test that sets the server's configuration or its clock cannot run against someone else's.
+ * True when skipped, for `if (skipUnlessSpawned(t, server)) return;`.
+ */
+export function skipUnlessSpawned(t, server, why = 'needs a spawned server (SERVER_URL is set)') {
+  if (!server.external) return false;
+  t.skip(why);
+  return true;
+}
+
+/**
  * Emits `event` with an ack and asserts the reply is `{ok:true}`, naming the event, the payload
  * and the reply when it is not; returns the reply's `data`.
  */

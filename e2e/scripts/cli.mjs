@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { serverAt } from '../lib/server.mjs';
+import { DEMO_PASSWORD, serverAt } from '../lib/server.mjs';
 import { Tracer } from '../lib/trace.mjs';
 
 /** The server a script talks to by hand: `--url`, else SERVER_URL, else the `just run` default. */
@@ -53,12 +53,31 @@ export function parsePosition(value, name) {
 /** A bad command line: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
 
+/** `--email` and `--password` of the one user a script runs as, `role` naming it in the usage. */
+function userOptions({ role, email }) {
+  return {
+    options: {
+      email: { type: 'string', default: email },
+      password: { type: 'string', default: DEMO_PASSWORD },
+    },
+    usage: `  --email E         ${role} (default ${email})
+  --password P      its password (default ${DEMO_PASSWORD})
+`,
+  };
+}
+
 /**
- * Runs a script by hand: parses `options` (plus --url, --duration, --assert, --help), turns the
- * first Ctrl-C into a graceful stop (the second one exits at once), and sets the exit status
- * (0 done, 1 failed, 2 bad usage). `scenario({args, server, tracer, signal})` does the work.
+ * Runs a script by hand: parses `options` (plus --email and --password of `user` when given, and
+ * --url, --duration, --assert, --help), turns the first Ctrl-C into a graceful stop (the second
+ * one exits at once), and sets the exit status (0 done, 1 failed, 2 bad usage).
+ * `scenario({args, server, tracer, signal})` does the work.
  */
-export async function runMain({ name, summary, options = {}, usage = '', scenario }) {
+export async function runMain({ name, summary, user, options = {}, usage = '', scenario }) {
+  if (user) {
+    const login = userOptions(user);
+    options = { ...login.options, ...options };
+    usage = login.usage + usage;
+  }
   let args;
   try {
     ({ values: args } = parseArgs({ options: { ...COMMON_OPTIONS, ...options }, allowPositionals: false }));

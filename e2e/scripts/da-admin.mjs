@@ -86,13 +86,7 @@ async function main() {
   await runMain({
     name: 'ws:test:da:admin',
     summary: 'an admin prints the fleet snapshot and every driver broadcast (run it beside ws:test:da:driver)',
-    options: {
-      email: { type: 'string', default: ADMIN_DEFAULTS.email },
-      password: { type: 'string', default: DEMO_PASSWORD },
-    },
-    usage: `  --email E         admin (default ${ADMIN_DEFAULTS.email})
-  --password P      its password (default ${DEMO_PASSWORD})
-`,
+    user: { role: 'admin', email: ADMIN_DEFAULTS.email },
     scenario: async ({ args, server, tracer, signal }) => {
       // --assert alone: listen 10 s, checking every payload.
       const runFor = durationMs(args.duration) ?? (args.assert ? 10_000 : undefined);

@@ -161,16 +161,13 @@ async function main() {
   await runMain({
     name: 'ws:test:da:driver',
     summary: 'a demo driver goes AVAILABLE, pings its position, sets and clears a trip, and prints every ack and broadcast',
+    user: { role: 'demo driver', email: DRIVER_DEFAULTS.email },
     options: {
-      email: { type: 'string', default: DRIVER_DEFAULTS.email },
-      password: { type: 'string', default: DEMO_PASSWORD },
       start: { type: 'string' },
       interval: { type: 'string' },
       pings: { type: 'string' },
     },
-    usage: `  --email E         demo driver (default ${DRIVER_DEFAULTS.email})
-  --password P      its password (default ${DEMO_PASSWORD})
-  --start LAT,LNG   first position (default ${DRIVER_DEFAULTS.start.latitude},${DRIVER_DEFAULTS.start.longitude})
+    usage: `  --start LAT,LNG   first position (default ${DRIVER_DEFAULTS.start.latitude},${DRIVER_DEFAULTS.start.longitude})
   --interval SEC    time between pings (default ${DRIVER_DEFAULTS.intervalMs / 1000}; 0.2 with --assert)
   --pings N         pings before the trip is set (default ${DRIVER_DEFAULTS.pings})
 `,

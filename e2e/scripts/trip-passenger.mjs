@@ -158,16 +158,13 @@ async function main() {
   await runMain({
     name: 'ws:test:trip:passenger',
     summary: 'a passenger requests a trip and prints every trip:* event until it ends',
+    user: { role: 'demo passenger', email: PASSENGER_DEFAULTS.email },
     options: {
-      email: { type: 'string', default: PASSENGER_DEFAULTS.email },
-      password: { type: 'string', default: DEMO_PASSWORD },
       pickup: { type: 'string' },
       dropoff: { type: 'string' },
       payment: { type: 'string', default: 'cash' },
     },
-    usage: `  --email E         demo passenger (default ${PASSENGER_DEFAULTS.email})
-  --password P      its password (default ${DEMO_PASSWORD})
-  --pickup LAT,LNG  (default ${PASSENGER_DEFAULTS.pickup.latitude},${PASSENGER_DEFAULTS.pickup.longitude})
+    usage: `  --pickup LAT,LNG  (default ${PASSENGER_DEFAULTS.pickup.latitude},${PASSENGER_DEFAULTS.pickup.longitude})
   --dropoff LAT,LNG (default ${PASSENGER_DEFAULTS.dropoff.latitude},${PASSENGER_DEFAULTS.dropoff.longitude})
   --payment cash|card
 `,

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { startCanary } from '../lib/canary.mjs';
 import { drainEvents, emitWithAck, recorded, startServer, WAIT_MS } from '../lib/server.mjs';
+import { skipUnlessSpawned } from '../lib/suite.mjs';
 
 /** PROTOCOL §1 defaults, which the spawned server keeps. */
 const PER_SEC = 20;
@@ -163,10 +164,7 @@ describe('floods beyond the rate limit (defaults: 20 events/s, burst 40)', () =>
   });
 
   test('20 simultaneous connections of one user: exactly MAX_CONNECTIONS_PER_USER (5) are admitted', async (t) => {
-    if (server.external) {
-      t.skip('needs a spawned server with the default MAX_CONNECTIONS_PER_USER (SERVER_URL is set)');
-      return;
-    }
+    if (skipUnlessSpawned(t, server, 'needs a spawned server with the default MAX_CONNECTIONS_PER_USER (SERVER_URL is set)')) return;
     const login = await server.login('passenger2@rodando.local');
     const attempts = await Promise.allSettled(Array.from({ length: 20 }, () => server.connect('/passengers', login.accessToken)));
     const admitted = attempts.filter((a) => a.status === 'fulfilled').map((a) => a.value);

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { emitWithAck, expectDisconnect, expectEvent, WAIT_MS } from '../lib/server.mjs';
-import { suiteServer } from '../lib/suite.mjs';
+import { skipUnlessSpawned, suiteServer } from '../lib/suite.mjs';
 import { decode, sign } from '../lib/jwt.mjs';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -148,10 +148,7 @@ describe('MAX_CONNECTIONS_PER_USER=2', () => {
   const server = suiteServer({ env: { MAX_CONNECTIONS_PER_USER: '2' } });
 
   test('a third socket of the same user is refused with too_many_connections', async (t) => {
-    if (server.external) {
-      t.skip('needs a spawned server (SERVER_URL is set)');
-      return;
-    }
+    if (skipUnlessSpawned(t, server)) return;
     const login = await server.login('driver1@rodando.local');
     const first = await server.connect('/drivers', login.accessToken);
     const second = await server.connect('/drivers', login.accessToken);
@@ -188,10 +185,7 @@ describe('JWT_ACCESS_TTL=2s', { concurrency: true }, () => {
   const server = suiteServer({ env: { JWT_ACCESS_TTL: '2s' } });
 
   test('an expired access token is refused with token_expired', async (t) => {
-    if (server.external) {
-      t.skip('needs a spawned server (SERVER_URL is set)');
-      return;
-    }
+    if (skipUnlessSpawned(t, server)) return;
     const login = await server.login('passenger2@rodando.local');
     // Past the largest leeway the contract allows, so the token is expired whatever leeway the
     // server uses.
@@ -202,10 +196,7 @@ describe('JWT_ACCESS_TTL=2s', { concurrency: true }, () => {
   // PROTOCOL §3 check 6: the session's own access expiry is checked too, so a token forged with
   // the key to outlive its session is refused with session_expired.
   test('a token that outlives its session is refused with session_expired', async (t) => {
-    if (server.external) {
-      t.skip('needs a spawned server (SERVER_URL is set)');
-      return;
-    }
+    if (skipUnlessSpawned(t, server)) return;
     const login = await server.login('driver2@rodando.local');
     const [, claims] = decode(login.accessToken);
     const outliving = sign({ ...claims, exp: claims.exp + 3600 }, server.accessSecret);
@@ -219,10 +210,7 @@ describe('JWT_ACCESS_TTL=2s', { concurrency: true }, () => {
   test(
     'a live socket whose token expires gets auth:token_expired and is disconnected',
     async (t) => {
-      if (server.external) {
-        t.skip('needs a spawned server (SERVER_URL is set)');
-        return;
-      }
+      if (skipUnlessSpawned(t, server)) return;
       const { socket, login } = await server.connected('passenger1@rodando.local', '/passengers');
       const expiresIn = Date.parse(login.accessTokenExpiresAt) - Date.now();
       const expired = await expectEvent(socket, 'auth:token_expired', expiresIn + MAX_LEEWAY_MS + 1500);

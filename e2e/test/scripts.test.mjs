@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 
 import { assertOkAck, trip as tripShape } from '../lib/payloads.mjs';
 import { emitWithAck, expectEvent } from '../lib/server.mjs';
-import { suiteServer } from '../lib/suite.mjs';
+import { skipUnlessSpawned, suiteServer } from '../lib/suite.mjs';
 import { Tracer } from '../lib/trace.mjs';
 import { runAdmin } from '../scripts/da-admin.mjs';
 import { runDriver } from '../scripts/da-driver.mjs';
@@ -232,10 +232,7 @@ describe('the npm scripts, run by hand', () => {
     });
 
   test('each of the four runs against a server given by --url, prints what it sees, and exits 0', async (t) => {
-    if (server.external) {
-      t.skip('SERVER_URL is set: run the scripts by hand against it instead');
-      return;
-    }
+    if (skipUnlessSpawned(t, server, 'SERVER_URL is set: run the scripts by hand against it instead')) return;
     // As people run them: the admin first, until Ctrl-C; the others side by side (the passenger
     // asks for a pickup where no driver is).
     const adminChild = npmRun('ws:test:da:admin');

@@ -1,15 +1,16 @@
-// The processes a browser test needs: the rodando-server binary on a free port of 127.0.0.1, and
-// the rodando-sim binary against it with its JSON progress parsed as it comes. Both are killed
-// when the test process exits, whatever happens.
+// The processes a browser test needs, and the cleanups that stop them: the rodando-server binary
+// on a free port of 127.0.0.1, and the rodando-sim binary against it with its JSON progress parsed
+// as it comes. Both are killed when the test process exits, whatever happens.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import { freePort } from '../../lib/free-port.mjs';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -31,17 +32,21 @@ export function binary(name, envVar) {
   return path;
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
+export { freePort } from '../../lib/free-port.mjs';
+
+/** Cleanups run last-registered first (node:test runs `after` hooks in registration order). */
+export function cleanups(t) {
+  const stack = [];
+  t.after(async () => {
+    for (const cleanup of stack.reverse()) {
+      try {
+        await cleanup();
+      } catch (e) {
+        console.error(`cleanup failed: ${e.message}`);
+      }
+    }
   });
+  return (cleanup) => stack.push(cleanup);
 }
 
 /** A child process whose recent output is kept for failure messages. */

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 
 import { missedEndings } from '../../../crates/dashboard/static/in_flight.js';
 import { keepLocal, launch } from '../lib/browser.mjs';
-import { Server, Simulator } from '../lib/processes.mjs';
+import { Server, Simulator, cleanups } from '../lib/processes.mjs';
 
 const WAIT = 20_000;
 const FINAL = new Set(['completed', 'cancelled', 'no_drivers_found']);
@@ -24,21 +24,6 @@ test('a reconnect re-reads the known trips the snapshot no longer lists', () => 
   assert.deepEqual(missedEndings(known, [{ id: 'b' }, { id: 'x' }]), ['a', 'd']);
   assert.deepEqual(missedEndings([], [{ id: 'b' }]), []);
 });
-
-/** Cleanups run last-registered first. */
-function cleanups(t) {
-  const stack = [];
-  t.after(async () => {
-    for (const cleanup of stack.reverse()) {
-      try {
-        await cleanup();
-      } catch (e) {
-        console.error(`cleanup failed: ${e.message}`);
-      }
-    }
-  });
-  return (cleanup) => stack.push(cleanup);
-}
 
 /** The ids of the trips the server has in flight now, as an admin lists them. */
 async function serverInFlight(server, token) {

@@ -18,7 +18,7 @@ import { test } from 'node:test';
 import { io } from 'socket.io-client';
 
 import { keepLocal, launch } from '../lib/browser.mjs';
-import { ROOT, Server, Simulator, freePort } from '../lib/processes.mjs';
+import { ROOT, Server, Simulator, cleanups, freePort } from '../lib/processes.mjs';
 
 const SIM_DRIVERS = 20;
 /** The simulator uses driver1..20; the test drives driver21 itself. */
@@ -95,21 +95,6 @@ async function ack(socket, event, payload) {
   const reply = await socket.timeout(5000).emitWithAck(event, payload);
   assert.equal(reply.ok, true, `${event}: ${JSON.stringify(reply)}`);
   return reply.data;
-}
-
-/** Cleanups run last-registered first (node:test runs `after` hooks in registration order). */
-function cleanups(t) {
-  const stack = [];
-  t.after(async () => {
-    for (const cleanup of stack.reverse()) {
-      try {
-        await cleanup();
-      } catch (e) {
-        console.error(`cleanup failed: ${e.message}`);
-      }
-    }
-  });
-  return (cleanup) => stack.push(cleanup);
 }
 
 test('the dashboard shows the simulated city live', { timeout: 90_000 }, async (t) => {
