@@ -221,6 +221,21 @@ fn assert_conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
     }
 }
 
+/// Sends `request` and asserts the answer is `status` with a body as the document says
+/// `method path` answers with that status; returns the body.
+async fn answered_as_documented(
+    doc: &Value,
+    request: reqwest::RequestBuilder,
+    (method, path, status): (&str, &str, u16),
+) -> Value {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), status, "{method} {path}");
+    let body: Value = response.json().await.unwrap();
+    let schema = response_schema(doc, method, path, status);
+    assert_conforms(doc, schema, &body, &format!("{method} {path}"));
+    body
+}
+
 /// The response schema of `method path` for `status`.
 fn response_schema<'a>(doc: &'a Value, method: &str, path: &str, status: u16) -> &'a Value {
     let response = &doc["paths"][path][method]["responses"][status.to_string()];
@@ -326,98 +341,56 @@ async fn the_bodies_the_server_sends_are_the_documented_ones() {
         client
             .post(format!("{base}/api/auth/login"))
             .json(&json!({"email": email, "password": PASSWORD, "appAudience": audience}))
-            .send()
     };
 
-    let response = login("rider@rodando.test", "passenger_app").await.unwrap();
-    assert_eq!(response.status(), 200);
-    let session: Value = response.json().await.unwrap();
-    assert_conforms(
+    let session = answered_as_documented(
         &doc,
-        response_schema(&doc, "post", "/api/auth/login", 200),
-        &session,
-        "login",
-    );
+        login("rider@rodando.test", "passenger_app"),
+        ("post", "/api/auth/login", 200),
+    )
+    .await;
 
     let token = session["accessToken"].as_str().unwrap();
-    let response = client
+    let create = client
         .post(format!("{base}/api/trips"))
         .bearer_auth(token)
         .header("Idempotency-Key", "trip-1")
         .json(&json!({
             "pickup": {"latitude": 23.1136, "longitude": -82.3666, "address": "Parque Central"},
             "dropoff": {"latitude": 23.1330, "longitude": -82.3830},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let trip: Value = response.json().await.unwrap();
-    assert_conforms(
-        &doc,
-        response_schema(&doc, "post", "/api/trips", 201),
-        &trip,
-        "trip",
-    );
+        }));
+    let trip = answered_as_documented(&doc, create, ("post", "/api/trips", 201)).await;
     assert_eq!(trip["paymentMethod"], "cash");
 
     let ops: Value = login("ops@rodando.test", "admin_panel")
+        .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let response = client
+    let ops_token = ops["accessToken"].as_str().unwrap();
+    let nearby = client
         .get(format!(
             "{base}/api/drivers/available?latitude=23.11&longitude=-82.36"
         ))
-        .bearer_auth(ops["accessToken"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let nearby: Value = response.json().await.unwrap();
-    assert_conforms(
-        &doc,
-        response_schema(&doc, "get", "/api/drivers/available", 200),
-        &nearby,
-        "nearby",
-    );
+        .bearer_auth(ops_token);
+    answered_as_documented(&doc, nearby, ("get", "/api/drivers/available", 200)).await;
 
-    let response = client
+    let deactivate = client
         .patch(format!(
             "{base}/api/users/{}",
             session["user"]["id"].as_str().unwrap()
         ))
-        .bearer_auth(ops["accessToken"].as_str().unwrap())
-        .json(&json!({"status": "inactive"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let user: Value = response.json().await.unwrap();
-    assert_conforms(
-        &doc,
-        response_schema(&doc, "patch", "/api/users/{id}", 200),
-        &user,
-        "user",
-    );
+        .bearer_auth(ops_token)
+        .json(&json!({"status": "inactive"}));
+    let user = answered_as_documented(&doc, deactivate, ("patch", "/api/users/{id}", 200)).await;
     assert_eq!(user["status"], "inactive");
     assert_eq!(user["type"], "passenger");
 
-    let response = client
+    let bad_login = client
         .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": 5, "tip": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    let refused: Value = response.json().await.unwrap();
+        .json(&json!({"email": 5, "tip": true}));
+    let refused = answered_as_documented(&doc, bad_login, ("post", "/api/auth/login", 400)).await;
     assert_eq!(refused["error"]["code"], "validation_failed");
-    assert_conforms(
-        &doc,
-        response_schema(&doc, "post", "/api/auth/login", 400),
-        &refused,
-        "error",
-    );
 }
