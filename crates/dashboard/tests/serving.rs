@@ -156,24 +156,23 @@ fn everything_the_page_loads_is_embedded_and_nothing_embedded_is_unused() {
     assert_eq!(referenced, embedded);
 }
 
+/// The first `len` bytes of the embedded file whose path ends with `suffix`: where a vendored
+/// bundle keeps its licence header.
+fn head_of(suffix: &str, len: usize) -> &'static str {
+    let bundle = FILES.iter().find(|a| a.path.ends_with(suffix)).unwrap();
+    std::str::from_utf8(&bundle.body[..len]).unwrap()
+}
+
 #[test]
 fn the_vendored_socket_io_client_keeps_its_licence_header() {
-    let bundle = FILES
-        .iter()
-        .find(|a| a.path.ends_with("socket.io.min.js"))
-        .unwrap();
-    let head = std::str::from_utf8(&bundle.body[..120]).unwrap();
+    let head = head_of("socket.io.min.js", 120);
     assert!(head.starts_with("/*!\n * Socket.IO v4.8.1\n"), "{head}");
     assert!(head.contains("Released under the MIT License."), "{head}");
 }
 
 #[test]
 fn the_vendored_leaflet_keeps_its_licence_header() {
-    let bundle = FILES
-        .iter()
-        .find(|a| a.path.ends_with("/leaflet.js"))
-        .unwrap();
-    let head = std::str::from_utf8(&bundle.body[..160]).unwrap();
+    let head = head_of("/leaflet.js", 160);
     assert!(
         head.starts_with("/* @preserve\n * Leaflet 1.9.4, a JS library for interactive maps."),
         "{head}"
