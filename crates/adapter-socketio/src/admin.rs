@@ -1,6 +1,5 @@
 //! `/admin` events (PROTOCOL §7): the fleet snapshot and watching trips.
 
-use rodando_application::Principal;
 use rodando_domain::ids::AdminId;
 use rodando_domain::trip::Actor;
 use rodando_wire::availability::DriversSnapshot;
@@ -10,40 +9,36 @@ use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use crate::events::ack_data;
-use crate::reply::{EventError, readable};
-use crate::{Realtime, resync, rooms, trips_snapshot};
+use crate::events::{Inbound, ack_data};
+use crate::reply::{EventError, parsed};
+use crate::{resync, rooms, trips_snapshot};
 
 /// Routes one `/admin` event.
 pub(crate) async fn route<A: Adapter>(
     socket: &SocketRef<A>,
-    realtime: &Realtime,
-    principal: &Principal,
+    inbound: Inbound<'_>,
     admin: AdminId,
-    event: &str,
-    payload: Option<&Value>,
 ) -> Result<Value, EventError> {
-    match event {
+    match inbound.event {
         names::ADMIN_DRIVERS_SNAPSHOT => {
-            let drivers = realtime
+            let drivers = inbound
+                .realtime
                 .availability
                 .online_snapshot()
                 .await
-                .map_err(|e| EventError::internal(principal, event, &e))?;
+                .map_err(|e| EventError::internal(inbound.principal, inbound.event, &e))?;
             Ok(ack_data(drivers.iter().collect::<DriversSnapshot>()))
         }
-        names::ADMIN_TRIPS_SNAPSHOT => {
-            trips_snapshot::trips_snapshot(socket, realtime, principal, event, payload).await
-        }
+        names::ADMIN_TRIPS_SNAPSHOT => trips_snapshot::trips_snapshot(socket, inbound).await,
         names::ADMIN_TRIP_WATCH | names::ADMIN_TRIP_UNWATCH => {
-            let (trip_id, _) =
-                parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
-            let trip = realtime
+            let (trip_id, _) = parsed(inbound.payload, parse_trip_ref)?;
+            let trip = inbound
+                .realtime
                 .trips
                 .get(Actor::Admin(admin), trip_id)
                 .await
-                .map_err(|e| EventError::from_trip(principal, event, e))?;
-            let watching = event == names::ADMIN_TRIP_WATCH;
+                .map_err(|e| EventError::from_trip(inbound.principal, inbound.event, e))?;
+            let watching = inbound.event == names::ADMIN_TRIP_WATCH;
             if watching {
                 socket.join(rooms::trip(trip_id));
             } else {
@@ -51,7 +46,7 @@ pub(crate) async fn route<A: Adapter>(
             }
             Ok(ack_data(TripWatch::new(&trip, watching)))
         }
-        names::TRIP_SYNC => resync::trip_sync(realtime, principal, event, payload).await,
-        _ => Err(EventError::unknown_event(event)),
+        names::TRIP_SYNC => resync::trip_sync(inbound).await,
+        _ => Err(EventError::unknown_event(inbound.event)),
     }
 }

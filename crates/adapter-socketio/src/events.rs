@@ -4,6 +4,7 @@ use rodando_wire::events as names;
 use std::sync::Arc;
 use std::time::Instant;
 
+use rodando_application::Principal;
 use rodando_domain::user::Role;
 use rodando_wire::session::AuthRefreshAck;
 use serde::Serialize;
@@ -15,6 +16,16 @@ use tracing::Instrument;
 use crate::context::SocketContext;
 use crate::reply::{self, EventError};
 use crate::{Realtime, admin, drivers, expiry, metrics, passengers};
+
+/// One inbound event as the namespace routers see it: who sent it, its name and its payload
+/// (`None`: the JSON could not be read).
+#[derive(Clone, Copy)]
+pub(crate) struct Inbound<'a> {
+    pub(crate) realtime: &'a Realtime,
+    pub(crate) principal: &'a Principal,
+    pub(crate) event: &'a str,
+    pub(crate) payload: Option<&'a Value>,
+}
 
 /// Handles one event from an admitted socket.
 pub(crate) async fn handle<A: Adapter>(
@@ -58,14 +69,17 @@ pub(crate) async fn handle<A: Adapter>(
         return;
     }
     let result = async {
-        let payload = payload.as_ref();
+        let inbound = Inbound {
+            realtime: &realtime,
+            principal: p,
+            event: &event,
+            payload: payload.as_ref(),
+        };
         // Each namespace admits one user type, so the role names the namespace too.
         match p.role() {
-            Role::Driver(driver) => drivers::route(&realtime, p, driver, &event, payload).await,
-            Role::Admin(admin) => admin::route(&socket, &realtime, p, admin, &event, payload).await,
-            Role::Passenger(passenger) => {
-                passengers::route(&realtime, p, passenger, &event, payload).await
-            }
+            Role::Driver(driver) => drivers::route(inbound, driver).await,
+            Role::Admin(admin) => admin::route(&socket, inbound, admin).await,
+            Role::Passenger(passenger) => passengers::route(inbound, passenger).await,
         }
     }
     .instrument(span)

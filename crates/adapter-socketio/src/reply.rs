@@ -88,6 +88,15 @@ pub(crate) fn readable(payload: Option<&Value>) -> Result<&Value, EventError> {
     payload.ok_or_else(EventError::unreadable_payload)
 }
 
+/// The payload read by the wire's `parse`: unreadable, or every bad field in one
+/// `validation_failed`.
+pub(crate) fn parsed<T>(
+    payload: Option<&Value>,
+    parse: impl FnOnce(&Value) -> Result<T, FieldErrors>,
+) -> Result<T, EventError> {
+    parse(readable(payload)?).map_err(|e| EventError::validation(&e))
+}
+
 /// Sends the ack (if the client asked for one) and, on failure, `exception`.
 pub(crate) fn send<A: Adapter>(
     socket: &SocketRef<A>,

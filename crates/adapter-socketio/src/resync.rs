@@ -7,8 +7,8 @@ use rodando_wire::trips::parse_trip_ref;
 use serde_json::Value;
 
 use crate::Realtime;
-use crate::events::ack_data;
-use crate::reply::{EventError, readable};
+use crate::events::{Inbound, ack_data};
+use crate::reply::{EventError, parsed};
 
 /// The `state` of `principal`'s `hello`, read from the store. A store failure is logged and
 /// sends `null`: the socket is admitted all the same, and the client syncs by `trip:sync` or
@@ -28,19 +28,14 @@ pub(crate) async fn session_state(
 
 /// `trip:sync {tripId}`: the trip as stored now and its latest seq, for its passenger, its
 /// assigned driver or an admin (anyone else: `not_found`, as `GET /api/trips/{id}`).
-pub(crate) async fn trip_sync(
-    realtime: &Realtime,
-    principal: &Principal,
-    event: &str,
-    payload: Option<&Value>,
-) -> Result<Value, EventError> {
-    let (trip_id, _) =
-        parse_trip_ref(readable(payload)?).map_err(|e| EventError::validation(&e))?;
-    let trip = realtime
+pub(crate) async fn trip_sync(inbound: Inbound<'_>) -> Result<Value, EventError> {
+    let (trip_id, _) = parsed(inbound.payload, parse_trip_ref)?;
+    let trip = inbound
+        .realtime
         .trips
-        .sync(principal.actor(), trip_id)
+        .sync(inbound.principal.actor(), trip_id)
         .await
-        .map_err(|e| EventError::from_trip(principal, event, e))?;
-    tracing::debug!(user_id = %principal.user_id, trip_id = %trip_id, seq = trip.seq(), "trip synced");
+        .map_err(|e| EventError::from_trip(inbound.principal, inbound.event, e))?;
+    tracing::debug!(user_id = %inbound.principal.user_id, trip_id = %trip_id, seq = trip.seq(), "trip synced");
     Ok(ack_data(TripSyncBody::from(&trip)))
 }

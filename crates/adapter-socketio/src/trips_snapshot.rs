@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 
-use rodando_application::Principal;
 use rodando_domain::ids::TripId;
 use rodando_domain::trip::Trip;
 use rodando_wire::trip_lists::{TripsSnapshot, parse_snapshot_request};
@@ -17,25 +16,23 @@ use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use crate::events::ack_data;
+use crate::events::{Inbound, ack_data};
 use crate::reply::EventError;
-use crate::{Realtime, rooms};
+use crate::rooms;
 
 /// Answers the snapshot; joins the rooms when asked to watch.
 pub(crate) async fn trips_snapshot<A: Adapter>(
     socket: &SocketRef<A>,
-    realtime: &Realtime,
-    principal: &Principal,
-    event: &str,
-    payload: Option<&Value>,
+    inbound: Inbound<'_>,
 ) -> Result<Value, EventError> {
-    let watch = parse_snapshot_request(payload).map_err(|e| EventError::validation(&e))?;
+    let watch = parse_snapshot_request(inbound.payload).map_err(|e| EventError::validation(&e))?;
     let read = || async {
-        realtime
+        inbound
+            .realtime
             .trips
             .in_flight()
             .await
-            .map_err(|e| EventError::internal(principal, event, &e))
+            .map_err(|e| EventError::internal(inbound.principal, inbound.event, &e))
     };
     let (mut trips, mut truncated) = read().await?;
     if watch {
@@ -44,8 +41,8 @@ pub(crate) async fn trips_snapshot<A: Adapter>(
         join(socket, &trips, &joined);
     }
     tracing::debug!(
-        user_id = %principal.user_id,
-        session_id = %principal.session_id,
+        user_id = %inbound.principal.user_id,
+        session_id = %inbound.principal.session_id,
         trips = trips.len(),
         truncated,
         watch,
