@@ -108,11 +108,16 @@ fn busy_is_unavailable_or_on_trip() {
     );
 }
 
+/// An available driver that took trip 1, an active trip it was dispatched to, at `T0`.
+fn on_dispatched_trip_1() -> DriverAvailability {
+    available(T0)
+        .set_trip(trip(1), mine(true), TripStanding::External, T0)
+        .unwrap()
+}
+
 #[test]
 fn offline_is_refused_during_an_active_dispatched_trip_only() {
-    let d = available(T0)
-        .set_trip(trip(1), mine(true), TripStanding::External, T0)
-        .unwrap();
+    let d = on_dispatched_trip_1();
     assert_eq!(
         d.set_status(StatusCommand::Offline, mine(true), T0),
         Err(RuleViolation::OnTrip)
@@ -184,9 +189,7 @@ fn a_trip_dispatched_to_someone_else_or_finished_is_refused() {
 
 #[test]
 fn an_active_dispatched_trip_cannot_be_replaced_or_cleared() {
-    let d = available(T0)
-        .set_trip(trip(1), mine(true), TripStanding::External, T0)
-        .unwrap();
+    let d = on_dispatched_trip_1();
     assert_eq!(
         d.set_trip(trip(2), TripStanding::External, mine(true), T0),
         Err(RuleViolation::ActiveTrip)

@@ -186,16 +186,21 @@ fn visibility_is_passenger_driver_or_admin() {
     assert!(!t.visible_to(Actor::Driver(driver(2))));
 }
 
-#[test]
-fn an_offer_is_answered_once_by_its_driver_before_the_deadline() {
-    let o = Offer::new(
+/// Offer 1 of trip 2 to driver 1, `distance_m` away, made at `T0` for 20 s.
+fn offer_of_driver_1(distance_m: f64) -> Offer {
+    Offer::new(
         OfferId::from_uuid(Uuid::from_u128(1)),
         TripId::from_uuid(Uuid::from_u128(2)),
         driver(1),
-        800.0,
+        distance_m,
         T0,
         Duration::seconds(20),
-    );
+    )
+}
+
+#[test]
+fn an_offer_is_answered_once_by_its_driver_before_the_deadline() {
+    let o = offer_of_driver_1(800.0);
     assert_eq!(o.accept(driver(2), T0), Err(OfferError::NotYours));
     assert_eq!(
         o.accept(driver(1), T0 + Duration::seconds(20)),
@@ -482,14 +487,7 @@ fn a_store_cannot_hand_back_a_trip_the_transitions_would_not_make() {
 
 #[test]
 fn a_store_cannot_hand_back_an_offer_no_answer_would_make() {
-    let open = Offer::new(
-        OfferId::from_uuid(Uuid::from_u128(1)),
-        TripId::from_uuid(Uuid::from_u128(2)),
-        driver(1),
-        100.0,
-        T0,
-        Duration::seconds(20),
-    );
+    let open = offer_of_driver_1(100.0);
     type Case = (fn(&mut OfferRecord), &'static str);
     let cases: [Case; 4] = [
         (
