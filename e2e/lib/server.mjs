@@ -233,9 +233,17 @@ export class Server {
     return { status: res.status, body: parsed };
   }
 
+  /**
+   * `POST /api/auth/login` of `email` (the demo password and the app of its user type unless
+   * given); returns `{status, body}`, whatever they are.
+   */
+  async tryLogin(email, { password = DEMO_PASSWORD, appAudience = audienceOf(email) } = {}) {
+    return this.post('/api/auth/login', { email, password, appAudience });
+  }
+
   /** Logs a demo user in with the app of its user type; returns the login body. */
-  async login(email, { password = DEMO_PASSWORD, appAudience = audienceOf(email) } = {}) {
-    const { status, body } = await this.post('/api/auth/login', { email, password, appAudience });
+  async login(email, options = {}) {
+    const { status, body } = await this.tryLogin(email, options);
     if (status !== 200) throw new Error(`login of ${email} failed: ${status} ${JSON.stringify(body)}`);
     return body;
   }

@@ -29,25 +29,13 @@ describe('handshake', () => {
     assert.equal(claims.typ, 'access');
     assert.equal(claims.aud, 'driver_app');
 
-    const wrongPassword = await server.post('/api/auth/login', {
-      email: 'driver1@rodando.local',
-      password: 'nope',
-      appAudience: 'driver_app',
-    });
+    const wrongPassword = await server.tryLogin('driver1@rodando.local', { password: 'nope' });
     assert.equal(wrongPassword.status, 401);
     assert.equal(wrongPassword.body?.error?.code, 'invalid_credentials');
-    const unknownUser = await server.post('/api/auth/login', {
-      email: 'nobody@rodando.local',
-      password: 'rodando123',
-      appAudience: 'driver_app',
-    });
+    const unknownUser = await server.tryLogin('nobody@rodando.local', { appAudience: 'driver_app' });
     assert.equal(unknownUser.status, 401);
     assert.deepEqual(unknownUser.body, wrongPassword.body, 'same answer whether the user exists or not');
-    const wrongApp = await server.post('/api/auth/login', {
-      email: 'driver1@rodando.local',
-      password: 'rodando123',
-      appAudience: 'passenger_app',
-    });
+    const wrongApp = await server.tryLogin('driver1@rodando.local', { appAudience: 'passenger_app' });
     assert.equal(wrongApp.status, 403);
     assert.equal(wrongApp.body?.error?.code, 'audience_mismatch');
   });

@@ -219,7 +219,7 @@ describe('banned and inactive users (PostgreSQL)', () => {
       const id = await psql(db.url, `UPDATE users SET status = '${status}' WHERE email = '${email}' RETURNING id`);
       assert.equal(id, login.user.id);
       assert.deepEqual(await server.turnedAway(ns, login.accessToken), { refused: 'user_inactive' });
-      const again = await server.post('/api/auth/login', { email, password: 'rodando123', appAudience: ns === '/drivers' ? 'driver_app' : 'passenger_app' });
+      const again = await server.tryLogin(email);
       assert.equal(again.status, 403);
       assert.equal(again.body?.error?.code, 'user_inactive');
     });

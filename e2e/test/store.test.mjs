@@ -31,7 +31,7 @@ describe('the store of this pass', () => {
         const login = await server.login(email);
         assert.match(login.user?.id ?? '', /^[0-9a-f-]{36}$/, JSON.stringify(login));
       }
-      const none = await server.post('/api/auth/login', { email: 'driver6@rodando.local', password: 'rodando123', appAudience: 'driver_app' });
+      const none = await server.tryLogin('driver6@rodando.local');
       assert.equal(none.status, 401, JSON.stringify(none.body));
     } finally {
       await server.close();

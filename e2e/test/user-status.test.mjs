@@ -34,11 +34,7 @@ describe('PATCH /api/users/{id}', () => {
       assert.ok(Date.now() - started < 1000, `disconnected after ${Date.now() - started} ms`);
       assert.equal(socket.connected, false);
 
-      const refused = await server.post('/api/auth/login', {
-        email: DRIVER,
-        password: 'rodando123',
-        appAudience: 'driver_app',
-      });
+      const refused = await server.tryLogin(DRIVER);
       assert.equal(refused.status, 403, JSON.stringify(refused.body));
       assert.equal(refused.body.error.code, 'user_inactive');
       // The old session is over too: its refresh token and its access token are refused.
