@@ -31,6 +31,7 @@
 mod availability;
 mod connect;
 mod errors;
+mod query;
 mod sessions;
 mod trips;
 mod users;

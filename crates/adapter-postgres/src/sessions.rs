@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::errors::{corrupt, failed};
+use crate::query::{find_by, updated_one};
 
 /// A `sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -85,17 +86,15 @@ impl SessionRepository for PgStore {
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, Unexpected> {
-        sqlx::query_as::<_, SessionRow>(
+        find_by::<SessionRow, _, _>(
+            &self.pool,
             "SELECT id, user_id, session_type, app_audience, access_expires_at, \
              refresh_expires_at, refresh_jti, revoked_at, revoke_reason, last_activity_at, \
              device_info, created_at FROM sessions WHERE id = $1",
+            id.as_uuid(),
+            "reading a session",
         )
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
         .await
-        .map_err(failed("reading a session"))?
-        .map(Session::try_from)
-        .transpose()
     }
 
     async fn rotate(
@@ -150,17 +149,14 @@ impl SessionRepository for PgStore {
         reason: RevokeReason,
         at: OffsetDateTime,
     ) -> Result<bool, Unexpected> {
-        let done = sqlx::query(
+        let revoke = sqlx::query(
             "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
              WHERE id = $1 AND revoked_at IS NULL",
         )
         .bind(id.as_uuid())
         .bind(at)
-        .bind(reason.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(failed("revoking a session"))?;
-        Ok(done.rows_affected() == 1)
+        .bind(reason.as_str());
+        updated_one(revoke, &self.pool, "revoking a session").await
     }
 
     async fn extend_access(
@@ -170,17 +166,14 @@ impl SessionRepository for PgStore {
         at: OffsetDateTime,
     ) -> Result<bool, Unexpected> {
         // Never moves the expiry back: an older token presented late must not shorten it.
-        let done = sqlx::query(
+        let extend = sqlx::query(
             "UPDATE sessions SET access_expires_at = GREATEST(access_expires_at, $2), \
              last_activity_at = $3 WHERE id = $1 AND revoked_at IS NULL",
         )
         .bind(id.as_uuid())
         .bind(access_expires_at)
-        .bind(at)
-        .execute(&self.pool)
-        .await
-        .map_err(failed("extending a session's access"))?;
-        Ok(done.rows_affected() == 1)
+        .bind(at);
+        updated_one(extend, &self.pool, "extending a session's access").await
     }
 
     async fn live_sessions_of(

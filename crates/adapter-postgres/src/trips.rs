@@ -36,6 +36,7 @@ use self::row::{
 use crate::PgStore;
 use crate::availability::compare_and_set_on;
 use crate::errors::{corrupt, failed, unique_violation};
+use crate::query::find_by;
 
 /// The partial unique index that keeps one active trip per passenger.
 const ONE_ACTIVE_PER_PASSENGER: &str = "trips_one_active_per_passenger";
@@ -47,6 +48,25 @@ const ONE_OPEN_PER_DRIVER: &str = "trip_offers_one_open_per_driver";
 /// Times a dispatch write is run again after PostgreSQL broke a deadlock by aborting it (the
 /// statements' lock order makes that unlikely; a retry is always safe, nothing was written).
 const DEADLOCK_RETRIES: usize = 3;
+
+/// The trips (every column of [`TripRow`]) that match the condition `$cond`.
+macro_rules! trips_where {
+    ($($cond:tt)+) => {
+        concat!("SELECT ", trip_columns!(), " FROM trips WHERE ", $($cond)+)
+    };
+}
+
+/// The offers (every column of [`OfferRow`]) that match the condition `$cond`.
+macro_rules! offers_where {
+    ($cond:literal) => {
+        concat!(
+            "SELECT ",
+            offer_columns!(),
+            " FROM trip_offers WHERE ",
+            $cond
+        )
+    };
+}
 
 /// Stores a new trip (`$1..=$22`) with its idempotency key and fingerprint (`$23`, `$24`); a key
 /// already used by the passenger makes it a no-op that returns no row.
@@ -66,34 +86,18 @@ const FIND_BY_IDEMPOTENCY_KEY: &str = concat!(
     ", idempotency_fingerprint FROM trips WHERE passenger_id = $1 AND idempotency_key = $2"
 );
 
-const FIND: &str = concat!("SELECT ", trip_columns!(), " FROM trips WHERE id = $1");
+const FIND: &str = trips_where!("id = $1");
 
-const ACTIVE_FOR_PASSENGER: &str = concat!(
-    "SELECT ",
-    trip_columns!(),
-    " FROM trips WHERE passenger_id = $1 AND status IN ",
-    active_statuses!()
-);
+const ACTIVE_FOR_PASSENGER: &str =
+    trips_where!("passenger_id = $1 AND status IN ", active_statuses!());
 
 const STANDING: &str = "SELECT driver_id, status FROM trips WHERE id = $1";
 
-const FIND_OFFER: &str = concat!(
-    "SELECT ",
-    offer_columns!(),
-    " FROM trip_offers WHERE id = $1"
-);
+const FIND_OFFER: &str = offers_where!("id = $1");
 
-const OFFERS_FOR_TRIP: &str = concat!(
-    "SELECT ",
-    offer_columns!(),
-    " FROM trip_offers WHERE trip_id = $1 ORDER BY offered_at, id"
-);
+const OFFERS_FOR_TRIP: &str = offers_where!("trip_id = $1 ORDER BY offered_at, id");
 
-const OPEN_OFFER_OF: &str = concat!(
-    "SELECT ",
-    offer_columns!(),
-    " FROM trip_offers WHERE driver_id = $1 AND status = 'offered'"
-);
+const OPEN_OFFER_OF: &str = offers_where!("driver_id = $1 AND status = 'offered'");
 
 /// [`TripRepository::unattended`]: waiting trips (`$1` is `now - quiet`, `$2` `now - timeout`,
 /// `$3` the limit) with no open offer and nothing closed since `$1`, or requested by `$2`.
@@ -128,12 +132,8 @@ const LOCK_MATCHABLE_DRIVER: &str = "SELECT 1 FROM drivers_availability d \
 const LOCK_ACTIVE_USER: &str = "SELECT 1 FROM users WHERE id = $1 AND status = 'active' FOR SHARE";
 
 /// Open offers whose deadline is at or before `$1`, earliest first, at most `$2`.
-const DUE_OFFERS: &str = concat!(
-    "SELECT ",
-    offer_columns!(),
-    " FROM trip_offers WHERE status = 'offered' AND expires_at <= $1 \
-     ORDER BY expires_at, id LIMIT $2"
-);
+const DUE_OFFERS: &str =
+    offers_where!("status = 'offered' AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2");
 
 /// Writes the trip (`$1..=$22`) if its status is still `$23`.
 const UPDATE_TRIP: &str = concat!(
@@ -395,26 +395,20 @@ impl TripRepository for PgStore {
     }
 
     async fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected> {
-        sqlx::query_as::<_, TripRow>(FIND)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed("reading a trip"))?
-            .map(Trip::try_from)
-            .transpose()
+        find_by::<TripRow, _, _>(&self.pool, FIND, id.as_uuid(), "reading a trip").await
     }
 
     async fn active_for_passenger(
         &self,
         passenger: PassengerId,
     ) -> Result<Option<Trip>, Unexpected> {
-        sqlx::query_as::<_, TripRow>(ACTIVE_FOR_PASSENGER)
-            .bind(passenger.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed("reading a passenger's active trip"))?
-            .map(Trip::try_from)
-            .transpose()
+        find_by::<TripRow, _, _>(
+            &self.pool,
+            ACTIVE_FOR_PASSENGER,
+            passenger.as_uuid(),
+            "reading a passenger's active trip",
+        )
+        .await
     }
 
     async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
@@ -422,13 +416,7 @@ impl TripRepository for PgStore {
     }
 
     async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {
-        sqlx::query_as::<_, OfferRow>(FIND_OFFER)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed("reading an offer"))?
-            .map(Offer::try_from)
-            .transpose()
+        find_by::<OfferRow, _, _>(&self.pool, FIND_OFFER, id.as_uuid(), "reading an offer").await
     }
 
     async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected> {
@@ -441,13 +429,13 @@ impl TripRepository for PgStore {
     }
 
     async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected> {
-        sqlx::query_as::<_, OfferRow>(OPEN_OFFER_OF)
-            .bind(driver.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed("reading a driver's open offer"))?
-            .map(Offer::try_from)
-            .transpose()
+        find_by::<OfferRow, _, _>(
+            &self.pool,
+            OPEN_OFFER_OF,
+            driver.as_uuid(),
+            "reading a driver's open offer",
+        )
+        .await
     }
 
     async fn unattended(

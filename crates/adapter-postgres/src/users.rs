@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::errors::{corrupt, failed, unique_violation};
+use crate::query::{find_by, updated_one};
 
 /// The user whose `$column` equals `$1`.
 macro_rules! select_user_where {
@@ -70,13 +71,7 @@ impl PgStore {
     where
         K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
     {
-        sqlx::query_as::<_, UserRow>(sql)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed("reading a user"))?
-            .map(User::try_from)
-            .transpose()
+        find_by::<UserRow, _, _>(&self.pool, sql, key, "reading a user").await
     }
 
     /// Which uniqueness rule `user` breaks, in the port's order (e-mail, phone, id).
@@ -156,12 +151,9 @@ impl UserRepository for PgStore {
     }
 
     async fn set_status(&self, id: UserId, status: UserStatus) -> Result<bool, Unexpected> {
-        let done = sqlx::query("UPDATE users SET status = $2 WHERE id = $1")
+        let set = sqlx::query("UPDATE users SET status = $2 WHERE id = $1")
             .bind(id.as_uuid())
-            .bind(status.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(failed("changing a user's status"))?;
-        Ok(done.rows_affected() == 1)
+            .bind(status.as_str());
+        updated_one(set, &self.pool, "changing a user's status").await
     }
 }
