@@ -61,6 +61,18 @@ impl FieldErrors {
             Err(self)
         }
     }
+
+    /// `Ok` with the `value` a parser read when nothing was refused; else these errors (a
+    /// value that could not be read always left its error here).
+    ///
+    /// # Errors
+    /// `self` when at least one field was refused or `value` is missing.
+    pub fn into_value<T>(self, value: Option<T>) -> Result<T, FieldErrors> {
+        match value {
+            Some(v) if self.is_empty() => Ok(v),
+            _ => Err(self),
+        }
+    }
 }
 
 impl fmt::Display for FieldErrors {

@@ -110,11 +110,7 @@ pub fn parse_refresh(body: &Value) -> Result<String, FieldErrors> {
     let mut r = ObjectReader::new(body, "body")?;
     r.deny_unknown(REFRESH_FIELDS);
     let token = r.required_str(&["refreshToken"]).map(str::to_owned);
-    let errors = r.finish();
-    match token {
-        Some(t) if errors.is_empty() => Ok(t),
-        _ => Err(errors),
-    }
+    r.finish().into_value(token)
 }
 
 /// Parses the socket event `auth:refresh` `{accessToken}`: the fresh access token a live
@@ -128,11 +124,7 @@ pub fn parse_socket_refresh(payload: &Value) -> Result<String, FieldErrors> {
     if token.is_some_and(|t| t.trim().is_empty()) {
         r.error("accessToken", "must not be empty");
     }
-    let errors = r.finish();
-    match token {
-        Some(t) if errors.is_empty() => Ok(t.to_owned()),
-        _ => Err(errors),
-    }
+    r.finish().into_value(token).map(str::to_owned)
 }
 
 /// The login and refresh response.

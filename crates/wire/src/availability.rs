@@ -52,11 +52,7 @@ pub fn parse_status_update(payload: &Value) -> Result<StatusCommand, FieldErrors
         );
         None
     };
-    let errors = r.finish();
-    match command {
-        Some(c) if errors.is_empty() => Ok(c),
-        _ => Err(errors),
-    }
+    r.finish().into_value(command)
 }
 
 /// Parses `driver:location:ping`: `{latitude, longitude, accuracyMeters?, heading?, speedKph?,

@@ -278,6 +278,13 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// `T` publishes three names, each one the domain `parses`.
+    fn three_parsed<T: PartialSchema>(parses: fn(&str) -> bool) {
+        let names = enum_values::<T>();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names.iter().all(|n| parses(n)), "{names:?}");
+    }
+
     fn set(names: &[&str]) -> BTreeSet<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
     }
@@ -302,24 +309,9 @@ mod tests {
             .map(|s| s.as_str().to_owned())
             .collect();
         assert_eq!(enum_values::<TripStatusName>(), statuses);
-        let audiences = enum_values::<AppAudienceName>();
-        assert_eq!(audiences.len(), 3);
-        assert!(
-            audiences.iter().all(|a| AppAudience::parse(a).is_ok()),
-            "{audiences:?}"
-        );
-        let types = enum_values::<UserTypeName>();
-        assert_eq!(types.len(), 3);
-        assert!(
-            types.iter().all(|t| UserType::parse(t).is_ok()),
-            "{types:?}"
-        );
-        let sessions = enum_values::<SessionTypeName>();
-        assert_eq!(sessions.len(), 3);
-        assert!(
-            sessions.iter().all(|s| SessionType::parse(s).is_ok()),
-            "{sessions:?}"
-        );
+        three_parsed::<AppAudienceName>(|a| AppAudience::parse(a).is_ok());
+        three_parsed::<UserTypeName>(|t| UserType::parse(t).is_ok());
+        three_parsed::<SessionTypeName>(|s| SessionType::parse(s).is_ok());
         assert_eq!(
             enum_values::<PaymentMethodName>(),
             [PaymentMethod::Cash.as_str(), PaymentMethod::Card.as_str()]
@@ -342,18 +334,8 @@ mod tests {
             ]
             .map(AvailabilityStatus::as_str)
         );
-        let reasons = enum_values::<AvailabilityReasonName>();
-        assert_eq!(reasons.len(), 3);
-        assert!(
-            reasons.iter().all(|r| AvailabilityReason::parse(r).is_ok()),
-            "{reasons:?}"
-        );
-        let revoked = enum_values::<RevokeReasonName>();
-        assert_eq!(revoked.len(), 3);
-        assert!(
-            revoked.iter().all(|r| RevokeReason::parse(r).is_ok()),
-            "{revoked:?}"
-        );
+        three_parsed::<AvailabilityReasonName>(|r| AvailabilityReason::parse(r).is_ok());
+        three_parsed::<RevokeReasonName>(|r| RevokeReason::parse(r).is_ok());
         assert_eq!(
             enum_values::<CancellerName>(),
             ActorKind::ALL.map(ActorKind::as_str)

@@ -94,11 +94,7 @@ pub fn parse_trip_ref(payload: &Value) -> Result<(TripId, Option<String>), Field
         .required_str(&["tripId"])
         .and_then(|s| TripId::parse(s).map_err(|e| r.error("tripId", e)).ok());
     let reason = reason(&mut r);
-    let errors = r.finish();
-    match trip {
-        Some(trip) if errors.is_empty() => Ok((trip, reason)),
-        _ => Err(errors),
-    }
+    r.finish().into_value(trip).map(|trip| (trip, reason))
 }
 
 /// Parses `{assignmentId, reason?}` (`driver:offer:accept` / `driver:offer:reject`).
@@ -113,11 +109,7 @@ pub fn parse_offer_answer(payload: &Value) -> Result<(OfferId, Option<String>), 
             .ok()
     });
     let reason = reason(&mut r);
-    let errors = r.finish();
-    match offer {
-        Some(offer) if errors.is_empty() => Ok((offer, reason)),
-        _ => Err(errors),
-    }
+    r.finish().into_value(offer).map(|offer| (offer, reason))
 }
 
 /// Parses a REST cancel body `{reason?}` (an empty body is `{}`).
