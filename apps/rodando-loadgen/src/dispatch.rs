@@ -271,26 +271,14 @@ async fn drive(
     // the same instant would measure a thundering herd (on PostgreSQL they queue for the pool
     // past the ack deadline), not dispatch.
     let permit = announcing.acquire_owned().await;
-    let status = client
-        .emit_with_ack(
-            "driver:status:update",
-            json!({ "availabilityStatus": "AVAILABLE" }),
-            shared.ack_timeout,
-        )
-        .await;
+    let status = run::go_available(client, shared.ack_timeout).await;
     if ack_failed(&mut errors, "status", &status) {
         shared.gave_up.fetch_add(1, Ordering::Relaxed);
         return errors;
     }
     let mut walker = Walker::new(seed);
     let (lat, lon) = walker.step(0.0);
-    let first = client
-        .emit_with_ack(
-            "driver:location:ping",
-            json!({ "latitude": lat, "longitude": lon }),
-            shared.ack_timeout,
-        )
-        .await;
+    let first = run::ping_with_ack(client, (lat, lon), shared.ack_timeout).await;
     if ack_failed(&mut errors, "ping", &first) {
         shared.gave_up.fetch_add(1, Ordering::Relaxed);
         return errors;

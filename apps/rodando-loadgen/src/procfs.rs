@@ -6,13 +6,17 @@ use std::time::Duration;
 /// every Linux this runs on).
 pub const CLK_TCK: f64 = 100.0;
 
+/// The number that follows `prefix` on the first line starting with it (a `/proc` text's field).
+fn first_number_after(text: &str, prefix: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+}
+
 /// `VmRSS` of a `/proc/<pid>/status` text, in KiB.
 pub fn parse_vm_rss_kb(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kb| kb.parse().ok())
+    first_number_after(status, "VmRSS:")
 }
 
 /// `utime + stime` (clock ticks) of a `/proc/<pid>/stat` text. The command name (field 2) may
@@ -39,11 +43,7 @@ pub fn cpu_percent(ticks_before: u64, ticks_after: u64, wall: Duration) -> Optio
 
 /// The soft `Max open files` of a `/proc/<pid>/limits` text (`None` if missing or unlimited).
 pub fn parse_open_files_limit(limits: &str) -> Option<u64> {
-    limits
-        .lines()
-        .find_map(|line| line.strip_prefix("Max open files"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|soft| soft.parse().ok())
+    first_number_after(limits, "Max open files")
 }
 
 /// This process' soft limit on open files: every socket is one.

@@ -254,14 +254,7 @@ pub async fn drive(
     let mut errors = Errors::new();
 
     if announce {
-        match client
-            .emit_with_ack(
-                "driver:status:update",
-                json!({ "availabilityStatus": "AVAILABLE" }),
-                shared.ack_timeout,
-            )
-            .await
-        {
+        match go_available(client, shared.ack_timeout).await {
             Ok(ack) if ack["ok"] == true => {}
             Ok(ack) => count(&mut errors, format!("status_error:{}", error_code(&ack))),
             Err(e) => count(&mut errors, format!("status_{}", client_error_kind(&e))),
@@ -306,13 +299,7 @@ pub async fn drive(
         let marker = shared.launch(&opened.user_id, measured);
         let (latitude, longitude) = geo::marked(lat, lon, marker);
         let started = Instant::now();
-        let result = client
-            .emit_with_ack(
-                "driver:location:ping",
-                json!({ "latitude": latitude, "longitude": longitude }),
-                shared.ack_timeout,
-            )
-            .await;
+        let result = ping_with_ack(client, (latitude, longitude), shared.ack_timeout).await;
         let elapsed = started.elapsed();
         if measured {
             sent += 1;
@@ -419,4 +406,28 @@ fn client_error_kind(e: &ClientError) -> &'static str {
         ClientError::Transport(_) => "transport_error",
         ClientError::Protocol(_) => "protocol_error",
     }
+}
+
+/// `driver:status:update` AVAILABLE, the ack awaited for `timeout`: how every simulated driver
+/// announces itself.
+pub(crate) async fn go_available(
+    client: &SioClient,
+    timeout: Duration,
+) -> Result<Value, ClientError> {
+    let available = json!({ "availabilityStatus": "AVAILABLE" });
+    client
+        .emit_with_ack("driver:status:update", available, timeout)
+        .await
+}
+
+/// `driver:location:ping` at `(latitude, longitude)`, the ack awaited for `timeout`.
+pub(crate) async fn ping_with_ack(
+    client: &SioClient,
+    (latitude, longitude): (f64, f64),
+    timeout: Duration,
+) -> Result<Value, ClientError> {
+    let position = json!({ "latitude": latitude, "longitude": longitude });
+    client
+        .emit_with_ack("driver:location:ping", position, timeout)
+        .await
 }

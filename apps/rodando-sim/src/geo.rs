@@ -162,35 +162,24 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn at(lat: f64, lon: f64) -> Point {
+        Point { lat, lon }
+    }
+
     #[test]
     fn haversine_matches_a_known_distance() {
         // One degree of latitude is about 111.2 km.
-        let a = Point {
-            lat: 23.0,
-            lon: -82.0,
-        };
-        let b = Point {
-            lat: 24.0,
-            lon: -82.0,
-        };
+        let a = at(23.0, -82.0);
+        let b = at(24.0, -82.0);
         assert!((a.distance_m(b) - 111_195.0).abs() < 50.0);
         assert!(a.distance_m(a).abs() < 1e-9);
     }
 
     #[test]
     fn bearings_point_the_right_way() {
-        let o = Point {
-            lat: 23.1,
-            lon: -82.4,
-        };
-        let north = Point {
-            lat: 23.2,
-            lon: -82.4,
-        };
-        let east = Point {
-            lat: 23.1,
-            lon: -82.3,
-        };
+        let o = at(23.1, -82.4);
+        let north = at(23.2, -82.4);
+        let east = at(23.1, -82.3);
         assert!(o.bearing_to(north).abs() < 1e-6);
         assert!((o.bearing_to(east) - 90.0).abs() < 0.1);
         assert!((north.bearing_to(o) - 180.0).abs() < 1e-6);
