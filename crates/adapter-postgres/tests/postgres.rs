@@ -324,24 +324,40 @@ async fn the_health_check_fails_once_the_pool_is_closed() {
     .await;
 }
 
+/// Runs `statement`, a bulk insert of a fixture, with [`NOW`] as `$1`.
+async fn at_now(store: &PgStore, statement: &str) {
+    sqlx::query(statement)
+        .bind(NOW)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+/// Refreshes the planner's statistics of `table` after a bulk insert, as autovacuum would.
+async fn analyze(store: &PgStore, table: &str) {
+    sqlx::query(&format!("ANALYZE {table}"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
 /// With 5,000 drivers around Havana, the nearest-driver query is an index scan of the partial
 /// GiST index (KNN order, `ST_DWithin` as index condition), and its answer is exactly the one
 /// haversine gives when measuring every driver.
 #[tokio::test]
 async fn the_nearest_query_walks_the_gist_index_and_agrees_with_haversine() {
     with_fresh_store(|store| async move {
-        sqlx::query(
+        at_now(
+            &store,
             "INSERT INTO users (id, email, name, user_type, password_hash, created_at) \
              SELECT gen_random_uuid(), 'd' || g || '@rodando.test', 'Driver ' || g, 'driver', \
                     'x', $1 FROM generate_series(1, 5000) AS g",
         )
-        .bind(NOW)
-        .execute(store.pool())
-        .await
-        .unwrap();
+        .await;
         // A third available, the others paused; one in seven without a socket (not matchable);
         // positions over a 90 km x 45 km box.
-        sqlx::query(
+        at_now(
+            &store,
             "INSERT INTO drivers_availability (driver_id, is_online, is_available_for_trips, \
                availability_reason, last_location, last_location_timestamp, \
                last_online_timestamp, last_presence_timestamp, updated_at, version, \
@@ -353,14 +369,8 @@ async fn the_nearest_query_walks_the_gist_index_and_agrees_with_haversine() {
                     $1, $1, $1, $1, 0, n % 7 <> 0 \
              FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) AS u",
         )
-        .bind(NOW)
-        .execute(store.pool())
-        .await
-        .unwrap();
-        sqlx::query("ANALYZE drivers_availability")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        .await;
+        analyze(&store, "drivers_availability").await;
         let freshness = Duration::seconds(120);
         let radius = 5_000.0;
 
@@ -483,20 +493,19 @@ async fn every_trip_list_walks_an_index_from_its_boundary() {
     use rodando_domain::trip_list::{TripFilter, TripKey, TripListQuery, TripScope};
 
     with_fresh_store(|store| async move {
-        sqlx::query(
+        at_now(
+            &store,
             "INSERT INTO users (id, email, name, user_type, password_hash, created_at) \
              SELECT gen_random_uuid(), 'u' || g || '@rodando.test', 'User ' || g, \
                     CASE WHEN g <= 300 THEN 'passenger' ELSE 'driver' END, 'x', $1 \
              FROM generate_series(1, 400) AS g",
         )
-        .bind(NOW)
-        .execute(store.pool())
-        .await
-        .unwrap();
+        .await;
         // Trip n of passenger n % 300 (its latest one in flight for a tenth of them), driven by
         // driver n % 100 unless still waiting, with the step times its status implies (the
         // store reads trips back through Trip::restore).
-        sqlx::query(
+        at_now(
+            &store,
             "WITH p AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users \
                         WHERE user_type = 'passenger'), \
                   d AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM users \
@@ -524,14 +533,8 @@ async fn every_trip_list_walks_an_index_from_its_boundary() {
                     CASE WHEN status = 'completed' THEN 700 END \
              FROM t",
         )
-        .bind(NOW)
-        .execute(store.pool())
-        .await
-        .unwrap();
-        sqlx::query("ANALYZE trips")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        .await;
+        analyze(&store, "trips").await;
         let someone: Uuid = sqlx::query_scalar(
             "SELECT passenger_id FROM trips WHERE status = 'in_progress' LIMIT 1",
         )
