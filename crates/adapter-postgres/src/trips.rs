@@ -113,23 +113,40 @@ const UNATTENDED: &str = concat!(
      ORDER BY requested_at, id LIMIT $3"
 );
 
-/// Locks trip `$1` (until commit) if it is `assigning`: a new offer's guard. A concurrent cancel
-/// waits for this write and then withdraws the offer it made.
-const LOCK_ASSIGNING_TRIP: &str =
-    "SELECT 1 FROM trips WHERE id = $1 AND status = 'assigning' FOR UPDATE";
+/// A row lock a dispatch write takes before it writes (`SELECT 1 … FOR UPDATE | FOR SHARE` of
+/// the row keyed `$1`, held until commit), and the conflict when no row qualifies.
+struct Guard {
+    sql: &'static str,
+    what: &'static str,
+    conflict: DispatchConflict,
+}
 
-/// Locks driver `$1`'s availability (until commit) if it can be offered a trip: a new offer's
-/// guard. A concurrent write of another trip or status waits for this one.
+/// Locks trip `$1` if it is `assigning`: a new offer's guard. A concurrent cancel waits for this
+/// write and then withdraws the offer it made.
+const LOCK_ASSIGNING_TRIP: Guard = Guard {
+    sql: "SELECT 1 FROM trips WHERE id = $1 AND status = 'assigning' FOR UPDATE",
+    what: "checking the trip of a new offer",
+    conflict: DispatchConflict::TripChanged,
+};
+
 /// Whether driver `$1` may get a new offer, locking its availability and user rows (a status
-/// change waits for this write, or this write sees it).
-const LOCK_MATCHABLE_DRIVER: &str = "SELECT 1 FROM drivers_availability d \
-     JOIN users u ON u.id = d.driver_id \
-     WHERE d.driver_id = $1 AND d.is_available_for_trips AND d.is_connected \
-       AND u.status = 'active' FOR SHARE";
+/// change waits for this write, or this write sees it): a new offer's guard.
+const LOCK_MATCHABLE_DRIVER: Guard = Guard {
+    sql: "SELECT 1 FROM drivers_availability d \
+          JOIN users u ON u.id = d.driver_id \
+          WHERE d.driver_id = $1 AND d.is_available_for_trips AND d.is_connected \
+            AND u.status = 'active' FOR SHARE",
+    what: "checking the driver of a new offer",
+    conflict: DispatchConflict::DriverNotMatchable,
+};
 
-/// Whether user `$1` is active, locking its row until the write commits: a ban either lands
-/// before this check or waits for the write.
-const LOCK_ACTIVE_USER: &str = "SELECT 1 FROM users WHERE id = $1 AND status = 'active' FOR SHARE";
+/// Whether user `$1` is active, locking its row: a ban either lands before this check or waits
+/// for the write.
+const LOCK_ACTIVE_USER: Guard = Guard {
+    sql: "SELECT 1 FROM users WHERE id = $1 AND status = 'active' FOR SHARE",
+    what: "checking the driver of an acceptance",
+    conflict: DispatchConflict::DriverInactive,
+};
 
 /// Open offers whose deadline is at or before `$1`, earliest first, at most `$2`.
 const DUE_OFFERS: &str =
@@ -234,6 +251,16 @@ impl PgStore {
     }
 }
 
+/// Takes the `lock` of the row keyed `key`; its conflict when no row qualifies.
+async fn guard(conn: &mut PgConnection, lock: Guard, key: Uuid) -> Result<(), DispatchConflict> {
+    let locked = sqlx::query(lock.sql)
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .map_err(failed(lock.what))?;
+    locked.map(|_| ()).ok_or(lock.conflict)
+}
+
 /// Runs every statement of `write` on `conn` (a transaction), stopping at the first guard that
 /// fails; the caller commits or rolls back.
 async fn apply_on(
@@ -272,25 +299,11 @@ async fn apply_on(
             return Err(DispatchConflict::OfferNotOpen);
         }
         if o.status() == OfferStatus::Accepted {
-            let active = sqlx::query(LOCK_ACTIVE_USER)
-                .bind(o.driver_id().as_uuid())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(failed("checking the driver of an acceptance"))?;
-            if active.is_none() {
-                return Err(DispatchConflict::DriverInactive);
-            }
+            guard(conn, LOCK_ACTIVE_USER, o.driver_id().as_uuid()).await?;
         }
     }
     if let Some(o) = &write.new_offer {
-        let assigning = sqlx::query(LOCK_ASSIGNING_TRIP)
-            .bind(o.trip_id().as_uuid())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(failed("checking the trip of a new offer"))?;
-        if assigning.is_none() {
-            return Err(DispatchConflict::TripChanged);
-        }
+        guard(conn, LOCK_ASSIGNING_TRIP, o.trip_id().as_uuid()).await?;
         let inserted = bind_offer!(sqlx::query(INSERT_OFFER), o)
             .execute(&mut *conn)
             .await;
@@ -309,14 +322,7 @@ async fn apply_on(
         compare_and_set_on(&mut *conn, change.expected_version, &change.next).await?;
     }
     if let Some(o) = &write.new_offer {
-        let matchable = sqlx::query(LOCK_MATCHABLE_DRIVER)
-            .bind(o.driver_id().as_uuid())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(failed("checking the driver of a new offer"))?;
-        if matchable.is_none() {
-            return Err(DispatchConflict::DriverNotMatchable);
-        }
+        guard(conn, LOCK_MATCHABLE_DRIVER, o.driver_id().as_uuid()).await?;
     }
     if let (Some(trip), None) = (numbered, seq) {
         let current: Option<i64> = sqlx::query_scalar(CURRENT_SEQ)
