@@ -223,26 +223,19 @@ impl TokenService for JwtTokenService {
 
     fn verify_access(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
         let c = self.verify(token, &self.access_dec, ACCESS, now)?;
-        let invalid = |what: &str| TokenError::Invalid(format!("bad {what} claim"));
         Ok(AccessClaims {
             grant: AccessGrant {
-                user_id: UserId::parse(&c.sub).map_err(|_| invalid("sub"))?,
-                session_id: SessionId::parse(&c.sid).map_err(|_| invalid("sid"))?,
-                user_type: c
-                    .user_type
-                    .as_deref()
-                    .and_then(|t| UserType::parse(t).ok())
-                    .ok_or_else(|| invalid("userType"))?,
-                audience: c
-                    .aud
-                    .as_deref()
-                    .and_then(|a| AppAudience::parse(a).ok())
-                    .ok_or_else(|| invalid("aud"))?,
+                user_id: claim("sub", Some(&c.sub), |s| UserId::parse(s).ok())?,
+                session_id: claim("sid", Some(&c.sid), |s| SessionId::parse(s).ok())?,
+                user_type: claim("userType", c.user_type.as_deref(), |t| {
+                    UserType::parse(t).ok()
+                })?,
+                audience: claim("aud", c.aud.as_deref(), |a| AppAudience::parse(a).ok())?,
                 email: c.email,
                 phone_number: c.phone_number,
             },
-            issued_at: timestamp(c.iat).ok_or_else(|| invalid("iat"))?,
-            expires_at: timestamp(c.exp).ok_or_else(|| invalid("exp"))?,
+            issued_at: claim("iat", Some(c.iat), timestamp)?,
+            expires_at: claim("exp", Some(c.exp), timestamp)?,
         })
     }
 
@@ -252,18 +245,23 @@ impl TokenService for JwtTokenService {
         now: OffsetDateTime,
     ) -> Result<RefreshClaims, TokenError> {
         let c = self.verify(token, &self.refresh_dec, REFRESH, now)?;
-        let invalid = |what: &str| TokenError::Invalid(format!("bad {what} claim"));
         Ok(RefreshClaims {
-            user_id: UserId::parse(&c.sub).map_err(|_| invalid("sub"))?,
-            session_id: SessionId::parse(&c.sid).map_err(|_| invalid("sid"))?,
-            jti: c
-                .jti
-                .as_deref()
-                .and_then(|j| Uuid::try_parse(j).ok())
-                .ok_or_else(|| invalid("jti"))?,
-            expires_at: timestamp(c.exp).ok_or_else(|| invalid("exp"))?,
+            user_id: claim("sub", Some(&c.sub), |s| UserId::parse(s).ok())?,
+            session_id: claim("sid", Some(&c.sid), |s| SessionId::parse(s).ok())?,
+            jti: claim("jti", c.jti.as_deref(), |j| Uuid::try_parse(j).ok())?,
+            expires_at: claim("exp", Some(c.exp), timestamp)?,
         })
     }
+}
+
+/// Claim `name` read by `parse`; a missing or unreadable one makes the token invalid.
+fn claim<R, T>(
+    name: &str,
+    raw: Option<R>,
+    parse: impl FnOnce(R) -> Option<T>,
+) -> Result<T, TokenError> {
+    raw.and_then(parse)
+        .ok_or_else(|| TokenError::Invalid(format!("bad {name} claim")))
 }
 
 fn timestamp(secs: i64) -> Option<OffsetDateTime> {

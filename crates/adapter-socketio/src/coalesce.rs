@@ -8,11 +8,13 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rodando_domain::ids::DriverId;
 use tokio::time::Instant;
+
+use crate::sync::lock;
 
 /// Per-driver throttle with trailing delivery.
 pub(crate) struct Coalescer<T> {
@@ -54,7 +56,7 @@ impl<T> Coalescer<T> {
 
     /// Decides what to do with a new update for `driver` at `now`.
     pub(crate) fn offer(&self, driver: DriverId, update: T, now: Instant) -> Decision<T> {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slots = lock(&self.slots);
         match slots.by_driver.get_mut(&driver) {
             Some(slot) if now < slot.last_sent + self.window => {
                 if slot.pending.replace(update).is_some() {
@@ -88,7 +90,7 @@ impl<T> Coalescer<T> {
     /// seen lately), is shared by every flush of that period (amortized O(1) per update)
     /// rather than paid by each flush as it was (O(all drivers) per flush).
     pub(crate) fn flush(&self, driver: DriverId, now: Instant) -> Option<T> {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slots = lock(&self.slots);
         let pending = slots.by_driver.get_mut(&driver).and_then(|slot| {
             let pending = slot.pending.take();
             if pending.is_some() {
@@ -109,11 +111,7 @@ impl<T> Coalescer<T> {
     /// How many drivers the coalescer remembers.
     #[cfg(test)]
     fn remembered(&self) -> usize {
-        self.slots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .by_driver
-            .len()
+        lock(&self.slots).by_driver.len()
     }
 }
 

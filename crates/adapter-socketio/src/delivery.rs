@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use rodando_domain::admission::Namespace;
@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use crate::context::SocketContext;
 use crate::metrics;
+use crate::sync::lock;
 
 /// Why an outbound operation did not get through: the `reason` label, a closed set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +99,7 @@ impl LogLimiter {
 
     /// Whether a line about `key` may be written at `now` (and if so, remembers it).
     pub(crate) fn allow(&self, key: Key, now: Instant) -> bool {
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last = lock(&self.last);
         if let Some(at) = last.get_mut(&key) {
             if now.saturating_duration_since(*at) < self.window {
                 return false;
@@ -119,10 +120,7 @@ impl LogLimiter {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.last
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        lock(&self.last).len()
     }
 }
 

@@ -27,6 +27,7 @@ mod registry;
 mod reply;
 mod resync;
 mod rooms;
+mod sync;
 mod trips_snapshot;
 
 use std::sync::Arc;

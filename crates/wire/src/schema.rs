@@ -304,11 +304,10 @@ mod tests {
 
     #[test]
     fn enumerations_publish_the_domain_names() {
-        let statuses: Vec<String> = TripStatus::ALL
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect();
-        assert_eq!(enum_values::<TripStatusName>(), statuses);
+        assert_eq!(
+            enum_values::<TripStatusName>(),
+            TripStatus::ALL.map(TripStatus::as_str)
+        );
         three_parsed::<AppAudienceName>(|a| AppAudience::parse(a).is_ok());
         three_parsed::<UserTypeName>(|t| UserType::parse(t).is_ok());
         three_parsed::<SessionTypeName>(|s| SessionType::parse(s).is_ok());
