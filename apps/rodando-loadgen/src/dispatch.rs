@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::geo::{self, Walker};
-use crate::run::{self, Errors, Opened, count};
+use crate::run::{self, Errors, Opened, client_error_kind, count};
 use crate::step::merge_errors;
 use crate::tokens::{self, Identity};
 use crate::{Args, procfs};
@@ -234,15 +234,6 @@ fn ack_failed(errors: &mut Errors, what: &str, result: &Result<Value, ClientErro
             count(errors, format!("{what}_{}", client_error_kind(e)));
             true
         }
-    }
-}
-
-fn client_error_kind(e: &ClientError) -> &'static str {
-    match e {
-        ClientError::Timeout => "timeout",
-        ClientError::Closed => "disconnected",
-        ClientError::Transport(_) => "transport_error",
-        ClientError::Protocol(_) => "protocol_error",
     }
 }
 

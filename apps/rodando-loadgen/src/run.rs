@@ -399,7 +399,8 @@ fn error_code(ack: &Value) -> String {
         .map_or_else(|| "malformed_ack".to_owned(), str::to_owned)
 }
 
-fn client_error_kind(e: &ClientError) -> &'static str {
+/// The error counter a client error is tallied under.
+pub(crate) fn client_error_kind(e: &ClientError) -> &'static str {
     match e {
         ClientError::Timeout => "timeout",
         ClientError::Closed => "disconnected",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mockall::predicate::eq;
 use rodando_application::auth::{
     AuthService, LoginError, LoginIdentifier, LoginRequest, LogoutError, RefreshError,
+    SessionTokens,
 };
 use rodando_domain::session::{RevokeReason, SessionType};
 use rodando_domain::user::{AppAudience, Email, PasswordHash, UserStatus, UserType};
@@ -112,6 +113,11 @@ impl Mocks {
             .returning(|_, _| Ok(()));
     }
 
+    /// A login for `audience` through the service over these ports; returns what it answers.
+    async fn login(self, audience: AppAudience) -> Result<SessionTokens, LoginError> {
+        self.service().login(login_request(audience)).await
+    }
+
     fn service(self) -> AuthService {
         AuthService::new(
             Arc::new(self.users),
@@ -164,11 +170,7 @@ async fn a_correct_password_opens_a_session_with_the_issued_expiries() {
         })
         .times(1)
         .returning(|_| Ok(()));
-    let tokens = m
-        .service()
-        .login(login_request(AppAudience::DriverApp))
-        .await
-        .unwrap();
+    let tokens = m.login(AppAudience::DriverApp).await.unwrap();
     assert_eq!(tokens.access.token, "access");
     assert_eq!(tokens.refresh.token, "refresh");
     assert_eq!(tokens.user.id, user_id());
@@ -185,11 +187,7 @@ async fn an_unknown_user_still_costs_a_verification_and_is_invalid_credentials()
         .times(1)
         .return_const(true);
     m.sessions.expect_insert().never();
-    let err = m
-        .service()
-        .login(login_request(AppAudience::DriverApp))
-        .await
-        .unwrap_err();
+    let err = m.login(AppAudience::DriverApp).await.unwrap_err();
     assert!(matches!(err, LoginError::InvalidCredentials));
 }
 
@@ -227,11 +225,7 @@ async fn status_and_audience_are_checked_only_after_the_password() {
             .returning(move |_| Ok(Some(user(UserType::Driver, status))));
         m.passwords.expect_verify().return_const(wrong_password);
         m.sessions.expect_insert().never();
-        let err = m
-            .service()
-            .login(login_request(audience))
-            .await
-            .unwrap_err();
+        let err = m.login(audience).await.unwrap_err();
         assert_eq!(format!("{err:?}"), expected);
     }
 }
@@ -243,11 +237,7 @@ async fn a_store_failure_is_unexpected() {
         .expect_find_by_email()
         .returning(|_| Err(Unexpected::msg("connection reset")));
     m.passwords.expect_verify().never();
-    let err = m
-        .service()
-        .login(login_request(AppAudience::DriverApp))
-        .await
-        .unwrap_err();
+    let err = m.login(AppAudience::DriverApp).await.unwrap_err();
     assert!(matches!(err, LoginError::Unexpected(_)));
 }
 

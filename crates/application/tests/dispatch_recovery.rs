@@ -123,6 +123,15 @@ fn world() -> World {
     }
 }
 
+/// A new passenger's trip request; returns the trip as requested.
+async fn requested(w: &World) -> Trip {
+    let passenger = PassengerId::from_uuid(Uuid::new_v4());
+    w.trips
+        .request(passenger, trip_request(), None)
+        .await
+        .unwrap()
+}
+
 async fn driver_near_pickup(w: &World) -> DriverId {
     let d = DriverId::from_uuid(Uuid::new_v4());
     support::online_driver_at(&w.availability, d, 23.101, -82.36).await;
@@ -138,12 +147,7 @@ async fn a_trip_whose_offer_write_failed_is_offered_once_the_store_heals() {
     let w = world();
     let driver = driver_near_pickup(&w).await;
     w.flaky.failing.store(true, Ordering::SeqCst);
-    let passenger = PassengerId::from_uuid(Uuid::new_v4());
-    let trip = w
-        .trips
-        .request(passenger, trip_request(), None)
-        .await
-        .unwrap();
+    let trip = requested(&w).await;
     assert_eq!(status_of(&w, trip.id()).await, TripStatus::Pending);
 
     // Quiet long enough, but the store still fails: nothing is made, nothing is lost.
@@ -172,12 +176,7 @@ async fn a_trip_whose_offer_write_failed_is_offered_once_the_store_heals() {
 async fn a_trip_nobody_takes_ends_no_drivers_found_with_reason_timeout() {
     let w = world();
     let driver = driver_near_pickup(&w).await;
-    let passenger = PassengerId::from_uuid(Uuid::new_v4());
-    let trip = w
-        .trips
-        .request(passenger, trip_request(), None)
-        .await
-        .unwrap();
+    let trip = requested(&w).await;
     let open = w
         .store
         .open_offer_of(driver)
