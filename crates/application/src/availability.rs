@@ -50,39 +50,24 @@ enum Command {
     SetTrip(Option<TripId>),
 }
 
-/// Driver availability use cases.
-#[derive(Clone)]
-pub struct AvailabilityService {
-    repo: Arc<dyn AvailabilityRepository>,
-    trips: Arc<dyn TripStandingLookup>,
-    notifier: Arc<dyn Notifier>,
-    clock: Arc<dyn Clock>,
-    /// Releases the open offer of a driver who goes OFFLINE or BUSY (see
-    /// [`AvailabilityService::releasing_offers_with`]).
-    offers: Option<TripService>,
-    /// Turns the pings of drivers on a trip into `trip:driver_en_route` (see
-    /// [`AvailabilityService::tracking_trips_with`]).
-    tracker: Option<EnRouteTracker>,
-}
-
-impl AvailabilityService {
-    /// Wires the service.
-    pub fn new(
+service! {
+    /// Driver availability use cases.
+    pub struct AvailabilityService {
         repo: Arc<dyn AvailabilityRepository>,
         trips: Arc<dyn TripStandingLookup>,
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            repo,
-            trips,
-            notifier,
-            clock,
-            offers: None,
-            tracker: None,
-        }
+        ..
+        /// Releases the open offer of a driver who goes OFFLINE or BUSY (see
+        /// [`AvailabilityService::releasing_offers_with`]).
+        offers: Option<TripService> = None,
+        /// Turns the pings of drivers on a trip into `trip:driver_en_route` (see
+        /// [`AvailabilityService::tracking_trips_with`]).
+        tracker: Option<EnRouteTracker> = None,
     }
+}
 
+impl AvailabilityService {
     /// A driver who goes OFFLINE or BUSY while holding an open offer releases it at once
     /// through `trips` (closed as rejected, `driver_offline` / `driver_busy`; the trip moves to
     /// the next candidate) instead of leaving the passenger to wait out its deadline.

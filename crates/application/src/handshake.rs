@@ -31,31 +31,17 @@ impl HandshakeRefused {
     }
 }
 
-/// Authenticates socket handshakes.
-#[derive(Clone)]
-pub struct HandshakeService {
-    users: Arc<dyn UserRepository>,
-    sessions: Arc<dyn SessionRepository>,
-    tokens: Arc<dyn TokenService>,
-    clock: Arc<dyn Clock>,
-}
-
-impl HandshakeService {
-    /// Wires the service.
-    pub fn new(
+service! {
+    /// Authenticates socket handshakes.
+    pub struct HandshakeService {
         users: Arc<dyn UserRepository>,
         sessions: Arc<dyn SessionRepository>,
         tokens: Arc<dyn TokenService>,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            sessions,
-            tokens,
-            clock,
-        }
     }
+}
 
+impl HandshakeService {
     /// Runs checks 1–6 in order and returns the principal, or the first failure.
     ///
     /// # Errors

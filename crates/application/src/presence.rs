@@ -22,31 +22,17 @@ pub struct SweepConfig {
     pub batch: usize,
 }
 
-/// Takes stale drivers offline.
-#[derive(Clone)]
-pub struct PresenceSweeper {
-    repo: Arc<dyn AvailabilityRepository>,
-    notifier: Arc<dyn Notifier>,
-    clock: Arc<dyn Clock>,
-    config: SweepConfig,
-}
-
-impl PresenceSweeper {
-    /// Wires the sweeper.
-    pub fn new(
+service! {
+    /// Takes stale drivers offline.
+    pub struct PresenceSweeper {
         repo: Arc<dyn AvailabilityRepository>,
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
         config: SweepConfig,
-    ) -> Self {
-        Self {
-            repo,
-            notifier,
-            clock,
-            config,
-        }
     }
+}
 
+impl PresenceSweeper {
     /// One sweep: every stale driver goes offline (batch by batch) with a
     /// `driver:availability:update` each. A driver that pinged meanwhile loses the
     /// compare-and-set race and is left alone. Returns how many were swept.

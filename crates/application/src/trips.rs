@@ -103,44 +103,21 @@ impl From<CreateTripError> for TripCommandError {
     }
 }
 
-/// Trips and dispatch.
-#[derive(Clone)]
-pub struct TripService {
-    pub(crate) trips: Arc<dyn TripRepository>,
-    pub(crate) availability: Arc<dyn AvailabilityRepository>,
-    pub(crate) users: Arc<dyn UserRepository>,
-    pub(crate) notifier: Arc<dyn Notifier>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) policy: DispatchPolicy,
-    pub(crate) fares: FareConfig,
-    pub(crate) presence_ttl: Duration,
+service! {
+    /// Trips and dispatch.
+    pub struct TripService {
+        pub(crate) trips: Arc<dyn TripRepository>,
+        pub(crate) availability: Arc<dyn AvailabilityRepository>,
+        pub(crate) users: Arc<dyn UserRepository>,
+        pub(crate) notifier: Arc<dyn Notifier>,
+        pub(crate) clock: Arc<dyn Clock>,
+        pub(crate) policy: DispatchPolicy,
+        pub(crate) fares: FareConfig,
+        pub(crate) presence_ttl: Duration,
+    }
 }
 
 impl TripService {
-    /// Wires the service.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        trips: Arc<dyn TripRepository>,
-        availability: Arc<dyn AvailabilityRepository>,
-        users: Arc<dyn UserRepository>,
-        notifier: Arc<dyn Notifier>,
-        clock: Arc<dyn Clock>,
-        policy: DispatchPolicy,
-        fares: FareConfig,
-        presence_ttl: Duration,
-    ) -> Self {
-        Self {
-            trips,
-            availability,
-            users,
-            notifier,
-            clock,
-            policy,
-            fares,
-            presence_ttl,
-        }
-    }
-
     /// A passenger requests a trip; dispatch starts at once. A replay of the same
     /// idempotency key and body returns the trip created then, and dispatches nothing.
     ///

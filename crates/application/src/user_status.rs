@@ -83,34 +83,19 @@ pub struct StatusChanged {
     pub offer_released: bool,
 }
 
-/// Sets users' statuses and applies what follows.
-#[derive(Clone)]
-pub struct UserStatusService {
-    users: Arc<dyn UserRepository>,
-    sessions: Arc<dyn SessionRepository>,
-    auth: AuthService,
-    trips: TripService,
-    clock: Arc<dyn Clock>,
-}
-
-impl UserStatusService {
-    /// Wires the service: sessions end through `auth`, offers are released through `trips`.
-    pub fn new(
+service! {
+    /// Sets users' statuses and applies what follows: sessions end through `auth`, offers are
+    /// released through `trips`.
+    pub struct UserStatusService {
         users: Arc<dyn UserRepository>,
         sessions: Arc<dyn SessionRepository>,
         auth: AuthService,
         trips: TripService,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            sessions,
-            auth,
-            trips,
-            clock,
-        }
     }
+}
 
+impl UserStatusService {
     /// Sets `target`'s status. Setting `inactive` or `banned` also ends every live session of
     /// the user (`auth:session_revoked`, `reason: "admin"`, on every node) and releases a
     /// driver's open offer ([`DRIVER_UNAVAILABLE`]); setting `active` lets the user log in

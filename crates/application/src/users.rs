@@ -27,28 +27,16 @@ pub struct NewUser {
     pub password: NewPassword,
 }
 
-/// Creates users with hashed passwords.
-#[derive(Clone)]
-pub struct UserAdmin {
-    users: Arc<dyn UserRepository>,
-    passwords: Arc<dyn PasswordHasher>,
-    clock: Arc<dyn Clock>,
-}
-
-impl UserAdmin {
-    /// Wires the service.
-    pub fn new(
+service! {
+    /// Creates users with hashed passwords.
+    pub struct UserAdmin {
         users: Arc<dyn UserRepository>,
         passwords: Arc<dyn PasswordHasher>,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            passwords,
-            clock,
-        }
     }
+}
 
+impl UserAdmin {
     /// Hashes the password and stores an active user.
     ///
     /// # Errors
