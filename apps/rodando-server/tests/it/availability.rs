@@ -7,7 +7,7 @@ use rodando_sio_client::SioClient;
 use serde_json::{Value, json};
 
 use crate::helpers::{Hears, QUIET, TestApp, WAIT, spawn_app, spawn_app_with};
-use crate::trips::{ack, ack_ok, go_available, set_status};
+use crate::trips::{ack, ack_ok, go_available, ping, set_status};
 
 /// A driver and everyone who must (admin) or must not (second driver, passenger) see it.
 struct Fleet {
@@ -289,13 +289,7 @@ async fn every_invalid_payload_gets_an_error_ack_and_an_exception_and_the_socket
 
     // Still connected and served; nothing was broadcast.
     assert!(f.driver.is_connected());
-    let ok = ack(
-        &f.driver,
-        "driver:location:ping",
-        json!({"latitude": 23.1, "longitude": -82.3}),
-    )
-    .await;
-    assert_eq!(ok["ok"], true);
+    ping(&f.driver, (23.1, -82.3)).await;
     f.admin.not_heard("driver:availability:update", QUIET).await;
     bystanders_heard_nothing(&mut f).await;
 }
@@ -352,11 +346,6 @@ async fn a_flood_is_rate_limited_without_disconnecting_or_affecting_others() {
     }
     assert!(limited >= 20, "only {limited} of 30 were limited");
     assert!(f.driver.is_connected());
-    let other = ack(
-        &f.other_driver,
-        "driver:location:ping",
-        json!({"latitude": 23.1, "longitude": -82.3}),
-    )
-    .await;
-    assert_eq!(other["ok"], true, "another socket is unaffected");
+    // Another socket is unaffected.
+    ping(&f.other_driver, (23.1, -82.3)).await;
 }
