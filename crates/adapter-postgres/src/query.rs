@@ -8,24 +8,29 @@ use sqlx::{Encode, FromRow, PgPool, Postgres, Type};
 
 use crate::errors::failed;
 
-/// The `R` row that `sql` finds with `key` as `$1`, as the domain value `T` (`None`: no such
-/// row; a row the domain refuses is [`Unexpected`]). `what` names the read in errors.
+/// A read of one row by a key (`$1`), and what it does, for errors.
+pub(crate) struct Read {
+    pub(crate) sql: &'static str,
+    pub(crate) what: &'static str,
+}
+
+/// The `R` row that `read` finds with `key`, as the domain value `T` (`None`: no such row; a
+/// row the domain refuses is [`Unexpected`]).
 pub(crate) async fn find_by<R, T, K>(
     pool: &PgPool,
-    sql: &'static str,
+    read: Read,
     key: K,
-    what: &'static str,
 ) -> Result<Option<T>, Unexpected>
 where
     R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     T: TryFrom<R, Error = Unexpected>,
     K: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send,
 {
-    sqlx::query_as::<_, R>(sql)
+    sqlx::query_as::<_, R>(read.sql)
         .bind(key)
         .fetch_optional(pool)
         .await
-        .map_err(failed(what))?
+        .map_err(failed(read.what))?
         .map(T::try_from)
         .transpose()
 }

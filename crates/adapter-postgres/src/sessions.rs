@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::errors::{corrupt, failed};
-use crate::query::{find_by, updated_one};
+use crate::query::{Read, find_by, updated_one};
 
 /// A `sessions` row as stored.
 #[derive(sqlx::FromRow)]
@@ -86,15 +86,13 @@ impl SessionRepository for PgStore {
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, Unexpected> {
-        find_by::<SessionRow, _, _>(
-            &self.pool,
-            "SELECT id, user_id, session_type, app_audience, access_expires_at, \
-             refresh_expires_at, refresh_jti, revoked_at, revoke_reason, last_activity_at, \
-             device_info, created_at FROM sessions WHERE id = $1",
-            id.as_uuid(),
-            "reading a session",
-        )
-        .await
+        let read = Read {
+            sql: "SELECT id, user_id, session_type, app_audience, access_expires_at, \
+                  refresh_expires_at, refresh_jti, revoked_at, revoke_reason, last_activity_at, \
+                  device_info, created_at FROM sessions WHERE id = $1",
+            what: "reading a session",
+        };
+        find_by::<SessionRow, _, _>(&self.pool, read, id.as_uuid()).await
     }
 
     async fn rotate(

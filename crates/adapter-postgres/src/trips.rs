@@ -36,7 +36,7 @@ use self::row::{
 use crate::PgStore;
 use crate::availability::compare_and_set_on;
 use crate::errors::{corrupt, failed, unique_violation};
-use crate::query::find_by;
+use crate::query::{Read, find_by};
 
 /// The partial unique index that keeps one active trip per passenger.
 const ONE_ACTIVE_PER_PASSENGER: &str = "trips_one_active_per_passenger";
@@ -86,18 +86,29 @@ const FIND_BY_IDEMPOTENCY_KEY: &str = concat!(
     ", idempotency_fingerprint FROM trips WHERE passenger_id = $1 AND idempotency_key = $2"
 );
 
-const FIND: &str = trips_where!("id = $1");
+const FIND: Read = Read {
+    sql: trips_where!("id = $1"),
+    what: "reading a trip",
+};
 
-const ACTIVE_FOR_PASSENGER: &str =
-    trips_where!("passenger_id = $1 AND status IN ", active_statuses!());
+const ACTIVE_FOR_PASSENGER: Read = Read {
+    sql: trips_where!("passenger_id = $1 AND status IN ", active_statuses!()),
+    what: "reading a passenger's active trip",
+};
 
 const STANDING: &str = "SELECT driver_id, status FROM trips WHERE id = $1";
 
-const FIND_OFFER: &str = offers_where!("id = $1");
+const FIND_OFFER: Read = Read {
+    sql: offers_where!("id = $1"),
+    what: "reading an offer",
+};
 
 const OFFERS_FOR_TRIP: &str = offers_where!("trip_id = $1 ORDER BY offered_at, id");
 
-const OPEN_OFFER_OF: &str = offers_where!("driver_id = $1 AND status = 'offered'");
+const OPEN_OFFER_OF: Read = Read {
+    sql: offers_where!("driver_id = $1 AND status = 'offered'"),
+    what: "reading a driver's open offer",
+};
 
 /// [`TripRepository::unattended`]: waiting trips (`$1` is `now - quiet`, `$2` `now - timeout`,
 /// `$3` the limit) with no open offer and nothing closed since `$1`, or requested by `$2`.
@@ -401,20 +412,14 @@ impl TripRepository for PgStore {
     }
 
     async fn find(&self, id: TripId) -> Result<Option<Trip>, Unexpected> {
-        find_by::<TripRow, _, _>(&self.pool, FIND, id.as_uuid(), "reading a trip").await
+        find_by::<TripRow, _, _>(&self.pool, FIND, id.as_uuid()).await
     }
 
     async fn active_for_passenger(
         &self,
         passenger: PassengerId,
     ) -> Result<Option<Trip>, Unexpected> {
-        find_by::<TripRow, _, _>(
-            &self.pool,
-            ACTIVE_FOR_PASSENGER,
-            passenger.as_uuid(),
-            "reading a passenger's active trip",
-        )
-        .await
+        find_by::<TripRow, _, _>(&self.pool, ACTIVE_FOR_PASSENGER, passenger.as_uuid()).await
     }
 
     async fn list(&self, query: &TripListQuery) -> Result<Vec<Trip>, Unexpected> {
@@ -422,7 +427,7 @@ impl TripRepository for PgStore {
     }
 
     async fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected> {
-        find_by::<OfferRow, _, _>(&self.pool, FIND_OFFER, id.as_uuid(), "reading an offer").await
+        find_by::<OfferRow, _, _>(&self.pool, FIND_OFFER, id.as_uuid()).await
     }
 
     async fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected> {
@@ -435,13 +440,7 @@ impl TripRepository for PgStore {
     }
 
     async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected> {
-        find_by::<OfferRow, _, _>(
-            &self.pool,
-            OPEN_OFFER_OF,
-            driver.as_uuid(),
-            "reading a driver's open offer",
-        )
-        .await
+        find_by::<OfferRow, _, _>(&self.pool, OPEN_OFFER_OF, driver.as_uuid()).await
     }
 
     async fn unattended(

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::errors::{corrupt, failed, unique_violation};
-use crate::query::{find_by, updated_one};
+use crate::query::{Read, find_by, updated_one};
 
 /// The user whose `$column` equals `$1`.
 macro_rules! select_user_where {
@@ -71,7 +71,11 @@ impl PgStore {
     where
         K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
     {
-        find_by::<UserRow, _, _>(&self.pool, sql, key, "reading a user").await
+        let read = Read {
+            sql,
+            what: "reading a user",
+        };
+        find_by::<UserRow, _, _>(&self.pool, read, key).await
     }
 
     /// Which uniqueness rule `user` breaks, in the port's order (e-mail, phone, id).
