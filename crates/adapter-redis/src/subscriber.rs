@@ -130,6 +130,14 @@ mod tests {
         }
     }
 
+    /// Routes with one stream, of `capacity`, on channel `a`.
+    fn routes_to_a(capacity: usize) -> (Routes, mpsc::Receiver<ChanItem>) {
+        let routes = Routes::default();
+        let (tx, rx) = mpsc::channel(capacity);
+        routes.insert("a".into(), tx);
+        (routes, rx)
+    }
+
     #[test]
     fn a_message_reaches_the_stream_of_its_channel_only() {
         let routes = Routes::default();
@@ -152,9 +160,7 @@ mod tests {
 
     #[test]
     fn a_full_stream_drops_without_waiting_and_a_removed_route_hears_nothing() {
-        let routes = Routes::default();
-        let (tx, mut rx) = mpsc::channel(1);
-        routes.insert("a".into(), tx);
+        let (routes, mut rx) = routes_to_a(1);
         routes.push(push(PushKind::Message, "a", b"1"));
         routes.push(push(PushKind::Message, "a", b"2"));
         assert_eq!(rx.try_recv().unwrap().1, b"1");
@@ -166,9 +172,7 @@ mod tests {
 
     #[test]
     fn other_pushes_and_malformed_messages_are_ignored() {
-        let routes = Routes::default();
-        let (tx, mut rx) = mpsc::channel(4);
-        routes.insert("a".into(), tx);
+        let (routes, mut rx) = routes_to_a(4);
         routes.push(push(PushKind::Subscribe, "a", b"1"));
         routes.push(PushInfo {
             kind: PushKind::Message,
