@@ -10,7 +10,7 @@ use rodando_domain::ids::{SessionId, UserId};
 use rodando_domain::user::{AppAudience, UserType};
 use rodando_ports::Unexpected;
 use rodando_ports::tokens::{
-    AccessClaims, AccessGrant, RefreshClaims, SignedToken, TokenError, TokenService,
+    AccessClaims, AccessGrant, RefreshClaims, RefreshGrant, SignedToken, TokenError, TokenService,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -91,6 +91,27 @@ struct Claims {
     typ: String,
 }
 
+impl Claims {
+    /// The claims of `user`'s session `session` that every token carries; the rest is filled
+    /// by the token's kind and [`JwtTokenService::issue`].
+    fn of(user: UserId, session: SessionId) -> Self {
+        Self {
+            sub: user.to_string(),
+            sid: session.to_string(),
+            user_type: None,
+            aud: None,
+            email: None,
+            phone_number: None,
+            jti: None,
+            iat: 0,
+            exp: 0,
+            nbf: None,
+            iss: String::new(),
+            typ: String::new(),
+        }
+    }
+}
+
 impl JwtTokenService {
     /// Builds the keys once.
     ///
@@ -166,59 +187,61 @@ impl JwtTokenService {
     }
 }
 
+impl JwtTokenService {
+    /// Signs `claims` as a token of kind `typ` ([`ACCESS`] or [`REFRESH`]: its TTL and key)
+    /// issued at `now` by this issuer.
+    fn issue(
+        &self,
+        claims: Claims,
+        typ: &str,
+        now: OffsetDateTime,
+    ) -> Result<SignedToken, Unexpected> {
+        let (ttl, key) = if typ == ACCESS {
+            (self.access_ttl, &self.access_enc)
+        } else {
+            (self.refresh_ttl, &self.refresh_enc)
+        };
+        let expires_at = now + ttl;
+        let claims = Claims {
+            iat: now.unix_timestamp(),
+            exp: expires_at.unix_timestamp(),
+            iss: self.issuer.clone(),
+            typ: typ.to_owned(),
+            ..claims
+        };
+        Ok(SignedToken {
+            token: self.sign(&claims, key)?,
+            expires_at: whole_seconds(expires_at),
+        })
+    }
+}
+
 impl TokenService for JwtTokenService {
     fn issue_access(
         &self,
         grant: &AccessGrant,
         now: OffsetDateTime,
     ) -> Result<SignedToken, Unexpected> {
-        let expires_at = now + self.access_ttl;
         let claims = Claims {
-            sub: grant.user_id.to_string(),
-            sid: grant.session_id.to_string(),
             user_type: Some(grant.user_type.as_str().to_owned()),
             aud: Some(grant.audience.as_str().to_owned()),
             email: grant.email.clone(),
             phone_number: grant.phone_number.clone(),
-            jti: None,
-            iat: now.unix_timestamp(),
-            exp: expires_at.unix_timestamp(),
-            nbf: None,
-            iss: self.issuer.clone(),
-            typ: ACCESS.to_owned(),
+            ..Claims::of(grant.user_id, grant.session_id)
         };
-        Ok(SignedToken {
-            token: self.sign(&claims, &self.access_enc)?,
-            expires_at: whole_seconds(expires_at),
-        })
+        self.issue(claims, ACCESS, now)
     }
 
     fn issue_refresh(
         &self,
-        user_id: UserId,
-        session_id: SessionId,
-        jti: Uuid,
+        grant: &RefreshGrant,
         now: OffsetDateTime,
     ) -> Result<SignedToken, Unexpected> {
-        let expires_at = now + self.refresh_ttl;
         let claims = Claims {
-            sub: user_id.to_string(),
-            sid: session_id.to_string(),
-            user_type: None,
-            aud: None,
-            email: None,
-            phone_number: None,
-            jti: Some(jti.to_string()),
-            iat: now.unix_timestamp(),
-            exp: expires_at.unix_timestamp(),
-            nbf: None,
-            iss: self.issuer.clone(),
-            typ: REFRESH.to_owned(),
+            jti: Some(grant.jti.to_string()),
+            ..Claims::of(grant.user_id, grant.session_id)
         };
-        Ok(SignedToken {
-            token: self.sign(&claims, &self.refresh_enc)?,
-            expires_at: whole_seconds(expires_at),
-        })
+        self.issue(claims, REFRESH, now)
     }
 
     fn verify_access(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {

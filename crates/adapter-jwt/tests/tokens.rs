@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use rodando_adapter_jwt::{JwtConfig, JwtConfigError, JwtTokenService};
 use rodando_domain::ids::{SessionId, UserId};
 use rodando_domain::user::{AppAudience, UserType};
-use rodando_ports::tokens::{AccessGrant, TokenError, TokenService};
+use rodando_ports::tokens::{AccessGrant, RefreshGrant, TokenError, TokenService};
 use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -39,6 +39,15 @@ fn grant() -> AccessGrant {
         audience: AppAudience::DriverApp,
         email: Some("driver1@rodando.local".into()),
         phone_number: None,
+    }
+}
+
+/// The refresh grant of `g`'s session, with id `jti`.
+fn refresh_grant(g: &AccessGrant, jti: Uuid) -> RefreshGrant {
+    RefreshGrant {
+        user_id: g.user_id,
+        session_id: g.session_id,
+        jti,
     }
 }
 
@@ -96,7 +105,7 @@ fn an_issued_refresh_token_verifies_with_its_jti() {
     let s = service();
     let jti = Uuid::from_u128(33);
     let g = grant();
-    let token = s.issue_refresh(g.user_id, g.session_id, jti, NOW).unwrap();
+    let token = s.issue_refresh(&refresh_grant(&g, jti), NOW).unwrap();
     let claims = s.verify_refresh(&token.token, NOW).unwrap();
     assert_eq!(
         (claims.user_id, claims.session_id, claims.jti),
@@ -173,7 +182,7 @@ fn refresh_and_access_tokens_cannot_stand_in_for_each_other() {
     let s = service();
     let g = grant();
     let refresh = s
-        .issue_refresh(g.user_id, g.session_id, Uuid::from_u128(1), NOW)
+        .issue_refresh(&refresh_grant(&g, Uuid::from_u128(1)), NOW)
         .unwrap();
     assert!(invalid(s.verify_access(&refresh.token, NOW)));
     let access = s.issue_access(&g, NOW).unwrap();

@@ -11,7 +11,7 @@ use rodando_ports::clock::Clock;
 use rodando_ports::notifier::Notifier;
 use rodando_ports::passwords::PasswordHasher;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
-use rodando_ports::tokens::{AccessGrant, SignedToken, TokenError, TokenService};
+use rodando_ports::tokens::{AccessGrant, RefreshGrant, SignedToken, TokenError, TokenService};
 use rodando_ports::users::UserRepository;
 use uuid::Uuid;
 
@@ -266,10 +266,7 @@ impl AuthService {
         let now = self.clock.now();
         let session_id = SessionId::from_uuid(Uuid::now_v7());
         let jti = Uuid::new_v4();
-        let access = self
-            .tokens
-            .issue_access(&grant(&user, session_id, request.audience), now)?;
-        let refresh = self.tokens.issue_refresh(user.id, session_id, jti, now)?;
+        let (access, refresh) = self.issue_pair(&user, session_id, request.audience, jti, now)?;
         let session = Session {
             id: session_id,
             user_id: user.id,
@@ -333,12 +330,8 @@ impl AuthService {
             .ok_or(RefreshError::UserInactive)?;
 
         let new_jti = Uuid::new_v4();
-        let access = self
-            .tokens
-            .issue_access(&grant(&user, session.id, session.app_audience), now)?;
-        let refresh = self
-            .tokens
-            .issue_refresh(user.id, session.id, new_jti, now)?;
+        let (access, refresh) =
+            self.issue_pair(&user, session.id, session.app_audience, new_jti, now)?;
         let rotation = Rotation {
             new_refresh_jti: new_jti,
             access_expires_at: access.expires_at,
@@ -362,12 +355,13 @@ impl AuthService {
                     self.revoke_for_reuse(session.id, session.user_id).await?;
                     return Err(RefreshError::Reused);
                 }
-                let access = self
-                    .tokens
-                    .issue_access(&grant(&user, session.id, session.app_audience), rotated_at)?;
-                let refresh =
-                    self.tokens
-                        .issue_refresh(user.id, session.id, current_jti, rotated_at)?;
+                let (access, refresh) = self.issue_pair(
+                    &user,
+                    session.id,
+                    session.app_audience,
+                    current_jti,
+                    rotated_at,
+                )?;
                 tracing::info!(user_id = %user.id, session_id = %session.id, after_ms = elapsed.whole_milliseconds(), "refresh retried within the reuse grace: the same pair answered again");
                 return Ok(SessionTokens {
                     access,
@@ -415,6 +409,27 @@ impl AuthService {
             .await?;
         tracing::info!(user_id = %claims.grant.user_id, session_id = %claims.grant.session_id, "logout");
         Ok(())
+    }
+
+    /// The token pair of `user`'s session `session_id` in app `audience`, issued `at`; the
+    /// refresh token has id `jti`.
+    fn issue_pair(
+        &self,
+        user: &User,
+        session_id: SessionId,
+        audience: AppAudience,
+        jti: Uuid,
+        at: time::OffsetDateTime,
+    ) -> Result<(SignedToken, SignedToken), Unexpected> {
+        let access = self
+            .tokens
+            .issue_access(&grant(user, session_id, audience), at)?;
+        let refresh = RefreshGrant {
+            user_id: user.id,
+            session_id,
+            jti,
+        };
+        Ok((access, self.tokens.issue_refresh(&refresh, at)?))
     }
 
     /// Revokes a session (if live) and disconnects its sockets wherever they are.

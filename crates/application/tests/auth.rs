@@ -39,7 +39,7 @@ impl Mocks {
                 expires_at: now + Duration::minutes(15),
             })
         });
-        tokens.expect_issue_refresh().returning(|_, _, _, now| {
+        tokens.expect_issue_refresh().returning(|_, now| {
             Ok(SignedToken {
                 token: "refresh".into(),
                 expires_at: now + Duration::days(7),
@@ -312,15 +312,14 @@ async fn a_retry_within_the_grace_answers_the_pair_the_rotation_issued() {
         })
     });
     let seen = Arc::clone(&refreshes);
-    m.tokens
-        .expect_issue_refresh()
-        .returning(move |_, _, jti, at| {
-            seen.lock().unwrap().push((jti, at));
-            Ok(SignedToken {
-                token: format!("refresh:{jti}@{at}"),
-                expires_at: at + Duration::days(7),
-            })
-        });
+    m.tokens.expect_issue_refresh().returning(move |grant, at| {
+        let jti = grant.jti;
+        seen.lock().unwrap().push((jti, at));
+        Ok(SignedToken {
+            token: format!("refresh:{jti}@{at}"),
+            expires_at: at + Duration::days(7),
+        })
+    });
     m.sessions.expect_revoke().never();
     m.notifier.expect_session_revoked().never();
     m.notifier.expect_session_refreshed().never();

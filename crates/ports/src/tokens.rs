@@ -24,6 +24,17 @@ pub struct AccessGrant {
     pub phone_number: Option<String>,
 }
 
+/// What a refresh token grants; becomes its claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshGrant {
+    /// `sub`.
+    pub user_id: UserId,
+    /// `sid`.
+    pub session_id: SessionId,
+    /// `jti`: the id the session keeps as its current refresh token.
+    pub jti: Uuid,
+}
+
 /// The verified claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessClaims {
@@ -88,9 +99,7 @@ pub trait TokenService: Send + Sync {
     /// [`Unexpected`] if signing fails.
     fn issue_refresh(
         &self,
-        user_id: UserId,
-        session_id: SessionId,
-        jti: Uuid,
+        grant: &RefreshGrant,
         now: OffsetDateTime,
     ) -> Result<SignedToken, Unexpected>;
 
