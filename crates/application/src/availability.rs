@@ -160,16 +160,10 @@ impl AvailabilityService {
             };
             match self.repo.compare_and_set(current.version, &next).await {
                 Ok(_) => return Ok(()),
-                Err(CasError::Stale) => continue,
-                Err(CasError::TripHeldByAnother) => {
-                    return Err(Unexpected::msg("connection change moved a trip"));
-                }
-                Err(CasError::Unexpected(e)) => return Err(e),
+                Err(e) => e.retry_if_stale("connection change")?,
             }
         }
-        Err(Unexpected::msg(format!(
-            "driver {driver}: availability row still contended after {MAX_ATTEMPTS} attempts"
-        )))
+        Err(CasError::contended(driver, MAX_ATTEMPTS))
     }
 
     /// `driver:location:ping`.
@@ -267,10 +261,7 @@ impl AvailabilityService {
                 Err(CasError::Unexpected(e)) => return Err(e.into()),
             }
         }
-        Err(Unexpected::msg(format!(
-            "driver {driver}: availability row still contended after {MAX_ATTEMPTS} attempts"
-        ))
-        .into())
+        Err(CasError::contended(driver, MAX_ATTEMPTS).into())
     }
 
     async fn apply(

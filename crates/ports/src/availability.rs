@@ -53,6 +53,28 @@ pub enum CasError {
     Unexpected(#[from] Unexpected),
 }
 
+impl CasError {
+    /// For a write that never changes a driver's trip: `Ok` when only the version was stale
+    /// (load again and retry), else what failed (`what` moving a trip would be a bug).
+    ///
+    /// # Errors
+    /// The store's failure, or `what` moved a trip.
+    pub fn retry_if_stale(self, what: &str) -> Result<(), Unexpected> {
+        match self {
+            Self::Stale => Ok(()),
+            Self::TripHeldByAnother => Err(Unexpected::msg(format!("{what} moved a trip"))),
+            Self::Unexpected(e) => Err(e),
+        }
+    }
+
+    /// The failure of a compare-and-set loop on `driver`'s row that lost `attempts` times.
+    pub fn contended(driver: DriverId, attempts: usize) -> Unexpected {
+        Unexpected::msg(format!(
+            "driver {driver}: availability row still contended after {attempts} attempts"
+        ))
+    }
+}
+
 /// What a location ping did to a driver's availability.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pinged {
@@ -149,16 +171,10 @@ pub trait AvailabilityRepository: Send + Sync {
                         after,
                     });
                 }
-                Err(CasError::Stale) => continue,
-                Err(CasError::TripHeldByAnother) => {
-                    return Err(Unexpected::msg("a location ping moved a trip"));
-                }
-                Err(CasError::Unexpected(e)) => return Err(e),
+                Err(e) => e.retry_if_stale("a location ping")?,
             }
         }
-        Err(Unexpected::msg(format!(
-            "driver {driver}: availability row still contended after {PING_ATTEMPTS} attempts"
-        )))
+        Err(CasError::contended(driver, PING_ATTEMPTS))
     }
 
     /// Writes out every ping accepted so far by [`AvailabilityRepository::record_location`] and
