@@ -8,6 +8,7 @@ use rodando_domain::ids::DriverId;
 use time::{Duration, OffsetDateTime};
 
 use crate::Unexpected;
+use crate::trips::DispatchConflict;
 
 /// What dispatch asks the store for: up to `limit` drivers it may offer a trip to, nearest
 /// first — available (hence online, no trip, no reason), presence and position fresher than
@@ -72,6 +73,18 @@ impl CasError {
         Unexpected::msg(format!(
             "driver {driver}: availability row still contended after {attempts} attempts"
         ))
+    }
+}
+
+/// The availability change of a dispatch write lost its compare-and-set: a stale version means
+/// the driver changed meanwhile.
+impl From<CasError> for DispatchConflict {
+    fn from(e: CasError) -> Self {
+        match e {
+            CasError::Stale => Self::DriverChanged,
+            CasError::TripHeldByAnother => Self::TripHeldByAnother,
+            CasError::Unexpected(e) => Self::Unexpected(e),
+        }
     }
 }
 

@@ -14,7 +14,6 @@ use rodando_domain::trip_list::TripListQuery;
 use time::OffsetDateTime;
 
 use crate::Unexpected;
-use crate::availability::CasError;
 
 /// Answers "was this trip dispatched by this server, to whom, and is it still active?".
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -144,18 +143,6 @@ pub enum DispatchConflict {
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] Unexpected),
-}
-
-/// The availability change of a dispatch write lost its compare-and-set: a stale version means
-/// the driver changed meanwhile.
-impl From<CasError> for DispatchConflict {
-    fn from(e: CasError) -> Self {
-        match e {
-            CasError::Stale => Self::DriverChanged,
-            CasError::TripHeldByAnother => Self::TripHeldByAnother,
-            CasError::Unexpected(e) => Self::Unexpected(e),
-        }
-    }
 }
 
 /// A trip dispatch must act on (see [`TripRepository::unattended`]).
