@@ -549,45 +549,41 @@ mod tests {
 
     #[test]
     fn each_bad_variable_is_named() {
-        for (vars, variable) in [
-            (vec![("PORT", "abc")], "PORT"),
-            (vec![("PORT", "70000")], "PORT"),
-            (vec![("JWT_ACCESS_TTL", "soon")], "JWT_ACCESS_TTL"),
-            (vec![("JWT_ACCESS_TTL", "0s")], "JWT_ACCESS_TTL"),
-            (vec![("DA_SWEEP_BATCH", "0")], "DA_SWEEP_BATCH"),
-            (
-                vec![("MAX_CONNECTIONS_PER_USER", "-1")],
-                "MAX_CONNECTIONS_PER_USER",
-            ),
-            (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
-            (vec![("WS_CORS_ORIGIN", "example.com")], "WS_CORS_ORIGIN"),
-            (
-                vec![
-                    ("JWT_ACCESS_SECRET", "same"),
-                    ("JWT_REFRESH_SECRET", "same"),
-                ],
-                "JWT_REFRESH_SECRET",
-            ),
-            (vec![("RODANDO_ENV", "production")], "JWT_ACCESS_SECRET"),
-            (vec![("RODANDO_ENV", "staging")], "RODANDO_ENV"),
-            (vec![("DISPATCH_MAX_OFFERS", "0")], "DISPATCH_MAX_OFFERS"),
-            (vec![("DISPATCH_TIMEOUT_SEC", "0")], "DISPATCH_TIMEOUT_SEC"),
-            (
-                vec![("DISPATCH_TIMEOUT_SEC", "soon")],
-                "DISPATCH_TIMEOUT_SEC",
-            ),
-            (vec![("DISPATCH_RADIUS_M", "-5")], "DISPATCH_RADIUS_M"),
-            (vec![("FARE_CURRENCY", "pesos")], "FARE_CURRENCY"),
-            (vec![("FARE_BASE", "NaN")], "FARE_BASE"),
-            (
-                vec![("DASHBOARD_TILE_URL", "tiles.example.com")],
-                "DASHBOARD_TILE_URL",
-            ),
-        ] {
-            let e = config(&vars).unwrap_err();
+        let named = |vars: &[(&str, &str)], variable: &str| {
+            let e = config(vars).unwrap_err();
             assert_eq!(e.variable, variable, "{vars:?}");
             assert!(!e.to_string().contains('\n'));
+        };
+        // One bad value: the answer names the variable set.
+        for (variable, value) in [
+            ("PORT", "abc"),
+            ("PORT", "70000"),
+            ("JWT_ACCESS_TTL", "soon"),
+            ("JWT_ACCESS_TTL", "0s"),
+            ("DA_SWEEP_BATCH", "0"),
+            ("MAX_CONNECTIONS_PER_USER", "-1"),
+            ("LOG_FORMAT", "xml"),
+            ("WS_CORS_ORIGIN", "example.com"),
+            ("RODANDO_ENV", "staging"),
+            ("DISPATCH_MAX_OFFERS", "0"),
+            ("DISPATCH_TIMEOUT_SEC", "0"),
+            ("DISPATCH_TIMEOUT_SEC", "soon"),
+            ("DISPATCH_RADIUS_M", "-5"),
+            ("FARE_CURRENCY", "pesos"),
+            ("FARE_BASE", "NaN"),
+            ("DASHBOARD_TILE_URL", "tiles.example.com"),
+        ] {
+            named(&[(variable, value)], variable);
         }
+        // Values fine alone but not together: the answer names the one to change.
+        named(
+            &[
+                ("JWT_ACCESS_SECRET", "same"),
+                ("JWT_REFRESH_SECRET", "same"),
+            ],
+            "JWT_REFRESH_SECRET",
+        );
+        named(&[("RODANDO_ENV", "production")], "JWT_ACCESS_SECRET");
     }
 
     #[test]
