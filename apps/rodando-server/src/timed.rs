@@ -24,7 +24,7 @@ use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    TripStandingLookup, UnattendedTrip,
+    TripStandingLookup, UnattendedQuery, UnattendedTrip,
 };
 use rodando_ports::users::{InsertUserError, UserRepository};
 use time::{Duration, OffsetDateTime};
@@ -121,8 +121,7 @@ timed_port! {
     fn find_offer(&self, id: OfferId) -> Result<Option<Offer>, Unexpected>;
     fn offers_for_trip(&self, trip: TripId) -> Result<Vec<Offer>, Unexpected>;
     fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected>;
-    fn unattended(&self, now: OffsetDateTime, quiet: Duration, timeout: Duration, limit: usize)
-        -> Result<Vec<UnattendedTrip>, Unexpected>;
+    fn unattended(&self, query: &UnattendedQuery) -> Result<Vec<UnattendedTrip>, Unexpected>;
     fn now(&self) -> Result<OffsetDateTime, Unexpected>;
     fn due_offers(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<Offer>, Unexpected>;
     fn apply(&self, write: &DispatchWrite) -> Result<Applied, DispatchConflict>;

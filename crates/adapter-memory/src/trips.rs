@@ -16,9 +16,9 @@ use rodando_domain::trip_list::{TripKey, TripListQuery};
 use rodando_ports::Unexpected;
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    TripStandingLookup, UnattendedTrip,
+    TripStandingLookup, UnattendedQuery, UnattendedTrip,
 };
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::MemoryStore;
 use crate::lock::lock;
@@ -234,22 +234,16 @@ impl TripRepository for MemoryStore {
             .cloned())
     }
 
-    async fn unattended(
-        &self,
-        now: OffsetDateTime,
-        quiet: Duration,
-        timeout: Duration,
-        limit: usize,
-    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
+    async fn unattended(&self, q: &UnattendedQuery) -> Result<Vec<UnattendedTrip>, Unexpected> {
         let t = lock(&self.dispatch);
         let mut found: Vec<UnattendedTrip> = t
             .trips
             .values()
             .filter(|trip| matches!(trip.status(), TripStatus::Pending | TripStatus::Assigning))
             .filter_map(|trip| {
-                let timed_out = trip.requested_at() <= now - timeout;
-                let idle =
-                    !t.open_by_trip.contains_key(&trip.id()) && t.quiet_since(trip) <= now - quiet;
+                let timed_out = trip.requested_at() <= q.now - q.timeout;
+                let idle = !t.open_by_trip.contains_key(&trip.id())
+                    && t.quiet_since(trip) <= q.now - q.quiet;
                 (timed_out || idle).then(|| UnattendedTrip {
                     trip: trip.clone(),
                     timed_out,
@@ -257,7 +251,7 @@ impl TripRepository for MemoryStore {
             })
             .collect();
         found.sort_by_key(|u| (u.trip.requested_at(), u.trip.id()));
-        found.truncate(limit);
+        found.truncate(q.limit);
         Ok(found)
     }
 

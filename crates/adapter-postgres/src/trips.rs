@@ -23,7 +23,7 @@ use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    TripStandingLookup, UnattendedTrip,
+    TripStandingLookup, UnattendedQuery, UnattendedTrip,
 };
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -443,17 +443,11 @@ impl TripRepository for PgStore {
         find_by::<OfferRow, _, _>(&self.pool, OPEN_OFFER_OF, driver.as_uuid()).await
     }
 
-    async fn unattended(
-        &self,
-        now: OffsetDateTime,
-        quiet: time::Duration,
-        timeout: time::Duration,
-        limit_n: usize,
-    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
+    async fn unattended(&self, q: &UnattendedQuery) -> Result<Vec<UnattendedTrip>, Unexpected> {
         let rows = sqlx::query_as::<_, UnattendedRow>(UNATTENDED)
-            .bind(now - quiet)
-            .bind(now - timeout)
-            .bind(limit(limit_n))
+            .bind(q.now - q.quiet)
+            .bind(q.now - q.timeout)
+            .bind(limit(q.limit))
             .fetch_all(&self.pool)
             .await
             .map_err(failed("listing unattended trips"))?;

@@ -12,7 +12,9 @@ use rodando_domain::trip::{Trip, TripStatus};
 use rodando_ports::Unexpected;
 use rodando_ports::availability::NearestQuery;
 use rodando_ports::notifier::{TripAudience, TripEvent};
-use rodando_ports::trips::{AvailabilityChange, DispatchConflict, DispatchWrite, TripTransition};
+use rodando_ports::trips::{
+    AvailabilityChange, DispatchConflict, DispatchWrite, TripTransition, UnattendedQuery,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -144,7 +146,12 @@ impl TripService {
         let now = self.trips.now().await?;
         let waiting = self
             .trips
-            .unattended(now, UNATTENDED_AFTER, self.policy.assign_timeout, batch)
+            .unattended(&UnattendedQuery {
+                now,
+                quiet: UNATTENDED_AFTER,
+                timeout: self.policy.assign_timeout,
+                limit: batch,
+            })
             .await?;
         for unattended in &waiting {
             let trip = &unattended.trip;

@@ -22,7 +22,7 @@ use rodando_domain::trip_list::TripListQuery;
 use rodando_ports::Unexpected;
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    UnattendedTrip,
+    UnattendedQuery, UnattendedTrip,
 };
 use support::{NOW, memory_availability, memory_trips, trip_request};
 use time::{Duration, OffsetDateTime};
@@ -65,14 +65,8 @@ impl TripRepository for FlakyTrips {
     async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected> {
         self.store.open_offer_of(driver).await
     }
-    async fn unattended(
-        &self,
-        now: OffsetDateTime,
-        quiet: Duration,
-        timeout: Duration,
-        limit: usize,
-    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
-        self.store.unattended(now, quiet, timeout, limit).await
+    async fn unattended(&self, query: &UnattendedQuery) -> Result<Vec<UnattendedTrip>, Unexpected> {
+        self.store.unattended(query).await
     }
     async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
         self.store.now().await

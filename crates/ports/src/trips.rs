@@ -145,6 +145,23 @@ pub enum DispatchConflict {
     Unexpected(#[from] Unexpected),
 }
 
+/// What [`TripRepository::unattended`] asks for: up to `limit` trips still waiting for a
+/// driver that nobody is acting on, oldest request first: `pending` or `assigning` with no
+/// open offer, and quiet (no request, no offer closed) since `now - quiet`; and every waiting
+/// trip requested at or before `now - timeout`, open offer or not, flagged
+/// [`UnattendedTrip::timed_out`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnattendedQuery {
+    /// The store's "now".
+    pub now: OffsetDateTime,
+    /// How long a trip may wait with nothing happening.
+    pub quiet: time::Duration,
+    /// How long a trip may wait at all (`DISPATCH_TIMEOUT_SEC`).
+    pub timeout: time::Duration,
+    /// How many trips at most.
+    pub limit: usize,
+}
+
 /// A trip dispatch must act on (see [`TripRepository::unattended`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnattendedTrip {
@@ -213,20 +230,11 @@ pub trait TripRepository: Send + Sync {
     /// [`Unexpected`] when the store fails.
     async fn open_offer_of(&self, driver: DriverId) -> Result<Option<Offer>, Unexpected>;
 
-    /// Up to `limit` trips still waiting for a driver that nobody is acting on, oldest request
-    /// first: `pending` or `assigning` with no open offer, and quiet (no request, no offer
-    /// closed) since `now - quiet`; and every waiting trip requested at or before
-    /// `now - timeout`, open offer or not, flagged [`UnattendedTrip::timed_out`].
+    /// The trips still waiting for a driver that nobody is acting on (see [`UnattendedQuery`]).
     ///
     /// # Errors
     /// [`Unexpected`] when the store fails.
-    async fn unattended(
-        &self,
-        now: OffsetDateTime,
-        quiet: time::Duration,
-        timeout: time::Duration,
-        limit: usize,
-    ) -> Result<Vec<UnattendedTrip>, Unexpected>;
+    async fn unattended(&self, query: &UnattendedQuery) -> Result<Vec<UnattendedTrip>, Unexpected>;
 
     /// The store's own clock (PostgreSQL `now()`; the memory store's clock), to microseconds.
     /// Every offer deadline is set from it and compared against it, so nodes whose clocks are

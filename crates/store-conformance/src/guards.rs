@@ -6,7 +6,7 @@
 use rodando_domain::availability::{StatusCommand, TripStanding};
 use rodando_domain::ids::TripId;
 use rodando_domain::trip::{Actor, TripStatus};
-use rodando_ports::trips::{DispatchConflict, DispatchWrite};
+use rodando_ports::trips::{DispatchConflict, DispatchWrite, UnattendedQuery};
 use time::Duration;
 use uuid::Uuid;
 
@@ -168,7 +168,12 @@ pub async fn unattended_lists_quiet_waiting_trips_and_timed_out_ones(ports: Port
         async move {
             ok(ports
                 .trips
-                .unattended(at(seconds), quiet, timeout, limit)
+                .unattended(&UnattendedQuery {
+                    now: at(seconds),
+                    quiet,
+                    timeout,
+                    limit,
+                })
                 .await)
         }
     };

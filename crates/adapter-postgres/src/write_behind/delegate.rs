@@ -14,7 +14,7 @@ use rodando_ports::health::HealthCheck;
 use rodando_ports::sessions::{RotateOutcome, Rotation, SessionRepository};
 use rodando_ports::trips::{
     Applied, CreateTripError, DispatchConflict, DispatchWrite, Idempotency, TripRepository,
-    TripStandingLookup, UnattendedTrip,
+    TripStandingLookup, UnattendedQuery, UnattendedTrip,
 };
 use rodando_ports::users::{InsertUserError, UserRepository};
 use time::OffsetDateTime;
@@ -135,14 +135,8 @@ impl TripRepository for WriteBehindStore {
         TripRepository::open_offer_of(&self.store, driver).await
     }
 
-    async fn unattended(
-        &self,
-        now: OffsetDateTime,
-        quiet: time::Duration,
-        timeout: time::Duration,
-        limit: usize,
-    ) -> Result<Vec<UnattendedTrip>, Unexpected> {
-        TripRepository::unattended(&self.store, now, quiet, timeout, limit).await
+    async fn unattended(&self, query: &UnattendedQuery) -> Result<Vec<UnattendedTrip>, Unexpected> {
+        TripRepository::unattended(&self.store, query).await
     }
 
     async fn now(&self) -> Result<OffsetDateTime, Unexpected> {
