@@ -5,11 +5,10 @@ use rodando_domain::trip::Actor;
 use rodando_wire::availability::DriversSnapshot;
 use rodando_wire::events as names;
 use rodando_wire::trips::{TripWatch, parse_trip_ref};
-use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use crate::events::{Inbound, ack_data};
+use crate::events::{Answer, Inbound};
 use crate::reply::{EventError, parsed};
 use crate::{resync, rooms, trips_snapshot};
 
@@ -18,7 +17,7 @@ pub(crate) async fn route<A: Adapter>(
     socket: &SocketRef<A>,
     inbound: Inbound<'_>,
     admin: AdminId,
-) -> Result<Value, EventError> {
+) -> Result<Answer, EventError> {
     match inbound.event {
         names::ADMIN_DRIVERS_SNAPSHOT => {
             let drivers = inbound
@@ -27,7 +26,7 @@ pub(crate) async fn route<A: Adapter>(
                 .online_snapshot()
                 .await
                 .map_err(|e| EventError::internal(inbound.principal, inbound.event, &e))?;
-            Ok(ack_data(drivers.iter().collect::<DriversSnapshot>()))
+            Ok(drivers.iter().collect::<DriversSnapshot>().into())
         }
         names::ADMIN_TRIPS_SNAPSHOT => trips_snapshot::trips_snapshot(socket, inbound).await,
         names::ADMIN_TRIP_WATCH | names::ADMIN_TRIP_UNWATCH => {
@@ -44,7 +43,7 @@ pub(crate) async fn route<A: Adapter>(
             } else {
                 socket.leave(rooms::trip(trip_id));
             }
-            Ok(ack_data(TripWatch::new(&trip, watching)))
+            Ok(TripWatch::new(&trip, watching).into())
         }
         names::TRIP_SYNC => resync::trip_sync(inbound).await,
         _ => Err(EventError::unknown_event(inbound.event)),

@@ -1,19 +1,17 @@
 //! `/drivers` events (PROTOCOL §6).
 
+use crate::events::{Answer, Inbound};
+use crate::reply::{EventError, parsed};
+use crate::resync;
 use rodando_domain::ids::DriverId;
 use rodando_wire::availability::{
     AvailabilitySnapshot, parse_location_ping, parse_status_update, parse_trip_set,
 };
 use rodando_wire::events as names;
 use rodando_wire::trips::{OfferRejected, TripBody, parse_offer_answer};
-use serde_json::Value;
-
-use crate::events::{Inbound, ack_data};
-use crate::reply::{EventError, parsed};
-use crate::resync;
 
 /// Routes one `/drivers` event; the answer is the driver's availability snapshot.
-pub(crate) async fn route(inbound: Inbound<'_>, driver: DriverId) -> Result<Value, EventError> {
+pub(crate) async fn route(inbound: Inbound<'_>, driver: DriverId) -> Result<Answer, EventError> {
     let service = &inbound.realtime.availability;
     let outcome = match inbound.event {
         names::DRIVER_STATUS_UPDATE => {
@@ -36,7 +34,7 @@ pub(crate) async fn route(inbound: Inbound<'_>, driver: DriverId) -> Result<Valu
                 .accept_offer(driver, offer)
                 .await
                 .map_err(|e| EventError::from_trip(inbound.principal, inbound.event, e))?;
-            return Ok(ack_data(TripBody::from(&trip)));
+            return Ok(TripBody::from(&trip).into());
         }
         names::DRIVER_OFFER_REJECT => {
             let (offer, reason) = parsed(inbound.payload, parse_offer_answer)?;
@@ -46,12 +44,12 @@ pub(crate) async fn route(inbound: Inbound<'_>, driver: DriverId) -> Result<Valu
                 .reject_offer(driver, offer, reason)
                 .await
                 .map_err(|e| EventError::from_trip(inbound.principal, inbound.event, e))?;
-            return Ok(ack_data(OfferRejected::from(&rejected)));
+            return Ok(OfferRejected::from(&rejected).into());
         }
         names::TRIP_SYNC => return resync::trip_sync(inbound).await,
         _ => return Err(EventError::unknown_event(inbound.event)),
     };
     let snapshot =
         outcome.map_err(|e| EventError::from_availability(inbound.principal, inbound.event, e))?;
-    Ok(ack_data(AvailabilitySnapshot::from(&snapshot)))
+    Ok(AvailabilitySnapshot::from(&snapshot).into())
 }

@@ -6,7 +6,11 @@ use std::time::Instant;
 
 use rodando_application::Principal;
 use rodando_domain::user::Role;
+use rodando_wire::availability::{AvailabilitySnapshot, DriversSnapshot};
+use rodando_wire::resync::TripSyncBody;
 use rodando_wire::session::AuthRefreshAck;
+use rodando_wire::trip_lists::TripsSnapshot;
+use rodando_wire::trips::{OfferRejected, TripBody, TripWatch};
 use serde::Serialize;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
@@ -89,9 +93,32 @@ pub(crate) async fn handle<A: Adapter>(
     answered(error);
 }
 
-/// A wire struct as the `data` of an ack (the reply module wraps it in `{ok: true, data}`).
-/// The wire structs hold strings, numbers, booleans and nested structs only, so this cannot
-/// fail; `null` stands in rather than a panic if one ever did.
-pub(crate) fn ack_data(data: impl Serialize) -> Value {
-    serde_json::to_value(data).unwrap_or(Value::Null)
+/// Declares [`Answer`] with one variant per answer struct, and `Answer::from(answer)` for each.
+macro_rules! answers {
+    ($($variant:ident($ty:ty)),+ $(,)?) => {
+        /// The `data` of a successful ack: one of the wire's answer structs, serialized by the
+        /// reply module straight into `{ok: true, data}` (no `serde_json::Value` in between, so
+        /// a ping's ack costs one serialization of its snapshot).
+        #[derive(Debug, Serialize)]
+        #[serde(untagged)]
+        pub(crate) enum Answer {
+            $($variant($ty),)+
+        }
+
+        $(impl From<$ty> for Answer {
+            fn from(answer: $ty) -> Self {
+                Self::$variant(answer)
+            }
+        })+
+    };
 }
+
+answers!(
+    Availability(AvailabilitySnapshot),
+    Trip(TripBody),
+    OfferRejected(OfferRejected),
+    Drivers(DriversSnapshot),
+    TripWatch(TripWatch),
+    TripSync(TripSyncBody),
+    Trips(TripsSnapshot),
+);

@@ -1,21 +1,19 @@
 //! `/passengers` events (PROTOCOL §7): request and cancel trips. The passenger is always the
 //! socket's principal, never a field of the payload.
 
+use crate::events::{Answer, Inbound};
+use crate::reply::{EventError, parsed};
+use crate::resync;
 use rodando_domain::ids::PassengerId;
 use rodando_domain::trip::Actor;
 use rodando_wire::events as names;
 use rodando_wire::trips::{TripBody, parse_trip_ref, parse_trip_request};
-use serde_json::Value;
-
-use crate::events::{Inbound, ack_data};
-use crate::reply::{EventError, parsed};
-use crate::resync;
 
 /// Routes one `/passengers` event; the answer is the trip.
 pub(crate) async fn route(
     inbound: Inbound<'_>,
     passenger: PassengerId,
-) -> Result<Value, EventError> {
+) -> Result<Answer, EventError> {
     let trips = &inbound.realtime.trips;
     let trip = match inbound.event {
         names::TRIP_REQUEST => {
@@ -31,6 +29,6 @@ pub(crate) async fn route(
         names::TRIP_SYNC => return resync::trip_sync(inbound).await,
         _ => return Err(EventError::unknown_event(inbound.event)),
     };
-    trip.map(|t| ack_data(TripBody::from(&t)))
+    trip.map(|t| TripBody::from(&t).into())
         .map_err(|e| EventError::from_trip(inbound.principal, inbound.event, e))
 }

@@ -5,11 +5,14 @@ use rodando_application::Principal;
 use rodando_application::availability::AvailabilityError;
 use rodando_application::trips::TripCommandError;
 use rodando_domain::validation::FieldErrors;
+use rodando_wire::ack::{AckFailure, AckSuccess, Exception, MAX_ECHOED_EVENT_CHARS};
 use rodando_wire::error::{ErrorBody, ErrorCode};
 use rodando_wire::events as names;
-use serde_json::{Value, json};
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
+
+use crate::events::Answer;
 
 /// A failed event, ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,23 +105,16 @@ pub(crate) fn send<A: Adapter>(
     socket: &SocketRef<A>,
     ack: AckSender<A>,
     event: &str,
-    result: Result<Value, EventError>,
+    result: Result<Answer, EventError>,
 ) {
     let sent = match result {
-        Ok(data) => ack.send(&json!({"ok": true, "data": data})),
+        Ok(data) => ack.send(&AckSuccess::new(data)),
         Err(EventError(error)) => {
-            let exception = json!({
-                "status": "error",
-                "event": shorten(event),
-                "code": error.code,
-                "message": error.message,
-                "details": error.details,
-            });
             crate::metrics::emitted(names::EXCEPTION);
-            if let Err(e) = socket.emit(names::EXCEPTION, &exception) {
+            if let Err(e) = socket.emit(names::EXCEPTION, &Exception::new(event, &error)) {
                 tracing::debug!(sid = %socket.id, error = %e, "could not send exception");
             }
-            ack.send(&json!({"ok": false, "error": error}))
+            ack.send(&AckFailure::new(&error))
         }
     };
     if let Err(e) = sent {
@@ -126,7 +122,7 @@ pub(crate) fn send<A: Adapter>(
     }
 }
 
-/// Event names come from clients: echo at most 100 characters.
+/// Event names come from clients: echo at most [`MAX_ECHOED_EVENT_CHARS`] characters.
 fn shorten(event: &str) -> String {
-    event.chars().take(100).collect()
+    event.chars().take(MAX_ECHOED_EVENT_CHARS).collect()
 }

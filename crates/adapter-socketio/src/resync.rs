@@ -4,10 +4,9 @@
 use rodando_application::Principal;
 use rodando_wire::resync::{SessionStateBody, TripSyncBody};
 use rodando_wire::trips::parse_trip_ref;
-use serde_json::Value;
 
 use crate::Realtime;
-use crate::events::{Inbound, ack_data};
+use crate::events::{Answer, Inbound};
 use crate::reply::{EventError, parsed};
 
 /// The `state` of `principal`'s `hello`, read from the store. A store failure is logged and
@@ -28,7 +27,7 @@ pub(crate) async fn session_state(
 
 /// `trip:sync {tripId}`: the trip as stored now and its latest seq, for its passenger, its
 /// assigned driver or an admin (anyone else: `not_found`, as `GET /api/trips/{id}`).
-pub(crate) async fn trip_sync(inbound: Inbound<'_>) -> Result<Value, EventError> {
+pub(crate) async fn trip_sync(inbound: Inbound<'_>) -> Result<Answer, EventError> {
     let (trip_id, _) = parsed(inbound.payload, parse_trip_ref)?;
     let trip = inbound
         .realtime
@@ -37,5 +36,5 @@ pub(crate) async fn trip_sync(inbound: Inbound<'_>) -> Result<Value, EventError>
         .await
         .map_err(|e| EventError::from_trip(inbound.principal, inbound.event, e))?;
     tracing::debug!(user_id = %inbound.principal.user_id, trip_id = %trip_id, seq = trip.seq(), "trip synced");
-    Ok(ack_data(TripSyncBody::from(&trip)))
+    Ok(TripSyncBody::from(&trip).into())
 }

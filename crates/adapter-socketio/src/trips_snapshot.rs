@@ -12,11 +12,10 @@ use std::collections::HashSet;
 use rodando_domain::ids::TripId;
 use rodando_domain::trip::Trip;
 use rodando_wire::trip_lists::{TripsSnapshot, parse_snapshot_request};
-use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use crate::events::{Inbound, ack_data};
+use crate::events::{Answer, Inbound};
 use crate::reply::EventError;
 use crate::rooms;
 
@@ -24,7 +23,7 @@ use crate::rooms;
 pub(crate) async fn trips_snapshot<A: Adapter>(
     socket: &SocketRef<A>,
     inbound: Inbound<'_>,
-) -> Result<Value, EventError> {
+) -> Result<Answer, EventError> {
     let watch = parse_snapshot_request(inbound.payload).map_err(|e| EventError::validation(&e))?;
     let read = || async {
         inbound
@@ -48,7 +47,7 @@ pub(crate) async fn trips_snapshot<A: Adapter>(
         watch,
         "trips snapshot"
     );
-    Ok(ack_data(TripsSnapshot::new(&trips, truncated)))
+    Ok(TripsSnapshot::new(&trips, truncated).into())
 }
 
 /// Joins the room of each trip not in `already`; returns every trip joined so far.

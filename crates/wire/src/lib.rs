@@ -14,6 +14,7 @@
 //! `docs/asyncapi.yaml`, field by field, and `tests/protocol_examples.rs` renders them into
 //! `docs/protocol.md`.
 
+pub mod ack;
 pub mod auth;
 pub mod availability;
 pub mod codes;

@@ -230,20 +230,38 @@ pub enum RejectedStatusName {
     Rejected,
 }
 
-/// `true`, always: the `ok` of payloads that succeed by construction (`hello`, a successful
-/// ack), which clients of the original server test.
-pub struct AlwaysTrue;
+/// A schema of one constant value: `$name` documents a field that always holds `$value`.
+macro_rules! constant_schema {
+    ($(#[$meta:meta])* $name:ident: $kind:ident = $value:expr) => {
+        $(#[$meta])*
+        pub struct $name;
 
-impl utoipa::PartialSchema for AlwaysTrue {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::Boolean)
-            .enum_values(Some([true]))
-            .into()
-    }
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::$kind)
+                    .enum_values(Some([$value]))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
 }
 
-impl ToSchema for AlwaysTrue {}
+constant_schema!(
+    /// `true`, always: the `ok` of payloads that succeed by construction (`hello`, a successful
+    /// ack), which clients of the original server test.
+    AlwaysTrue: Boolean = true
+);
+constant_schema!(
+    /// `false`, always: the `ok` of a failed ack.
+    AlwaysFalse: Boolean = false
+);
+constant_schema!(
+    /// `"error"`, always: the `status` of `exception`.
+    AlwaysError: String = "error"
+);
 
 #[cfg(test)]
 mod tests {
@@ -349,5 +367,13 @@ mod tests {
         );
         assert_eq!(enum_values::<GeoJsonTypeName>(), ["Point"]);
         assert_eq!(schema_of::<AlwaysTrue>()["enum"], serde_json::json!([true]));
+        assert_eq!(
+            schema_of::<AlwaysFalse>()["enum"],
+            serde_json::json!([false])
+        );
+        assert_eq!(
+            schema_of::<AlwaysError>()["enum"],
+            serde_json::json!(["error"])
+        );
     }
 }

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rodando_wire::ack::{AckFailure, Exception};
 use rodando_wire::availability::{
     AvailabilitySnapshot, DriversSnapshot, LocationUpdate, TripUpdate,
 };
@@ -209,11 +210,6 @@ fn channels_carry_only_the_events_of_their_namespace_and_their_acks() {
 
 // ---- Typed payloads against their documented schemas -------------------------------------
 
-/// Server events whose payload is not built by this crate's structs: `exception` is the error
-/// contract's (`rodando_wire::error::ErrorBody`, sent by the socket adapter's reply module),
-/// whose fields `protocol_examples.rs` checks against its hand-written example.
-const NOT_TYPED_HERE: &[&str] = &[names::EXCEPTION];
-
 /// Where a typed payload is documented.
 #[derive(Debug, Clone, Copy)]
 enum Documented {
@@ -224,6 +220,8 @@ enum Documented {
     /// The whole successful ack of this client event (`auth:refresh`, whose ack has fields of
     /// its own beside `data`).
     Ack(&'static str),
+    /// The failed ack of this client event (`{ok: false, error}`).
+    AckFailure(&'static str),
 }
 
 /// A Rust payload's schema: the root and every component it names, as JSON.
@@ -249,7 +247,11 @@ fn rust<T: ToSchema>() -> RustSchema {
 /// Every outbound payload and where the contract documents it.
 fn typed_payloads() -> Vec<(Documented, RustSchema)> {
     use Documented::{Ack, AckData, Event};
+    let failures = INBOUND
+        .iter()
+        .map(|event| (Documented::AckFailure(event), rust::<AckFailure>()));
     vec![
+        (Event(names::EXCEPTION), rust::<Exception>()),
         (Event(names::HELLO), rust::<Hello>()),
         (Event(names::NOTIFICATION), rust::<NotificationBody>()),
         (Event(names::AUTH_TOKEN_EXPIRED), rust::<SessionRef>()),
@@ -325,6 +327,9 @@ fn typed_payloads() -> Vec<(Documented, RustSchema)> {
         (AckData(names::ADMIN_TRIP_UNWATCH), rust::<TripWatch>()),
         (AckData(names::TRIP_SYNC), rust::<TripSyncBody>()),
     ]
+    .into_iter()
+    .chain(failures)
+    .collect()
 }
 
 /// The documented schema of `what`, with where it was found.
@@ -342,7 +347,7 @@ fn documented(doc: &Value, what: Documented) -> (&Value, String) {
             resolve(doc, &message_named(event)["payload"]),
             format!("payload of {event}"),
         ),
-        Documented::Ack(event) | Documented::AckData(event) => {
+        Documented::Ack(event) | Documented::AckData(event) | Documented::AckFailure(event) => {
             // The reply of the first receive operation of `event`; every namespace that
             // handles it publishes the same ack (checked below).
             let op = doc["operations"]
@@ -358,18 +363,20 @@ fn documented(doc: &Value, what: Documented) -> (&Value, String) {
                 .unwrap_or_else(|| panic!("{event} has no receive operation"));
             let ack = resolve(doc, &op["reply"]["messages"][0]);
             let shapes = resolve(doc, &ack["payload"]);
+            let succeeded = !matches!(what, Documented::AckFailure(_));
             let ok = shapes["oneOf"]
                 .as_array()
                 .expect("ok | failure")
                 .iter()
                 .map(|s| resolve(doc, s))
-                .find(|s| s["properties"]["ok"]["const"] == true)
-                .unwrap_or_else(|| panic!("the ack of {event} has no ok shape"));
+                .find(|s| s["properties"]["ok"]["const"] == succeeded)
+                .unwrap_or_else(|| panic!("the ack of {event} has no ok = {succeeded} shape"));
             match what {
                 Documented::AckData(_) => (
                     resolve(doc, &ok["properties"]["data"]),
                     format!("ack data of {event}"),
                 ),
+                Documented::AckFailure(_) => (ok, format!("failed ack of {event}")),
                 _ => (ok, format!("ack of {event}")),
             }
         }
@@ -547,24 +554,28 @@ fn every_outbound_payload_is_a_typed_struct_of_the_wire_crate() {
             _ => None,
         })
         .collect();
+    let failures: BTreeSet<&str> = typed
+        .iter()
+        .filter_map(|(d, _)| match d {
+            Documented::AckFailure(e) => Some(*e),
+            _ => None,
+        })
+        .collect();
     let acks: BTreeSet<&str> = typed
         .iter()
         .filter_map(|(d, _)| match d {
             Documented::Ack(e) | Documented::AckData(e) => Some(*e),
-            Documented::Event(_) => None,
+            Documented::Event(_) | Documented::AckFailure(_) => None,
         })
         .collect();
-    let expected: BTreeSet<&str> = OUTBOUND
-        .iter()
-        .copied()
-        .filter(|e| !NOT_TYPED_HERE.contains(e))
-        .collect();
-    assert_eq!(events, expected, "server events with a typed payload");
+    let inbound: BTreeSet<&str> = INBOUND.iter().copied().collect();
     assert_eq!(
-        acks,
-        INBOUND.iter().copied().collect(),
-        "client events with a typed ack"
+        events,
+        OUTBOUND.iter().copied().collect(),
+        "server events with a typed payload"
     );
+    assert_eq!(acks, inbound, "client events with a typed ack");
+    assert_eq!(failures, inbound, "client events with a typed failed ack");
 }
 
 #[test]
