@@ -58,6 +58,13 @@ bench-realtime:
     cargo build --release -p rodando-server -p rodando-loadgen
     bash scripts/bench-realtime.sh
 
+# Where memory per socket and CPU per ping go (release, embedded store): heaptrack of SOCKETS
+# idle sockets (live allocations per socket, by allocating frame) and perf of the 5000 x 1/s x
+# 10 admins ping load; PARTS="memory" or "cpu" for one. Installs heaptrack / linux-perf when missing.
+profile-realtime:
+    cargo build --release -p rodando-server -p rodando-loadgen
+    bash scripts/profile-realtime.sh
+
 # The embedded store against PostgreSQL, back to back (release): the ping load (1000 distinct
 # drivers x 5 pings/s, 10 admins, 20 s) with server and PostgreSQL CPU and the ratios, the
 # nearest-available-driver query at 10k and 100k drivers, and dispatch latency (10k driver
