@@ -6,6 +6,12 @@ use clap::Parser;
 use rodando_server::cli::{Cli, Command, UsersCommand};
 use rodando_server::{Application, Config, admin, telemetry};
 
+/// mimalloc instead of glibc's malloc: under the ping load glibc's malloc and free were 18 % of
+/// the server's CPU samples (perf), mimalloc's 4 %; measured back to back, 13 % less server CPU
+/// per acked ping, and 0.4 KB less per idle socket (docs/benchmarks.md, "Profiles").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
