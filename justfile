@@ -62,7 +62,6 @@ bench-realtime:
 # idle sockets (live allocations per socket, by allocating frame) and perf of the 5000 x 1/s x
 # 10 admins ping load; PARTS="memory" or "cpu" for one. Installs heaptrack / linux-perf when missing.
 profile-realtime:
-    cargo build --release -p rodando-server -p rodando-loadgen
     bash scripts/profile-realtime.sh
 
 # The embedded store against PostgreSQL, back to back (release): the ping load (1000 distinct

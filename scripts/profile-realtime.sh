@@ -12,7 +12,8 @@
 #
 # Knobs (env): PARTS ("memory cpu"), SOCKETS (5000), DRIVERS (5000), RATE (1), ADMINS (10),
 # PERF_SECONDS (15), PORT (3919). Output: target/profile/. Needs heaptrack and perf (installed
-# with apt when missing: heaptrack, linux-perf).
+# with apt when missing: heaptrack, linux-perf). Builds what it runs: the memory part a server
+# without mimalloc (heaptrack sees the system allocator only), the cpu part the default build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +62,9 @@ loadgen() { # log args...
 
 if [[ " $parts " == *" memory "* ]]; then
     need heaptrack heaptrack
+    # heaptrack sees the system allocator only: this part runs a build without mimalloc.
+    cargo build --release -q -p rodando-loadgen
+    cargo build --release -q -p rodando-server --no-default-features
     rm -f "$out"/heaptrack.*
     env "${server_env[@]}" heaptrack -o "$out/heaptrack" target/release/rodando-server \
         >"$out/memory-server.log" 2>&1 &
@@ -96,6 +100,7 @@ fi
 
 if [[ " $parts " == *" cpu "* ]]; then
     need perf linux-perf
+    cargo build --release -q -p rodando-server -p rodando-loadgen
     env "${server_env[@]}" target/release/rodando-server >"$out/cpu-server.log" 2>&1 &
     server_pid=$!
     wait_ready

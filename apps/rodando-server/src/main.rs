@@ -9,6 +9,7 @@ use rodando_server::{Application, Config, admin, telemetry};
 /// mimalloc instead of glibc's malloc: under the ping load glibc's malloc and free were 18 % of
 /// the server's CPU samples (perf), mimalloc's 4 %; measured back to back, 13 % less server CPU
 /// per acked ping, and 0.4 KB less per idle socket (docs/benchmarks.md, "Profiles").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
