@@ -118,9 +118,9 @@ if [[ " $parts " == *" cpu "* ]]; then
     stop
     echo "== cpu: $drivers drivers × $rate/s, $admins admins; server samples by shared object =="
     perf report -i "$out/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
-        | grep -E '^ +[0-9.]+%' | head -8
+        | grep -E '^ +[0-9.]+%' | head -8 || true
     echo "== cpu: by symbol (top 30) =="
     perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null \
-        | grep -E '^ +[0-9.]+%' | head -30 | tee "$out/cpu-symbols.txt"
+        | grep -E '^ +[0-9.]+%' | head -30 | tee "$out/cpu-symbols.txt" || true
     grep -E "acked pings/s|server CPU|ping->ack|ping→ack" "$out/cpu-loadgen.txt" || true
 fi
