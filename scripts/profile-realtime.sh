@@ -60,6 +60,14 @@ loadgen() { # log args...
         --tokens-file "$out/tokens.json" "$@" >"$log" 2>&1
 }
 
+# Waits until the load generator of `log` (pid `pid`) starts its measured window, or exits.
+measuring() { # log pid
+    until grep -q "then measuring" "$1" 2>/dev/null; do
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.5
+    done
+}
+
 if [[ " $parts " == *" memory "* ]]; then
     need heaptrack heaptrack
     # heaptrack sees the system allocator only: this part runs a build without mimalloc.
@@ -74,10 +82,7 @@ if [[ " $parts " == *" memory "* ]]; then
     loadgen "$out/memory-loadgen.txt" --drivers "$sockets" --admins 0 --rate 0.05 --warmup 0 \
         --duration 20 --connect-concurrency 100 --connect-timeout 30 &
     loadgen_pid=$!
-    until grep -q "then measuring" "$out/memory-loadgen.txt" 2>/dev/null; do
-        kill -0 "$loadgen_pid" 2>/dev/null || break
-        sleep 0.5
-    done
+    measuring "$out/memory-loadgen.txt" "$loadgen_pid"
     sleep 10
     kill -9 "$server_pid"
     wait "$loadgen_pid" 2>/dev/null || true
@@ -108,10 +113,7 @@ if [[ " $parts " == *" cpu "* ]]; then
         --warmup 5 --duration $((perf_seconds + 10)) --connect-concurrency 100 \
         --server-pid "$server_pid" &
     loadgen_pid=$!
-    until grep -q "then measuring" "$out/cpu-loadgen.txt" 2>/dev/null; do
-        kill -0 "$loadgen_pid" 2>/dev/null || break
-        sleep 0.5
-    done
+    measuring "$out/cpu-loadgen.txt" "$loadgen_pid"
     sleep 7
     perf record -F 499 -g -p "$server_pid" -o "$out/perf.data" -- sleep "$perf_seconds" 2>/dev/null
     wait "$loadgen_pid" || true
