@@ -39,15 +39,19 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
         }
     });
     let greeter = Arc::clone(&realtime);
+    // The handler holds the context itself: no look-up in the socket's extensions (a lock and
+    // a type map) per event. It lives as long as the socket's handlers, as the extensions do.
+    let events_ctx = Arc::clone(&ctx);
     socket.on_fallback(
         move |socket: SocketRef<A>,
               Event(event): Event,
               TryData(payload): TryData<Value>,
               ack: AckSender<A>| {
             let realtime = Arc::clone(&realtime);
+            let ctx = Arc::clone(&events_ctx);
             let in_flight = realtime.in_flight.clone();
             in_flight.track_future(async move {
-                events::handle(socket, realtime, event, payload.ok(), ack).await;
+                events::handle(socket, realtime, &ctx, event, payload.ok(), ack).await;
             })
         },
     );

@@ -35,15 +35,11 @@ pub(crate) struct Inbound<'a> {
 pub(crate) async fn handle<A: Adapter>(
     socket: SocketRef<A>,
     realtime: Arc<Realtime>,
+    ctx: &SocketContext,
     event: String,
     payload: Option<Value>,
     ack: AckSender<A>,
 ) {
-    let Some(ctx) = socket.extensions.get::<Arc<SocketContext>>() else {
-        // Only admitted sockets get handlers; this would be a bug, never a client's doing.
-        tracing::error!(sid = %socket.id, "event on a socket without context");
-        return;
-    };
     let started = Instant::now();
     let p = &ctx.principal;
     let label = metrics::inbound_label(p.namespace, &event);
@@ -60,7 +56,7 @@ pub(crate) async fn handle<A: Adapter>(
     }
     if event == names::AUTH_REFRESH {
         // Answered as PROTOCOL §3 has it: {ok, accessTokenExpiresAt} (and the usual data).
-        match expiry::refresh(&realtime, &ctx, payload.as_ref()).await {
+        match expiry::refresh(&realtime, ctx, payload.as_ref()).await {
             Ok(expires_at) => {
                 let _ = ack.send(&AuthRefreshAck::new(expires_at));
                 answered(None);
