@@ -25,6 +25,7 @@ use self::row::{
 };
 use crate::PgStore;
 use crate::errors::{failed, unique_violation};
+use crate::query::all_of;
 
 /// The unique constraint that keeps one driver per trip.
 const ONE_HOLDER_PER_TRIP: &str = "drivers_availability_current_trip_id_key";
@@ -223,14 +224,8 @@ impl PgStore {
         drivers: &[DriverId],
     ) -> Result<Vec<Versioned>, Unexpected> {
         let ids: Vec<Uuid> = drivers.iter().map(|d| d.as_uuid()).collect();
-        sqlx::query_as::<_, AvailabilityRow>(FIND_MANY)
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed("reading drivers' availability"))?
-            .into_iter()
-            .map(Versioned::try_from)
-            .collect()
+        let query = sqlx::query_as::<_, AvailabilityRow>(FIND_MANY).bind(ids);
+        all_of(query, &self.pool, "reading drivers' availability").await
     }
 }
 
@@ -279,15 +274,10 @@ impl AvailabilityRepository for PgStore {
         ttl: Duration,
         limit_n: usize,
     ) -> Result<Vec<Versioned>, Unexpected> {
-        sqlx::query_as::<_, AvailabilityRow>(LIST_STALE)
+        let query = sqlx::query_as::<_, AvailabilityRow>(LIST_STALE)
             .bind(cutoff(now, ttl))
-            .bind(limit(limit_n))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed("listing stale drivers"))?
-            .into_iter()
-            .map(Versioned::try_from)
-            .collect()
+            .bind(limit(limit_n));
+        all_of(query, &self.pool, "listing stale drivers").await
     }
 
     async fn nearest_available(&self, query: &NearestQuery) -> Result<Vec<Candidate>, Unexpected> {

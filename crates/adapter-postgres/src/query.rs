@@ -1,9 +1,9 @@
-//! The two statement shapes most repository methods are: read one row by a key and map it to
-//! its domain value, and update one row by its key and say whether it changed.
+//! The statement shapes most repository methods are: read one row by a key, or every row of a
+//! query, and map them to domain values; update one row by its key and say whether it changed.
 
 use rodando_ports::Unexpected;
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::query::Query;
+use sqlx::query::{Query, QueryAs};
 use sqlx::{Encode, FromRow, PgPool, Postgres, Type};
 
 use crate::errors::failed;
@@ -33,6 +33,26 @@ where
         .map_err(failed(read.what))?
         .map(T::try_from)
         .transpose()
+}
+
+/// Every `R` row `query` returns, as domain values `T` (a row the domain refuses is
+/// [`Unexpected`]); `what` names the read in errors.
+pub(crate) async fn all_of<R, T>(
+    query: QueryAs<'_, Postgres, R, PgArguments>,
+    pool: &PgPool,
+    what: &'static str,
+) -> Result<Vec<T>, Unexpected>
+where
+    R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    T: TryFrom<R, Error = Unexpected>,
+{
+    query
+        .fetch_all(pool)
+        .await
+        .map_err(failed(what))?
+        .into_iter()
+        .map(T::try_from)
+        .collect()
 }
 
 /// Runs `update`, a guarded `UPDATE` of one row by its key: whether it changed the row.

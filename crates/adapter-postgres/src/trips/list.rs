@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::row::{TripRow, active_statuses, trip_columns};
 use crate::PgStore;
 use crate::errors::failed;
+use crate::query::all_of;
 
 /// The greatest UUID: with `'infinity'`, the boundary of a first page.
 const MAX_UUID: Uuid = Uuid::max();
@@ -111,13 +112,8 @@ pub(super) async fn list(store: &PgStore, query: &TripListQuery) -> Result<Vec<T
     if query.limit == 0 {
         return Ok(Vec::new());
     }
-    bound::<TripRow>(statement(&query.scope, query.filter), query)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(failed("listing trips"))?
-        .into_iter()
-        .map(Trip::try_from)
-        .collect()
+    let rows = bound::<TripRow>(statement(&query.scope, query.filter), query);
+    all_of(rows, &store.pool, "listing trips").await
 }
 
 /// One line of `EXPLAIN` output.
