@@ -258,9 +258,9 @@ describe('the npm scripts, run by hand', () => {
       assert.equal(r.code, 0, `${name} exit status; stderr: ${r.stderr}`);
     }
     assert.match(driver.stdout, / driver3 ← hello /);
-    assert.match(driver.stdout, / driver3 ⇐ ack driver:trip:set \{"data":\{/);
+    assert.match(driver.stdout, / driver3 ⇐ ack driver:trip:set \{"ok":true,"data":\{/);
     assert.match(driver.stdout, /ws:test:da:driver · done/);
-    assert.match(watched.stdout, / admin ⇐ ack admin:drivers:snapshot \{"data":\{"drivers":\[/);
+    assert.match(watched.stdout, / admin ⇐ ack admin:drivers:snapshot \{"ok":true,"data":\{"drivers":\[/);
     for (const event of ['driver:availability:update', 'driver:location:update', 'driver:trip:update', 'trip:requested']) {
       assert.match(watched.stdout, new RegExp(` admin ← ${event} `), `the admin printed ${event}`);
     }
