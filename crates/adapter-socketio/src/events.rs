@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use rodando_application::Principal;
 use rodando_domain::user::Role;
+use rodando_wire::ack::echoed;
 use rodando_wire::availability::{AvailabilitySnapshot, DriversSnapshot};
 use rodando_wire::resync::TripSyncBody;
 use rodando_wire::session::AuthRefreshAck;
@@ -46,7 +47,7 @@ pub(crate) async fn handle<A: Adapter>(
     let answered = |error: Option<&'static str>| {
         metrics::answered(p.namespace, label, started.elapsed(), error);
     };
-    let span = tracing::debug_span!("event", event = %event.chars().take(100).collect::<String>(), user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path());
+    let span = tracing::debug_span!("event", event = %echoed(&event), user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path());
     if ctx.limiter.check().is_err() {
         tracing::debug!(parent: &span, "rate limited");
         let limited = EventError::rate_limited();

@@ -5,7 +5,7 @@ use rodando_application::Principal;
 use rodando_application::availability::AvailabilityError;
 use rodando_application::trips::TripCommandError;
 use rodando_domain::validation::FieldErrors;
-use rodando_wire::ack::{AckFailure, AckSuccess, Exception, MAX_ECHOED_EVENT_CHARS};
+use rodando_wire::ack::{AckFailure, AckSuccess, Exception, echoed};
 use rodando_wire::error::{ErrorBody, ErrorCode};
 use rodando_wire::events as names;
 use serde_json::Value;
@@ -26,7 +26,7 @@ impl EventError {
     pub(crate) fn unknown_event(event: &str) -> Self {
         Self(ErrorBody::new(
             ErrorCode::UnknownEvent,
-            format!("no such event on this namespace: {}", shorten(event)),
+            format!("no such event on this namespace: {}", echoed(event)),
         ))
     }
 
@@ -120,9 +120,4 @@ pub(crate) fn send<A: Adapter>(
     if let Err(e) = sent {
         tracing::debug!(sid = %socket.id, error = %e, "could not send ack");
     }
-}
-
-/// Event names come from clients: echo at most [`MAX_ECHOED_EVENT_CHARS`] characters.
-fn shorten(event: &str) -> String {
-    event.chars().take(MAX_ECHOED_EVENT_CHARS).collect()
 }

@@ -10,8 +10,14 @@ use utoipa::ToSchema;
 use crate::error::{ErrorBody, ErrorCode};
 use crate::schema::{AlwaysError, AlwaysFalse};
 
-/// Characters of a client's event name echoed in `exception` at most.
+/// Characters of a client's event name echoed back (in `exception`, messages, logs) at most.
 pub const MAX_ECHOED_EVENT_CHARS: usize = 100;
+
+/// A client's event name as it may be echoed back: at most [`MAX_ECHOED_EVENT_CHARS`]
+/// characters (the name is the client's, of any length the packet limit allows).
+pub fn echoed(event: &str) -> String {
+    event.chars().take(MAX_ECHOED_EVENT_CHARS).collect()
+}
 
 /// `{ok: true, data}`: the ack of an event that succeeded (`data` is the event's answer,
 /// documented per event).
@@ -66,7 +72,7 @@ impl<'a> Exception<'a> {
     pub fn new(event: &str, error: &'a ErrorBody) -> Self {
         Self {
             status: "error",
-            event: event.chars().take(MAX_ECHOED_EVENT_CHARS).collect(),
+            event: echoed(event),
             code: error.code,
             message: &error.message,
             details: error.details.as_ref(),
