@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use redis::{IntoConnectionInfo, ProtocolVersion};
 use rodando_adapter_redis::{ClusterHealth, ResilientDriver};
 use rodando_adapter_socketio::{Realtime, RealtimeConfig, SocketNotifier};
@@ -114,26 +114,42 @@ impl SocketLayer {
     }
 }
 
-/// Copies the request's URI and headers out of hyper's connection read buffer.
+/// The request headers a socket still reads after its handshake request: `Authorization`
+/// (the token of every namespace the socket connects to later, PROTOCOL §2) and
+/// `Sec-WebSocket-Key` (engineioxide answers the upgrade with it). Nothing else of the
+/// handshake request is read again, so nothing else is kept.
+const KEPT_HEADERS: [HeaderName; 2] = [header::AUTHORIZATION, header::SEC_WEBSOCKET_KEY];
+
+/// Copies the URI and [`KEPT_HEADERS`] of a request that opens an engine.io session out of
+/// hyper's connection read buffer, and drops its other headers.
 ///
-/// They are `Bytes` slices of that 16 KiB buffer, and engineioxide keeps the request parts for
-/// the socket's whole life (`socket.req_parts()`), so without the copy every socket pins the
-/// buffer: measured 31 KB of RSS per idle socket before, ~24 KB after (docs/benchmarks.md).
+/// engineioxide keeps the parts of that request for the socket's whole life
+/// (`socket.req_parts()`). Its URI and headers are `Bytes` slices of hyper's 16 KiB read
+/// buffer, so without the copy every socket pinned the buffer (31 KB of RSS per idle socket,
+/// ~24 KB with it, docs/benchmarks.md); and a browser's dozen other headers (user agent,
+/// cookies, languages) would be a kilobyte per socket that nothing reads. A request of an open
+/// session (`sid=` in its query: a long-polling GET or POST, an upgrade) is left as it is:
+/// its parts go when it is answered, and a POST's `Content-Type` tells its payload's encoding.
 async fn detach_request_head(mut request: Request) -> Request {
-    if !request.uri().path().starts_with("/socket.io") {
+    let uri = request.uri();
+    let opens_session = uri.path().starts_with("/socket.io")
+        && !uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("sid=")));
+    if !opens_session {
         return request;
     }
-    if let Ok(uri) = Uri::try_from(request.uri().to_string()) {
+    if let Ok(uri) = Uri::try_from(uri.to_string()) {
         *request.uri_mut() = uri;
     }
-    let mut headers = HeaderMap::with_capacity(request.headers().len());
-    for (name, value) in request.headers() {
-        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        copy.set_sensitive(value.is_sensitive());
-        headers.append(
-            HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone()),
-            copy,
-        );
+    let mut headers = HeaderMap::new();
+    for name in KEPT_HEADERS {
+        for value in request.headers().get_all(&name) {
+            let mut copy =
+                HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+            copy.set_sensitive(value.is_sensitive());
+            headers.append(name.clone(), copy);
+        }
     }
     *request.headers_mut() = headers;
     request
@@ -321,26 +337,48 @@ fn redis_client(url: &SecretString) -> anyhow::Result<redis::Client> {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn the_request_head_is_copied_unchanged() {
-        let mut original = Request::new(axum::body::Body::empty());
-        *original.uri_mut() = Uri::from_static("/socket.io/?EIO=4&transport=websocket");
+    fn request(uri: &'static str) -> Request {
+        let mut request = Request::new(axum::body::Body::empty());
+        *request.uri_mut() = Uri::from_static(uri);
         let mut secret = HeaderValue::from_static("Bearer abc");
         secret.set_sensitive(true);
-        original.headers_mut().insert("authorization", secret);
-        original
-            .headers_mut()
-            .append("x-many", HeaderValue::from_static("a"));
-        original
-            .headers_mut()
-            .append("x-many", HeaderValue::from_static("b"));
-        let expected_headers = original.headers().clone();
+        let headers = request.headers_mut();
+        headers.insert("authorization", secret);
+        headers.insert(
+            "sec-websocket-key",
+            HeaderValue::from_static("dGhlIHNhbXBsZQ=="),
+        );
+        headers.insert("user-agent", HeaderValue::from_static("Mozilla/5.0"));
+        headers.append("cookie", HeaderValue::from_static("a=1"));
+        headers.append("cookie", HeaderValue::from_static("b=2"));
+        headers.insert("content-type", HeaderValue::from_static("text/plain"));
+        request
+    }
 
-        let copied = detach_request_head(original).await;
+    #[tokio::test]
+    async fn a_session_opening_request_keeps_its_uri_and_only_the_headers_a_socket_reads() {
+        let copied = detach_request_head(request("/socket.io/?EIO=4&transport=websocket")).await;
         assert_eq!(copied.uri(), "/socket.io/?EIO=4&transport=websocket");
-        assert_eq!(copied.headers(), &expected_headers);
+        let kept: Vec<_> = copied.headers().keys().map(HeaderName::as_str).collect();
+        assert_eq!(kept, ["authorization", "sec-websocket-key"]);
+        assert_eq!(copied.headers()["authorization"], "Bearer abc");
         assert!(copied.headers()["authorization"].is_sensitive());
-        let many: Vec<_> = copied.headers().get_all("x-many").iter().collect();
-        assert_eq!(many, ["a", "b"]);
+        assert_eq!(copied.headers()["sec-websocket-key"], "dGhlIHNhbXBsZQ==");
+    }
+
+    #[tokio::test]
+    async fn a_request_of_an_open_session_or_outside_socket_io_is_left_as_it_is() {
+        for uri in [
+            "/socket.io/?EIO=4&transport=polling&sid=abc",
+            "/socket.io/?sid=abc&EIO=4&transport=websocket",
+            "/api/v1/auth/login",
+        ] {
+            let original = request(uri);
+            let expected = original.headers().clone();
+            let passed = detach_request_head(original).await;
+            assert_eq!(passed.headers(), &expected, "{uri}");
+            let cookies: Vec<_> = passed.headers().get_all("cookie").iter().collect();
+            assert_eq!(cookies, ["a=1", "b=2"], "{uri}");
+        }
     }
 }
