@@ -22,6 +22,9 @@ const errors = (r) => {
   return e.length === 0 ? "none" : e.map(([k, n]) => `${k} ${n}`).join(", ");
 };
 
+/// Server CPU time per acked ping, µs: percent of a core × 10 000 / acked pings per second.
+const cpuPerPing = (r) => (r?.server?.cpuPercent == null || !r.ackedPingsPerS ? null : (r.server.cpuPercent * 1e4) / r.ackedPingsPerS);
+
 const rows = [];
 const row = (scenario, figure, rust, node, r = "") => rows.push(`| ${scenario} | ${figure} | ${rust} | ${node} | ${r} |`);
 
@@ -36,6 +39,7 @@ if (ra || na) {
   }
   row(s, "acked pings no admin saw", ra?.pingsNeverSeenByAdmin ?? "-", na?.pingsNeverSeenByAdmin ?? "-");
   row(s, "server CPU (1 core = 100 %)", fmt(ra?.server?.cpuPercent), fmt(na?.server?.cpuPercent), ratio(na?.server?.cpuPercent, ra?.server?.cpuPercent) + " less");
+  row(s, "server CPU per acked ping, µs", fmt(cpuPerPing(ra), 1), fmt(cpuPerPing(na), 1), ratio(cpuPerPing(ra), cpuPerPing(na)));
   row(s, "loadgen CPU", fmt(ra?.loadgen?.cpuPercent), fmt(na?.loadgen?.cpuPercent));
   row(s, "errors", errors(ra), errors(na));
 }
@@ -67,7 +71,8 @@ if (rc || nc) {
   const held = (r) => (r ? `${r.driversHeldAtEnd + r.adminsHeldAtEnd} of ${r.driversRequested + r.adminsRequested}` : "-");
   row(s, "sockets held", held(rc), held(nc));
   row(s, "server RSS before → connected, MiB", `${fmt(rc?.server?.rssBeforeKb / 1024)} → ${fmt(rc?.server?.rssConnectedKb / 1024)}`, `${fmt(nc?.server?.rssBeforeKb / 1024)} → ${fmt(nc?.server?.rssConnectedKb / 1024)}`);
-  row(s, "server bytes per socket", fmt(rc?.server?.bytesPerSocket, 0), fmt(nc?.server?.bytesPerSocket, 0), ratio(nc?.server?.bytesPerSocket, rc?.server?.bytesPerSocket) + " less");
+  row(s, "server bytes per socket", fmt(rc?.server?.bytesPerSocket, 0), fmt(nc?.server?.bytesPerSocket, 0), ratio(rc?.server?.bytesPerSocket, nc?.server?.bytesPerSocket));
+  row(s, "server bytes per socket, second half", fmt(rc?.server?.marginalBytesPerSocket, 0), fmt(nc?.server?.marginalBytesPerSocket, 0), ratio(rc?.server?.marginalBytesPerSocket, nc?.server?.marginalBytesPerSocket));
   row(s, "handshake p50 / p99, ms", `${fmt(rc?.handshake?.p50Ms, 2)} / ${fmt(rc?.handshake?.p99Ms, 2)}`, `${fmt(nc?.handshake?.p50Ms, 2)} / ${fmt(nc?.handshake?.p99Ms, 2)}`);
   row(s, "connect phase, s", fmt(rc?.connectPhaseS), fmt(nc?.connectPhaseS));
   row(s, "acked pings/s (idle pinging)", fmt(rc?.ackedPingsPerS), fmt(nc?.ackedPingsPerS));
@@ -81,6 +86,17 @@ if (rc) {
   const sockets = rc.driversHeldAtEnd + rc.adminsHeldAtEnd;
   const bps = rc.server?.bytesPerSocket;
   targets.push(`- 50k sockets at ≤ 8 KB RSS each: held ${sockets} sockets at ${fmt(bps, 0)} B each → ${sockets >= 50_000 && bps <= 8192 ? "met" : "NOT met"}${sockets < 50_000 ? ` (fewer than 50k sockets: see the run's notes)` : ""}`);
+}
+if (rc) {
+  // Issue 17: lighter than Node per idle socket and cheaper per ping.
+  const [bps, nbps] = [rc.server?.marginalBytesPerSocket, nc?.server?.marginalBytesPerSocket];
+  const vsNode = nbps ? `, ${ratio(bps, nbps)} Node's ${fmt(nbps, 0)} B (≤ 0.85×)` : "";
+  targets.push(`- ≤ 14 KB per idle socket (second half of the capacity sockets): ${fmt(bps, 0)} B${vsNode} → ${bps <= 14_000 && (!nbps || bps <= 0.85 * nbps) ? "met" : "NOT met"}`);
+}
+if (ra) {
+  const [us, nus] = [cpuPerPing(ra), cpuPerPing(na)];
+  const vsNode = nus ? `, ${ratio(us, nus)} Node's ${fmt(nus, 1)} µs (≤ 0.25×)` : "";
+  targets.push(`- ≤ 60 µs server CPU per acked ping in scenario a: ${fmt(us, 1)} µs${vsNode} → ${us <= 60 && (!nus || us <= 0.25 * nus) ? "met" : "NOT met"}`);
 }
 if (ra) {
   const p99 = ra.deliveryFirstAdmin?.p99Ms;
@@ -101,7 +117,7 @@ const text = [
   "|---|---|---|---|---|",
   ...rows,
   "",
-  "Targets (issue 7 item 8):",
+  "Targets (issue 7 item 8; issue 17):",
   "",
   ...targets,
   "",

@@ -16,7 +16,8 @@
 # Knobs (env): QUICK=1, SCENARIOS ("c a b"), IDENTITIES (distinct driver users, 5000),
 # DRIVERS (5000), ADMINS (10), RATE (1), WARMUP (5), DURATION (20), STEPS ("0.2,0.4,0.6,0.8,1,1.5,2"),
 # STEP_WARMUP (3), STEP_DURATION (8), P99_BOUND_MS (20), SOCKETS (50000), IDLE_RATE (0.05),
-# CAPACITY_DURATION (15), SERVERS ("rust node"), SETTLE (5 s between scenarios), RUST_PORT (3917), NODE_PORT (3918),
+# CAPACITY_DURATION (15), CAPACITY_CONCURRENCY (handshakes in flight, 200), SERVERS ("rust node"), RUST_SERVER (the binary, target/release/rodando-server:
+# another build to compare, e.g. one with a patched dependency), SETTLE (5 s between scenarios), RUST_PORT (3917), NODE_PORT (3918),
 # NICE (unset; e.g. -5 on a shared machine: servers and load generator get a larger CPU share
 # than concurrent builds, which makes the latency figures less noisy; needs root).
 set -euo pipefail
@@ -41,8 +42,10 @@ p99_bound="${P99_BOUND_MS:-20}"
 sockets="${SOCKETS:-50000}"
 idle_rate="${IDLE_RATE:-0.05}"
 capacity_duration="${CAPACITY_DURATION:-15}"
+capacity_concurrency="${CAPACITY_CONCURRENCY:-200}"
 rust_port="${RUST_PORT:-3917}"
 node_port="${NODE_PORT:-3918}"
+rust_server="${RUST_SERVER:-target/release/rodando-server}"
 out=target/bench
 prio=()
 [[ -n "${NICE:-}" ]] && prio=(nice -n "$NICE")
@@ -108,7 +111,7 @@ start_server() { # name port
         # arenas that later allocations silently reuse (which would hide per-socket growth).
         "${prio[@]}" env "${common_env[@]}" PORT="$port" SEED_DEMO_DRIVERS="$identities" \
             GLIBC_TUNABLES=glibc.malloc.mmap_threshold=262144 \
-            target/release/rodando-server >"$out/rust-server.log" 2>&1 &
+            "$rust_server" >"$out/rust-server.log" 2>&1 &
         ;;
     node)
         "${prio[@]}" env "${common_env[@]}" PORT="$port" node bench/node-baseline/server.mjs >"$out/node-server.log" 2>&1 &
@@ -157,7 +160,7 @@ for name in $servers; do
         c)
             loadgen "$name" "$port" c "c: $((sockets - admins))+${admins} sockets @${idle_rate}/s" \
                 --drivers "$((sockets - admins))" --rate "$idle_rate" --warmup 0 \
-                --duration "$capacity_duration" --connect-concurrency 200 --connect-timeout 30 \
+                --duration "$capacity_duration" --connect-concurrency "$capacity_concurrency" --connect-timeout 30 \
                 --source-ips "$source_ips"
             ;;
         *)

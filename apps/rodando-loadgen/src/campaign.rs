@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::ramp::RampReport;
-use crate::report::{ProcessStats, Report};
+use crate::report::{ProcessStats, Report, bytes_per_socket};
 use crate::run::{self, Errors, Opened, count};
 use crate::step::{self, Fleet, StepConfig, StepResult, merge_errors};
 use crate::tokens::{Identity, Tokens, check_expiry};
@@ -20,6 +20,8 @@ use rodando_toolkit::stats::{Samples, Summary};
 
 /// Fewer admitted sockets than this share of those asked for fails the run.
 const MIN_CONNECTED_SHARE: f64 = 0.95;
+/// How long the processes settle (deferred frees, hello writes) before a memory reading.
+const SETTLE: Duration = Duration::from_millis(1500);
 
 /// Where and how to open sockets.
 struct Connector<'a> {
@@ -224,10 +226,32 @@ pub async fn run(args: &Args, plan: &Plan, tokens: Tokens) -> Result<ExitCode, S
     let admins = connector
         .open_all("/admin", &tokens.admins, args.drivers, &mut connect_errors)
         .await;
-    let drivers = connector
-        .open_all("/drivers", &tokens.drivers, 0, &mut connect_errors)
+    // The drivers in two halves, with a memory reading in between: what the second half adds
+    // is what a socket costs, whatever freed memory (the logins' buffers) the process held
+    // before the first socket and reused for the first half.
+    let half = tokens.drivers.len() / 2;
+    let mut drivers = connector
+        .open_all("/drivers", &tokens.drivers[..half], 0, &mut connect_errors)
         .await;
-    let connect_phase = connect_started.elapsed();
+    let mut connect_phase = connect_started.elapsed();
+    let at_half = drivers.len() + admins.len();
+    tokio::time::sleep(SETTLE).await;
+    let rss_half = (
+        pid.and_then(|pid| procfs::read_rss_kb(Some(pid))),
+        procfs::read_rss_kb(None),
+    );
+    let second_started = Instant::now();
+    drivers.extend(
+        connector
+            .open_all(
+                "/drivers",
+                &tokens.drivers[half..],
+                half,
+                &mut connect_errors,
+            )
+            .await,
+    );
+    connect_phase += second_started.elapsed();
     let (drivers_connected, admins_connected) = (drivers.len(), admins.len());
     let sockets = drivers_connected + admins_connected;
     eprintln!(
@@ -251,19 +275,20 @@ pub async fn run(args: &Args, plan: &Plan, tokens: Tokens) -> Result<ExitCode, S
              sessions in its store, so --secret only works against a signature-only server (the Node baseline); use --login"
         );
     }
-    // Let the server settle (deferred frees, hello writes) before the memory reading.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let bytes_per_socket = |before: Option<u64>, after: Option<u64>| match (before, after) {
-        #[allow(clippy::cast_precision_loss)]
-        (Some(b), Some(a)) if sockets > 0 => Some((a as f64 - b as f64) * 1024.0 / sockets as f64),
-        _ => None,
-    };
+    tokio::time::sleep(SETTLE).await;
+    let second_half = sockets - at_half;
     if let Some(s) = server.as_mut() {
+        s.rss_half_kb = rss_half.0;
         s.rss_connected_kb = procfs::read_rss_kb(pid);
-        s.bytes_per_socket = bytes_per_socket(s.rss_before_kb, s.rss_connected_kb);
+        s.bytes_per_socket = bytes_per_socket(s.rss_before_kb, s.rss_connected_kb, sockets);
+        s.marginal_bytes_per_socket =
+            bytes_per_socket(s.rss_half_kb, s.rss_connected_kb, second_half);
     }
+    me.rss_half_kb = rss_half.1;
     me.rss_connected_kb = procfs::read_rss_kb(None);
-    me.bytes_per_socket = bytes_per_socket(me.rss_before_kb, me.rss_connected_kb);
+    me.bytes_per_socket = bytes_per_socket(me.rss_before_kb, me.rss_connected_kb, sockets);
+    me.marginal_bytes_per_socket =
+        bytes_per_socket(me.rss_half_kb, me.rss_connected_kb, second_half);
 
     let mut handshakes = Samples::default();
     let mut driver_ids = std::collections::HashSet::new();

@@ -81,12 +81,18 @@ pub struct ProcessStats {
     pub pid: Option<u32>,
     /// RSS before any socket was opened, KiB.
     pub rss_before_kb: Option<u64>,
+    /// RSS once the admins and the first half of the drivers were open, KiB.
+    pub rss_half_kb: Option<u64>,
     /// RSS once every socket was open, KiB.
     pub rss_connected_kb: Option<u64>,
     /// RSS at the end, sockets still open, KiB.
     pub rss_end_kb: Option<u64>,
-    /// (RSS connected − RSS before) / sockets admitted, bytes.
+    /// (RSS connected − RSS before) / sockets admitted, bytes. Memory the process freed before
+    /// the sockets (a server's login buffers) and reuses for them makes this read low.
     pub bytes_per_socket: Option<f64>,
+    /// (RSS connected − RSS at half) / sockets admitted in the second half, bytes: what one more
+    /// socket costs once the process holds many.
+    pub marginal_bytes_per_socket: Option<f64>,
     /// CPU over the measured window, percent of one core.
     pub cpu_percent: Option<f64>,
 }
@@ -107,6 +113,19 @@ fn summary_row(out: &mut String, name: &str, s: &Summary) {
     );
 }
 
+/// Bytes per socket between two RSS readings (KiB) taken `sockets` sockets apart.
+pub fn bytes_per_socket(
+    before_kb: Option<u64>,
+    after_kb: Option<u64>,
+    sockets: usize,
+) -> Option<f64> {
+    match (before_kb, after_kb) {
+        #[allow(clippy::cast_precision_loss)]
+        (Some(b), Some(a)) if sockets > 0 => Some((a as f64 - b as f64) * 1024.0 / sockets as f64),
+        _ => None,
+    }
+}
+
 fn kb(v: Option<u64>) -> String {
     #[allow(clippy::cast_precision_loss)]
     v.map_or_else(
@@ -125,7 +144,14 @@ fn process_rows(out: &mut String, name: &str, p: &ProcessStats) {
         kb(p.rss_end_kb)
     );
     if let Some(b) = p.bytes_per_socket {
-        let _ = writeln!(out, "  {:<30} {b:.0} B", format!("{name} bytes/socket"));
+        let marginal = p.marginal_bytes_per_socket.map_or_else(String::new, |m| {
+            format!(" (second half of the sockets: {m:.0} B each)")
+        });
+        let _ = writeln!(
+            out,
+            "  {:<30} {b:.0} B{marginal}",
+            format!("{name} bytes/socket")
+        );
     }
     let _ = writeln!(
         out,
@@ -275,6 +301,40 @@ pub(crate) mod tests {
             server: None,
             loadgen: ProcessStats::default(),
         }
+    }
+
+    #[test]
+    fn bytes_per_socket_divides_the_growth_between_two_readings() {
+        assert_eq!(bytes_per_socket(Some(1000), Some(3000), 1024), Some(2000.0));
+        assert_eq!(
+            bytes_per_socket(Some(3000), Some(1000), 1024),
+            Some(-2000.0)
+        );
+        assert_eq!(bytes_per_socket(Some(1000), Some(3000), 0), None);
+        assert_eq!(bytes_per_socket(None, Some(3000), 10), None);
+        assert_eq!(bytes_per_socket(Some(1000), None, 10), None);
+    }
+
+    #[test]
+    fn the_table_shows_both_memory_figures_of_the_server() {
+        let mut report = report_with(10.0, 10.0, 1.0);
+        report.server = Some(ProcessStats {
+            pid: Some(7),
+            rss_before_kb: Some(80 * 1024),
+            rss_half_kb: Some(240 * 1024),
+            rss_connected_kb: Some(440 * 1024),
+            rss_end_kb: Some(450 * 1024),
+            bytes_per_socket: Some(18_904.0),
+            marginal_bytes_per_socket: Some(21_004.0),
+            cpu_percent: Some(30.0),
+        });
+        let text = report.render();
+        assert!(
+            text.contains(
+                "server bytes/socket            18904 B (second half of the sockets: 21004 B each)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
