@@ -10,8 +10,10 @@
 #           5000 × 1/s × 10 admins); `perf record -g` of the server for PERF_SECONDS inside the
 #           measured window, reported by symbol and by shared object.
 #
-# Knobs (env): PARTS ("memory cpu"), SOCKETS (5000), DRIVERS (5000), RATE (1), ADMINS (10),
-# PERF_SECONDS (15), PORT (3919). Output: target/profile/. Needs heaptrack and perf (installed
+# Knobs (env): PARTS ("memory cpu"), SOCKETS (5000), HOLD (seconds the memory part holds the
+# sockets before the kill, 25: at a ping every 20 s each socket has pinged, so what a first
+# event allocates and keeps is counted), DRIVERS (5000), RATE (1), ADMINS (10), PERF_SECONDS (15),
+# PORT (3919). Output: target/profile/. Needs heaptrack and perf (installed
 # with apt when missing: heaptrack, linux-perf). Builds what it runs: the memory part a server
 # without mimalloc (heaptrack sees the system allocator only), the cpu part the default build.
 set -euo pipefail
@@ -19,6 +21,7 @@ cd "$(dirname "$0")/.."
 
 parts="${PARTS:-memory cpu}"
 sockets="${SOCKETS:-5000}"
+hold="${HOLD:-25}"
 drivers="${DRIVERS:-5000}"
 rate="${RATE:-1}"
 admins="${ADMINS:-10}"
@@ -71,8 +74,9 @@ measuring() { # log pid
 if [[ " $parts " == *" memory "* ]]; then
     need heaptrack heaptrack
     # heaptrack sees the system allocator only: this part runs a build without mimalloc.
-    cargo build --release -q -p rodando-loadgen
-    cargo build --release -q -p rodando-server --no-default-features
+    # Both packages in one build, as `just bench-realtime` builds them: the same features for
+    # their shared dependencies, so only the server itself is rebuilt.
+    cargo build --release -q -p rodando-server -p rodando-loadgen --no-default-features
     rm -f "$out"/heaptrack.*
     env "${server_env[@]}" heaptrack -o "$out/heaptrack" target/release/rodando-server \
         >"$out/memory-server.log" 2>&1 &
@@ -80,10 +84,10 @@ if [[ " $parts " == *" memory "* ]]; then
     # The heaptrack wrapper's child is the server.
     server_pid=$(pgrep -n -f "target/release/rodando-server" || true)
     loadgen "$out/memory-loadgen.txt" --drivers "$sockets" --admins 0 --rate 0.05 --warmup 0 \
-        --duration 20 --connect-concurrency 100 --connect-timeout 30 &
+        --duration $((hold + 20)) --connect-concurrency 100 --connect-timeout 30 &
     loadgen_pid=$!
     measuring "$out/memory-loadgen.txt" "$loadgen_pid"
-    sleep 10
+    sleep "$hold"
     kill -9 "$server_pid"
     wait "$loadgen_pid" 2>/dev/null || true
     server_pid=
