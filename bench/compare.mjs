@@ -22,7 +22,7 @@ const errors = (r) => {
   return e.length === 0 ? "none" : e.map(([k, n]) => `${k} ${n}`).join(", ");
 };
 
-/// Server CPU time per acked ping, µs: percent of a core × 10 000 / acked pings per second.
+// Server CPU time per acked ping, µs: percent of a core × 10 000 / acked pings per second.
 const cpuPerPing = (r) => (r?.server?.cpuPercent == null || !r.ackedPingsPerS ? null : (r.server.cpuPercent * 1e4) / r.ackedPingsPerS);
 
 const rows = [];
