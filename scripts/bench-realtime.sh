@@ -16,8 +16,9 @@
 # Knobs (env): QUICK=1, SCENARIOS ("c a b"), IDENTITIES (distinct driver users, 5000),
 # DRIVERS (5000), ADMINS (10), RATE (1), WARMUP (5), DURATION (20), STEPS ("0.2,0.4,0.6,0.8,1,1.5,2"),
 # STEP_WARMUP (3), STEP_DURATION (8), P99_BOUND_MS (20), SOCKETS (50000), IDLE_RATE (0.05),
-# CAPACITY_DURATION (15), CAPACITY_CONCURRENCY (handshakes in flight, 200), SERVERS ("rust node"), RUST_SERVER (the binary, target/release/rodando-server:
-# another build to compare, e.g. one with a patched dependency), SETTLE (5 s between scenarios), RUST_PORT (3917), NODE_PORT (3918),
+# CAPACITY_DURATION (15), CAPACITY_CONCURRENCY (handshakes in flight, 200), SERVERS ("rust node"),
+# RUST_SERVER (the binary, target/release/rodando-server; another build to compare, e.g. one with
+# a patched dependency), SETTLE (5 s between scenarios), RUST_PORT (3917), NODE_PORT (3918),
 # NICE (unset; e.g. -5 on a shared machine: servers and load generator get a larger CPU share
 # than concurrent builds, which makes the latency figures less noisy; needs root).
 set -euo pipefail
