@@ -12,7 +12,7 @@ use rodando_adapter_postgres::{PgStore, WriteBehindConfig, WriteBehindStore};
 use rodando_domain::availability::{AvailabilityStatus, LocationFix, StatusCommand, TripStanding};
 use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::DriverId;
-use rodando_ports::availability::{AvailabilityRepository, NearestQuery};
+use rodando_ports::availability::{AvailabilityRepository, CasError, NearestQuery};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -464,16 +464,26 @@ async fn a_driver_pinging_rarely_is_answered_from_memory_and_sees_other_nodes_ch
         );
         assert!(stats.copies_refreshed >= 2, "{stats:?}");
 
-        // Another node (the store underneath) takes the driver offline.
-        let row = AvailabilityRepository::find(&pg, driver)
-            .await
-            .unwrap()
-            .unwrap();
-        let offline = row
-            .state
-            .set_status(StatusCommand::Offline, TripStanding::External, now())
-            .unwrap();
-        pg.compare_and_set(row.version, &offline).await.unwrap();
+        // Another node (the store underneath) takes the driver offline. Like every writer it
+        // reads again when its compare-and-set loses: this node's timer may write the last
+        // ping's position between the read and the write.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let row = AvailabilityRepository::find(&pg, driver)
+                .await
+                .unwrap()
+                .unwrap();
+            let offline = row
+                .state
+                .set_status(StatusCommand::Offline, TripStanding::External, now())
+                .unwrap();
+            match pg.compare_and_set(row.version, &offline).await {
+                Ok(_) => break,
+                Err(CasError::Stale) if attempts < 5 => continue,
+                Err(e) => panic!("attempt {attempts}: {e:?}"),
+            }
+        }
         tokio::time::sleep(max_age + StdDuration::from_millis(200)).await;
         let pinged = buffered
             .record_location(driver, &fix(5), now())
