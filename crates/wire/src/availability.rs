@@ -1,15 +1,17 @@
 //! `/drivers` availability payloads (PROTOCOL §6), inbound and outbound.
 
-use rodando_domain::availability::{DriverAvailability, LocationFix, Position, StatusCommand};
-use rodando_domain::geo::{GeoPoint, Latitude, Longitude};
+use rodando_domain::availability::{DriverAvailability, Position, StatusCommand};
+use rodando_domain::geo::GeoPoint;
 use rodando_domain::ids::TripId;
 use rodando_domain::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::fields::ObjectReader;
+pub use crate::ping::{LocationPing, parse_location_ping};
 use crate::timestamp;
 
 /// Parses `driver:status:update`: `{availabilityStatus}` or the original clients'
@@ -55,40 +57,6 @@ pub fn parse_status_update(payload: &Value) -> Result<StatusCommand, FieldErrors
     r.finish().into_value(command)
 }
 
-/// Parses `driver:location:ping`: `{latitude, longitude, accuracyMeters?, heading?, speedKph?,
-/// recordedAt?}` or the aliases `{lat, lng}`. `recordedAt` is RFC 3339 or epoch milliseconds.
-///
-/// # Errors
-/// Every bad field; `(0, 0)` is refused as a null-island fix.
-pub fn parse_location_ping(payload: &Value) -> Result<LocationFix, FieldErrors> {
-    let mut r = ObjectReader::new(payload, "payload")?;
-    let latitude = r
-        .required_f64(&["latitude", "lat"])
-        .and_then(|v| check(&mut r, "latitude", Latitude::new(v)));
-    let longitude = r
-        .required_f64(&["longitude", "lng"])
-        .and_then(|v| check(&mut r, "longitude", Longitude::new(v)));
-    let accuracy_m = bounded(&mut r, "accuracyMeters", 0.0, 100_000.0);
-    let heading_deg = bounded(&mut r, "heading", 0.0, 360.0);
-    let speed_kph = bounded(&mut r, "speedKph", 0.0, 500.0);
-    let recorded_at = recorded_at(&mut r);
-    let point = match (latitude, longitude) {
-        (Some(lat), Some(lon)) => check(&mut r, "latitude", GeoPoint::new(lat, lon)),
-        _ => None,
-    };
-    let errors = r.finish();
-    match point {
-        Some(point) if errors.is_empty() => Ok(LocationFix {
-            point,
-            accuracy_m,
-            heading_deg,
-            speed_kph,
-            recorded_at,
-        }),
-        _ => Err(errors),
-    }
-}
-
 /// Parses `driver:trip:set`: `{tripId: uuid | null}` or the alias `{currentTripId}`.
 ///
 /// # Errors
@@ -115,40 +83,6 @@ pub fn parse_trip_set(payload: &Value) -> Result<Option<TripId>, FieldErrors> {
     } else {
         Err(errors)
     }
-}
-
-fn check<T, E: std::fmt::Display>(
-    r: &mut ObjectReader<'_>,
-    field: &str,
-    result: Result<T, E>,
-) -> Option<T> {
-    result.map_err(|e| r.error(field, e)).ok()
-}
-
-fn bounded(r: &mut ObjectReader<'_>, field: &str, min: f64, max: f64) -> Option<f64> {
-    let v = r.optional_f64(&[field])?;
-    if (min..=max).contains(&v) {
-        Some(v)
-    } else {
-        r.error(field, format!("must be between {min} and {max}"));
-        None
-    }
-}
-
-fn recorded_at(r: &mut ObjectReader<'_>) -> Option<OffsetDateTime> {
-    let (value, _) = r.raw(&["recordedAt"])?;
-    let parsed = match value {
-        Value::String(s) => timestamp::parse(s),
-        Value::Number(n) => n.as_i64().and_then(timestamp::from_epoch_millis),
-        _ => None,
-    };
-    if parsed.is_none() {
-        r.error(
-            "recordedAt",
-            "must be an RFC 3339 timestamp or epoch milliseconds",
-        );
-    }
-    parsed
 }
 
 /// A GeoJSON point: `{"type": "Point", "coordinates": [longitude, latitude]}`.
@@ -179,8 +113,8 @@ impl From<GeoPoint> for GeoJsonPoint {
 #[serde(rename_all = "camelCase")]
 #[schema(as = AvailabilitySnapshot)]
 pub struct AvailabilitySnapshot {
-    #[schema(format = "uuid")]
-    driver_id: String,
+    #[schema(value_type = String, format = "uuid")]
+    driver_id: Uuid,
     is_online: bool,
     is_available_for_trips: bool,
     #[schema(value_type = crate::schema::AvailabilityStatusName)]
@@ -192,10 +126,10 @@ pub struct AvailabilitySnapshot {
     #[serde(serialize_with = "timestamp::serialize_opt")]
     #[schema(value_type = Option<String>, format = DateTime, required = true)]
     last_location_timestamp: Option<OffsetDateTime>,
-    #[schema(format = "uuid", required = true)]
-    current_trip_id: Option<String>,
-    #[schema(format = "uuid", required = true)]
-    current_vehicle_id: Option<String>,
+    #[schema(value_type = Option<String>, format = "uuid", required = true)]
+    current_trip_id: Option<Uuid>,
+    #[schema(value_type = Option<String>, format = "uuid", required = true)]
+    current_vehicle_id: Option<Uuid>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
     #[schema(value_type = Option<String>, format = DateTime, required = true)]
     last_online_timestamp: Option<OffsetDateTime>,
@@ -210,15 +144,15 @@ pub struct AvailabilitySnapshot {
 impl From<&DriverAvailability> for AvailabilitySnapshot {
     fn from(d: &DriverAvailability) -> Self {
         Self {
-            driver_id: d.driver_id.to_string(),
+            driver_id: d.driver_id.as_uuid(),
             is_online: d.is_online,
             is_available_for_trips: d.is_available_for_trips,
             availability_status: d.status().as_str(),
             availability_reason: d.availability_reason.map(|r| r.as_str()),
             last_location: d.last_location.map(|p| p.point.into()),
             last_location_timestamp: d.last_location.map(|p: Position| p.at),
-            current_trip_id: d.current_trip_id.map(|t| t.to_string()),
-            current_vehicle_id: d.current_vehicle_id.map(|v| v.to_string()),
+            current_trip_id: d.current_trip_id.map(|t| t.as_uuid()),
+            current_vehicle_id: d.current_vehicle_id.map(|v| v.as_uuid()),
             last_online_timestamp: d.last_online_at,
             last_presence_timestamp: d.last_presence_at,
             updated_at: d.updated_at,
@@ -231,8 +165,8 @@ impl From<&DriverAvailability> for AvailabilitySnapshot {
 #[serde(rename_all = "camelCase")]
 #[schema(as = LocationUpdate)]
 pub struct LocationUpdate {
-    #[schema(format = "uuid")]
-    driver_id: String,
+    #[schema(value_type = String, format = "uuid")]
+    driver_id: Uuid,
     #[schema(required = true)]
     last_location: Option<GeoJsonPoint>,
     #[serde(serialize_with = "timestamp::serialize_opt")]
@@ -243,7 +177,7 @@ pub struct LocationUpdate {
 impl From<&DriverAvailability> for LocationUpdate {
     fn from(d: &DriverAvailability) -> Self {
         Self {
-            driver_id: d.driver_id.to_string(),
+            driver_id: d.driver_id.as_uuid(),
             last_location: d.last_location.map(|p| p.point.into()),
             last_location_timestamp: d.last_location.map(|p| p.at),
         }
@@ -255,10 +189,10 @@ impl From<&DriverAvailability> for LocationUpdate {
 #[serde(rename_all = "camelCase")]
 #[schema(as = DriverTripUpdate)]
 pub struct TripUpdate {
-    #[schema(format = "uuid")]
-    driver_id: String,
-    #[schema(format = "uuid", required = true)]
-    current_trip_id: Option<String>,
+    #[schema(value_type = String, format = "uuid")]
+    driver_id: Uuid,
+    #[schema(value_type = Option<String>, format = "uuid", required = true)]
+    current_trip_id: Option<Uuid>,
     #[schema(value_type = Option<crate::schema::AvailabilityReasonName>, required = true)]
     availability_reason: Option<&'static str>,
     is_available_for_trips: bool,
@@ -267,8 +201,8 @@ pub struct TripUpdate {
 impl From<&DriverAvailability> for TripUpdate {
     fn from(d: &DriverAvailability) -> Self {
         Self {
-            driver_id: d.driver_id.to_string(),
-            current_trip_id: d.current_trip_id.map(|t| t.to_string()),
+            driver_id: d.driver_id.as_uuid(),
+            current_trip_id: d.current_trip_id.map(|t| t.as_uuid()),
             availability_reason: d.availability_reason.map(|r| r.as_str()),
             is_available_for_trips: d.is_available_for_trips,
         }
@@ -343,45 +277,6 @@ mod tests {
             fields(parse_status_update(&json!([])).unwrap_err()),
             ["payload"]
         );
-    }
-
-    #[test]
-    fn a_ping_parses_with_aliases_and_optional_fields() {
-        let fix = parse_location_ping(&json!({
-            "lat": 23.11, "lng": -82.36, "accuracyMeters": 5, "heading": 90.5,
-            "speedKph": 30, "recordedAt": "2026-05-01T10:00:00Z"
-        }))
-        .unwrap();
-        assert_eq!(fix.point.latitude().degrees(), 23.11);
-        assert_eq!(fix.point.longitude().degrees(), -82.36);
-        assert_eq!(fix.accuracy_m, Some(5.0));
-        assert!(fix.recorded_at.is_some());
-        let ms = parse_location_ping(
-            &json!({"latitude": 1, "longitude": 2, "recordedAt": 1_777_000_000_000_i64}),
-        )
-        .unwrap();
-        assert!(ms.recorded_at.is_some());
-    }
-
-    #[test]
-    fn bad_pings_name_every_bad_field() {
-        let e = parse_location_ping(&json!({"latitude": 91, "longitude": "x", "heading": 400}))
-            .unwrap_err();
-        assert_eq!(fields(e), ["latitude", "longitude", "heading"]);
-        let e = parse_location_ping(&json!({"latitude": 0, "longitude": 0})).unwrap_err();
-        assert_eq!(fields(e), ["latitude"]);
-        for payload in [
-            json!({}),
-            json!({"latitude": "NaN", "longitude": 1}),
-            json!({"latitude": "Infinity", "longitude": 1}),
-            json!({"latitude": 1e300, "longitude": 1}),
-            json!({"latitude": [1], "longitude": {"x": 1}}),
-            json!({"latitude": 1, "longitude": 1, "recordedAt": "soon"}),
-            json!(null),
-            json!("23.1,-82.3"),
-        ] {
-            assert!(parse_location_ping(&payload).is_err(), "{payload}");
-        }
     }
 
     #[test]

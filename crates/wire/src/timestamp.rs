@@ -5,17 +5,12 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// `2026-05-01T10:00:00.123Z`.
 pub fn format(t: OffsetDateTime) -> String {
-    // `to_offset` panics when UTC falls outside the supported years; keep the offset then.
-    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
-    let millis = t.millisecond();
-    let t = t.replace_millisecond(millis).unwrap_or(t);
-    t.format(&Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    with_formatted(t, str::to_owned)
 }
 
 /// Serde helper for `OffsetDateTime` fields.
 pub fn serialize<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format(*t))
+    with_formatted(*t, |text| s.serialize_str(text))
 }
 
 /// Serde helper for `Option<OffsetDateTime>` fields (`null` when absent).
@@ -24,8 +19,27 @@ pub fn serialize_opt<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&format(*t)),
+        Some(t) => serialize(t, s),
         None => s.serialize_none(),
+    }
+}
+
+/// The longest text [`format`] makes: `9999-12-31T23:59:59.999-23:59`, 29 bytes.
+const LONGEST: usize = 32;
+
+/// Calls `f` with `t` formatted, from a buffer on the stack: every payload carries a few
+/// timestamps, and a `String` each was a third of a ping's ack's allocations.
+fn with_formatted<R>(t: OffsetDateTime, f: impl FnOnce(&str) -> R) -> R {
+    // `to_offset` panics when UTC falls outside the supported years; keep the offset then.
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
+    let millis = t.millisecond();
+    let t = t.replace_millisecond(millis).unwrap_or(t);
+    let mut buffer = [0_u8; LONGEST];
+    let mut rest = &mut buffer[..];
+    match t.format_into(&mut rest, &Rfc3339) {
+        Ok(written) => f(std::str::from_utf8(&buffer[..written]).unwrap_or_default()),
+        // Beyond RFC 3339's years (never from `parse`), as the seconds since the epoch.
+        Err(_) => f(&t.unix_timestamp().to_string()),
     }
 }
 
@@ -87,5 +101,9 @@ mod tests {
         );
         let edge = datetime!(9999-12-31 23:30 -1:00);
         assert_eq!(format(edge), "9999-12-31T23:30:00-01:00");
+        let longest = datetime!(9999-12-31 23:59:59.999 -23:59);
+        assert_eq!(format(longest), "9999-12-31T23:59:59.999-23:59");
+        let beyond = datetime!(2026-05-01 10:00 UTC).replace_year(-5).unwrap();
+        assert_eq!(format(beyond), beyond.unix_timestamp().to_string());
     }
 }
