@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rodando_application::Principal;
 use rodando_domain::user::Role;
+use rodando_wire::availability::LocationPing;
 use rodando_wire::session::Hello;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
@@ -13,6 +14,7 @@ use socketioxide::socket::DisconnectReason;
 use time::OffsetDateTime;
 
 use crate::context::SocketContext;
+use crate::events::Arrived;
 use crate::{Realtime, events, metrics, presence, resync, rooms};
 
 /// Called once the handshake admitted the socket.
@@ -42,19 +44,27 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
     // The handler holds the context itself: no look-up in the socket's extensions (a lock and
     // a type map) per event. It lives as long as the socket's handlers, as the extensions do.
     let events_ctx = Arc::clone(&ctx);
+    let events_realtime = Arc::clone(&realtime);
     socket.on_fallback(
         move |socket: SocketRef<A>,
               Event(event): Event,
               TryData(payload): TryData<Value>,
               ack: AckSender<A>| {
-            let realtime = Arc::clone(&realtime);
-            let ctx = Arc::clone(&events_ctx);
-            let in_flight = realtime.in_flight.clone();
-            in_flight.track_future(async move {
-                events::handle(socket, realtime, &ctx, event, payload.ok(), ack).await;
-            })
+            let arrived = Arrived::Event(event, payload.ok());
+            handled(&events_realtime, &events_ctx, socket, arrived, ack)
         },
     );
+    if let Some(driver) = p.driver_id() {
+        let pings_ctx = Arc::clone(&ctx);
+        let pings_realtime = Arc::clone(&realtime);
+        socket.on(
+            names::DRIVER_LOCATION_PING,
+            move |socket: SocketRef<A>, TryData(ping): TryData<LocationPing>, ack: AckSender<A>| {
+                let arrived = Arrived::Ping(driver, ping.ok());
+                handled(&pings_realtime, &pings_ctx, socket, arrived, ack)
+            },
+        );
+    }
 
     if let Some(driver) = p.driver_id() {
         // Awaited before hello: a driver whose hello came can be dispatched to (recorded in
@@ -76,6 +86,21 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, realtime: Arc<R
         tracing::debug!(sid = %socket.id, error = %e, "could not send hello");
     }
     tracing::info!(user_id = %p.user_id, session_id = %p.session_id, ns = p.namespace.path(), sid = %socket.id, transport = ?socket.transport_type(), "socket connected");
+}
+
+/// The handling of one event, tracked so a graceful shutdown waits for it.
+fn handled<A: Adapter>(
+    realtime: &Arc<Realtime>,
+    ctx: &Arc<SocketContext>,
+    socket: SocketRef<A>,
+    arrived: Arrived,
+    ack: AckSender<A>,
+) -> impl Future<Output = ()> + Send + use<A> {
+    let realtime = Arc::clone(realtime);
+    let ctx = Arc::clone(ctx);
+    realtime.in_flight.clone().track_future(async move {
+        events::handle(socket, realtime, &ctx, arrived, ack).await;
+    })
 }
 
 /// The rooms of PROTOCOL §4 a socket joins on admission.

@@ -1,11 +1,11 @@
 //! `/drivers` events (PROTOCOL §6).
 
 use crate::events::{Answer, Inbound};
-use crate::reply::{EventError, parsed};
+use crate::reply::{EventError, parsed, readable};
 use crate::resync;
 use rodando_domain::ids::DriverId;
 use rodando_wire::availability::{
-    AvailabilitySnapshot, parse_location_ping, parse_status_update, parse_trip_set,
+    AvailabilitySnapshot, LocationPing, parse_status_update, parse_trip_set,
 };
 use rodando_wire::events as names;
 use rodando_wire::trips::{OfferRejected, TripBody, parse_offer_answer};
@@ -17,10 +17,6 @@ pub(crate) async fn route(inbound: Inbound<'_>, driver: DriverId) -> Result<Answ
         names::DRIVER_STATUS_UPDATE => {
             let status = parsed(inbound.payload, parse_status_update)?;
             service.update_status(driver, status).await
-        }
-        names::DRIVER_LOCATION_PING => {
-            let fix = parsed(inbound.payload, parse_location_ping)?;
-            service.ping_location(driver, fix).await
         }
         names::DRIVER_TRIP_SET => {
             let trip = parsed(inbound.payload, parse_trip_set)?;
@@ -51,5 +47,24 @@ pub(crate) async fn route(inbound: Inbound<'_>, driver: DriverId) -> Result<Answ
     };
     let snapshot =
         outcome.map_err(|e| EventError::from_availability(inbound.principal, inbound.event, e))?;
+    Ok(AvailabilitySnapshot::from(&snapshot).into())
+}
+
+/// `driver:location:ping`, which arrives through its own handler already read
+/// ([`crate::events::Arrived::Ping`]); `None` is JSON that could not be read.
+pub(crate) async fn ping(
+    inbound: Inbound<'_>,
+    driver: DriverId,
+    ping: Option<&LocationPing>,
+) -> Result<Answer, EventError> {
+    let fix = readable(ping)?
+        .validate()
+        .map_err(|e| EventError::validation(&e))?;
+    let snapshot = inbound
+        .realtime
+        .availability
+        .ping_location(driver, fix)
+        .await
+        .map_err(|e| EventError::from_availability(inbound.principal, inbound.event, e))?;
     Ok(AvailabilitySnapshot::from(&snapshot).into())
 }

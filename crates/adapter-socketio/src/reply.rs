@@ -87,7 +87,7 @@ impl EventError {
 
 /// The payload of an event that needs one: `None` means the JSON could not be read at all
 /// (an overflowing number such as `1e309`, a binary attachment, no argument).
-pub(crate) fn readable(payload: Option<&Value>) -> Result<&Value, EventError> {
+pub(crate) fn readable<T>(payload: Option<&T>) -> Result<&T, EventError> {
     payload.ok_or_else(EventError::unreadable_payload)
 }
 
