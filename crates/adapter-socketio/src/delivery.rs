@@ -21,6 +21,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
+use socketioxide_core::adapter::RoomParam;
 use tokio::time::Instant;
 
 use crate::context::SocketContext;
@@ -197,7 +198,7 @@ pub(crate) fn failed(
 pub(crate) fn absorb_emit<A: Adapter>(
     io: &SocketIo<A>,
     namespace: Namespace,
-    rooms: &[String],
+    rooms: impl RoomParam,
     what: &'static str,
     result: Result<(), BroadcastError>,
 ) -> Result<(), Unexpected> {
@@ -255,7 +256,7 @@ fn count_sockets(errors: &[SocketError]) {
 fn name_failing<A: Adapter>(
     io: &SocketIo<A>,
     namespace: Namespace,
-    rooms: &[String],
+    rooms: impl RoomParam,
     what: &'static str,
     failures: usize,
 ) {
@@ -264,7 +265,7 @@ fn name_failing<A: Adapter>(
     }
     let mut named = 0;
     if let Some(ops) = io.of(namespace.path()) {
-        for socket in ops.to(rooms.to_vec()).sockets() {
+        for socket in ops.to(rooms).sockets() {
             if let Some(failure) = probe(&socket) {
                 named += 1;
                 log_socket(&socket, what, failure);

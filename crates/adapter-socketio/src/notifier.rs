@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
+use socketioxide_core::adapter::{Room, RoomParam};
 use time::OffsetDateTime;
 
 use crate::coalesce::{self, Coalescer};
@@ -71,11 +72,11 @@ impl<A: Adapter> SocketNotifier<A> {
     async fn emit<T: Serialize + ?Sized + Sync>(
         &self,
         namespace: Namespace,
-        room: String,
+        room: impl Into<Room> + Send,
         event: &'static str,
         data: &T,
     ) -> Result<(), Unexpected> {
-        emit_to(&self.io, namespace, room, event, data).await
+        emit_to_rooms(&self.io, namespace, room.into(), event, data).await
     }
 
     /// The same event to a session's sockets in every namespace.
@@ -109,13 +110,8 @@ impl<A: Adapter> SocketNotifier<A> {
             .await,
         );
         steps.record(
-            self.emit(
-                Namespace::Admin,
-                rooms::ADMIN_DRIVERS.to_owned(),
-                event,
-                data,
-            )
-            .await,
+            self.emit(Namespace::Admin, rooms::ADMIN_DRIVERS, event, data)
+                .await,
         );
         steps.finish()
     }
@@ -237,13 +233,15 @@ fn dispatch_outcome(event: &TripEvent) -> Option<&'static str> {
     }
 }
 
-/// One emit to several rooms of a namespace: a socket in more than one gets it once. Sockets
-/// that cannot take it do not keep it from the others and are not an error (see
-/// [`delivery::absorb_emit`]); an adapter failure is.
-async fn emit_to_rooms<A: Adapter, T: Serialize + ?Sized>(
+/// One emit to one room or several (a `Room` or a `Vec<String>`) of a namespace: a socket in
+/// more than one gets it once. Sockets that cannot take it do not keep it from the others and
+/// are not an error (see [`delivery::absorb_emit`]); an adapter failure is. One room goes as a
+/// `Room`, not in a `Vec`: a fixed room such as `admin:drivers` is then copied for nothing, a
+/// driver's room once (its broadcast of every ping).
+async fn emit_to_rooms<A: Adapter, T: Serialize + ?Sized, R: RoomParam + Clone>(
     io: &SocketIo<A>,
     namespace: Namespace,
-    rooms: Vec<String>,
+    rooms: R,
     event: &'static str,
     data: &T,
 ) -> Result<(), Unexpected> {
@@ -252,17 +250,7 @@ async fn emit_to_rooms<A: Adapter, T: Serialize + ?Sized>(
     };
     metrics::emitted(event);
     let result = ns.to(rooms.clone()).emit(event, data).await;
-    delivery::absorb_emit(io, namespace, &rooms, event, result)
-}
-
-async fn emit_to<A: Adapter, T: Serialize + ?Sized>(
-    io: &SocketIo<A>,
-    namespace: Namespace,
-    room: String,
-    event: &'static str,
-    data: &T,
-) -> Result<(), Unexpected> {
-    emit_to_rooms(io, namespace, vec![room], event, data).await
+    delivery::absorb_emit(io, namespace, rooms, event, result)
 }
 
 #[async_trait]
@@ -297,11 +285,10 @@ impl<A: Adapter> Notifier for SocketNotifier<A> {
             move |update| {
                 let io = io.clone();
                 async move {
-                    let room = rooms::ADMIN_DRIVERS.to_owned();
-                    if let Err(e) = emit_to(
+                    if let Err(e) = emit_to_rooms(
                         &io,
                         Namespace::Admin,
-                        room,
+                        Room::Borrowed(rooms::ADMIN_DRIVERS),
                         names::DRIVER_LOCATION_UPDATE,
                         &update,
                     )
