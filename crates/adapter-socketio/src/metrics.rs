@@ -5,7 +5,11 @@
 //! event names of `rodando_wire::events`, error codes), never a client's string, so a client
 //! cannot grow the series without bound.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use metrics::{Counter, Histogram};
 
 use rodando_domain::admission::Namespace;
 use rodando_wire::events as names;
@@ -64,8 +68,19 @@ pub(crate) fn answered(
     elapsed: Duration,
     error: Option<&'static str>,
 ) {
-    metrics::counter!(EVENTS_IN, "namespace" => namespace.path(), "event" => event).increment(1);
-    metrics::histogram!(ACK_SECONDS, "event" => event).record(elapsed.as_secs_f64());
+    // `event` is an [`inbound_label`], so it is always there; the macros are only the way
+    // round a panic.
+    match handles().inbound.get(&(namespace, event)) {
+        Some(series) => {
+            series.events_in.increment(1);
+            series.ack_seconds.record(elapsed.as_secs_f64());
+        }
+        None => {
+            metrics::counter!(EVENTS_IN, "namespace" => namespace.path(), "event" => event)
+                .increment(1);
+            metrics::histogram!(ACK_SECONDS, "event" => event).record(elapsed.as_secs_f64());
+        }
+    }
     if let Some(code) = error {
         metrics::counter!(EVENT_ERRORS, "event" => event, "code" => code).increment(1);
     }
@@ -73,7 +88,51 @@ pub(crate) fn answered(
 
 /// One emit of `event` left this node.
 pub(crate) fn emitted(event: &'static str) {
-    metrics::counter!(EMITS_OUT, "event" => event).increment(1);
+    match handles().emits.get(event) {
+        Some(counter) => counter.increment(1),
+        None => metrics::counter!(EMITS_OUT, "event" => event).increment(1),
+    }
+}
+
+/// The series of an inbound event: [`EVENTS_IN`] and [`ACK_SECONDS`].
+struct InboundSeries {
+    events_in: Counter,
+    ack_seconds: Histogram,
+}
+
+/// The handles of the series every ping and every emit record to, registered once. Recording
+/// through `counter!(name, labels…)` builds a labelled key (a `Vec` of labels) and looks it up
+/// in the recorder's registry each time: three allocations and three look-ups per ping.
+struct Handles {
+    /// By namespace and [`inbound_label`] (`unknown` included).
+    inbound: HashMap<(Namespace, &'static str), InboundSeries>,
+    /// [`EMITS_OUT`] by the contract's outbound event names; another name is counted the slow
+    /// way.
+    emits: HashMap<&'static str, Counter>,
+}
+
+/// Registered on first use, which is after the app installed its recorder (the first event or
+/// emit of a socket); without one (unit tests) the handles do nothing, as the macros would.
+fn handles() -> &'static Handles {
+    static HANDLES: OnceLock<Handles> = OnceLock::new();
+    HANDLES.get_or_init(|| {
+        let mut inbound = HashMap::new();
+        for namespace in Namespace::ALL {
+            let events = names::of(namespace).inbound.iter().copied();
+            for event in events.chain(["unknown"]) {
+                let series = InboundSeries {
+                    events_in: metrics::counter!(EVENTS_IN, "namespace" => namespace.path(), "event" => event),
+                    ack_seconds: metrics::histogram!(ACK_SECONDS, "event" => event),
+                };
+                inbound.insert((namespace, event), series);
+            }
+        }
+        let emits = names::OUTBOUND
+            .iter()
+            .map(|&event| (event, metrics::counter!(EMITS_OUT, "event" => event)))
+            .collect();
+        Handles { inbound, emits }
+    })
 }
 
 /// An outbound operation failed for `reason` (see [`EMIT_FAILURES`]), `count` times.
