@@ -2,6 +2,7 @@
 //! real Socket.IO client and real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests state their expectations by unwrapping
 
+mod allocations;
 mod availability;
 mod cluster;
 mod connection_limit;
