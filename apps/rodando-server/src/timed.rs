@@ -4,10 +4,11 @@
 //! measures exactly what the use cases wait for.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
+use metrics::Histogram;
 use rodando_domain::availability::{DriverAvailability, LocationFix, TripStanding};
 use rodando_domain::dispatch::Candidate;
 use rodando_domain::ids::{DriverId, OfferId, PassengerId, SessionId, TripId, UserId};
@@ -36,17 +37,26 @@ pub const STORE_SECONDS: &str = "rodando_store_duration_seconds";
 /// A store whose every call is timed.
 pub struct Timed<S>(pub Arc<S>);
 
-/// Awaits `call` and records how long it took under `operation`.
-async fn timed<T>(operation: &'static str, call: impl Future<Output = T>) -> T {
+/// Awaits `call` and records how long it took into `series`.
+async fn timed<T>(series: &Histogram, call: impl Future<Output = T>) -> T {
     let started = Instant::now();
     let out = call.await;
-    metrics::histogram!(STORE_SECONDS, "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    series.record(started.elapsed().as_secs_f64());
     out
 }
 
+/// The histogram of one operation. Each method registers its own once (a `static` in the
+/// method): `histogram!` with a label builds and looks up a labelled key at every call, two
+/// allocations per store call and so per ping. The recorder is installed first, so a store
+/// used before the app is built (the demo seeding) does not keep a handle that records nowhere.
+fn series(operation: &'static str) -> Histogram {
+    crate::metrics::handle();
+    metrics::histogram!(STORE_SECONDS, "operation" => operation)
+}
+
 /// `impl Port for Timed<S>` where every method awaits the inner store's method of the same name
-/// under `timed("<group>.<method>", …)`: one line per method, the signature as the port has it.
+/// under `timed`, recorded as operation `<group>.<method>`: one line per method, the signature as
+/// the port has it.
 macro_rules! timed_port {
     (
         $port:ident, $group:literal,
@@ -56,11 +66,10 @@ macro_rules! timed_port {
         impl<S: $port> $port for Timed<S> {
             $(
                 async fn $method(&self $(, $arg: $ty)*) -> $ret {
-                    timed(
-                        concat!($group, ".", stringify!($method)),
-                        self.0.$method($($arg),*),
-                    )
-                    .await
+                    static SERIES: OnceLock<Histogram> = OnceLock::new();
+                    let operation = concat!($group, ".", stringify!($method));
+                    let series = SERIES.get_or_init(|| series(operation));
+                    timed(series, self.0.$method($($arg),*)).await
                 }
             )*
         }
