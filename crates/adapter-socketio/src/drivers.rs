@@ -1,8 +1,10 @@
 //! `/drivers` events (PROTOCOL §6).
 
 use crate::events::{Answer, Inbound};
-use crate::reply::{EventError, parsed, readable};
+use crate::reply::{EventError, parsed};
 use crate::resync;
+use rodando_application::availability::AvailabilityError;
+use rodando_domain::availability::DriverAvailability;
 use rodando_domain::ids::DriverId;
 use rodando_wire::availability::{
     AvailabilitySnapshot, LocationPing, parse_status_update, parse_trip_set,
@@ -45,9 +47,7 @@ pub(crate) async fn route(inbound: Inbound<'_>, driver: DriverId) -> Result<Answ
         names::TRIP_SYNC => return resync::trip_sync(inbound).await,
         _ => return Err(EventError::unknown_event(inbound.event)),
     };
-    let snapshot =
-        outcome.map_err(|e| EventError::from_availability(inbound.principal, inbound.event, e))?;
-    Ok(AvailabilitySnapshot::from(&snapshot).into())
+    snapshot_of(inbound, outcome)
 }
 
 /// `driver:location:ping`, which arrives through its own handler already read
@@ -57,14 +57,21 @@ pub(crate) async fn ping(
     driver: DriverId,
     ping: Option<&LocationPing>,
 ) -> Result<Answer, EventError> {
-    let fix = readable(ping)?
-        .validate()
-        .map_err(|e| EventError::validation(&e))?;
-    let snapshot = inbound
+    let fix = parsed(ping, LocationPing::validate)?;
+    let outcome = inbound
         .realtime
         .availability
         .ping_location(driver, fix)
-        .await
-        .map_err(|e| EventError::from_availability(inbound.principal, inbound.event, e))?;
+        .await;
+    snapshot_of(inbound, outcome)
+}
+
+/// An availability command's answer: the driver's snapshot, or its failure as the wire maps it.
+fn snapshot_of(
+    inbound: Inbound<'_>,
+    outcome: Result<DriverAvailability, AvailabilityError>,
+) -> Result<Answer, EventError> {
+    let snapshot =
+        outcome.map_err(|e| EventError::from_availability(inbound.principal, inbound.event, e))?;
     Ok(AvailabilitySnapshot::from(&snapshot).into())
 }

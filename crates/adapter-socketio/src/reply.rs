@@ -8,7 +8,6 @@ use rodando_domain::validation::FieldErrors;
 use rodando_wire::ack::{AckFailure, AckSuccess, Exception, echoed};
 use rodando_wire::error::{ErrorBody, ErrorCode};
 use rodando_wire::events as names;
-use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 
@@ -93,9 +92,9 @@ pub(crate) fn readable<T>(payload: Option<&T>) -> Result<&T, EventError> {
 
 /// The payload read by the wire's `parse`: unreadable, or every bad field in one
 /// `validation_failed`.
-pub(crate) fn parsed<T>(
-    payload: Option<&Value>,
-    parse: impl FnOnce(&Value) -> Result<T, FieldErrors>,
+pub(crate) fn parsed<P, T>(
+    payload: Option<&P>,
+    parse: impl FnOnce(&P) -> Result<T, FieldErrors>,
 ) -> Result<T, EventError> {
     parse(readable(payload)?).map_err(|e| EventError::validation(&e))
 }
