@@ -25,7 +25,7 @@ impl<'a> ObjectReader<'a> {
             }),
             other => {
                 let mut errors = FieldErrors::new();
-                errors.add(what, format!("must be a JSON object, not {}", kind(other)));
+                errors.add(what, not_an_object(kind(other)));
                 Err(errors)
             }
         }
@@ -170,12 +170,22 @@ impl<'a> ObjectReader<'a> {
         match v.as_f64() {
             Some(n) if n.is_finite() => Some(n),
             _ => {
-                self.errors
-                    .add(path, format!("must be a finite number, not {}", kind(v)));
+                self.errors.add(path, not_a_finite_number(kind(v)));
                 None
             }
         }
     }
+}
+
+/// The answer to a payload that is not an object but `kind` ([`kind`]'s names). Shared with
+/// the ping, which is read without an [`ObjectReader`] and must answer alike.
+pub(crate) fn not_an_object(kind: &str) -> String {
+    format!("must be a JSON object, not {kind}")
+}
+
+/// The answer to a field that should be a finite number but is `kind`; shared with the ping.
+pub(crate) fn not_a_finite_number(kind: &str) -> String {
+    format!("must be a finite number, not {kind}")
 }
 
 /// A short name of a JSON value's type, for messages.

@@ -18,6 +18,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::fields::{not_a_finite_number, not_an_object};
 use crate::timestamp;
 
 /// Parses `driver:location:ping` from a JSON value: `{latitude, longitude, accuracyMeters?,
@@ -97,7 +98,7 @@ impl LocationPing {
     pub fn validate(&self) -> Result<LocationFix, FieldErrors> {
         let mut errors = FieldErrors::new();
         if let Some(kind) = self.not_an_object {
-            errors.add("payload", format!("must be a JSON object, not {kind}"));
+            errors.add("payload", not_an_object(kind));
             return Err(errors);
         }
         let latitude = required(&mut errors, ("latitude", self.latitude), ("lat", self.lat))
@@ -155,10 +156,7 @@ fn number(errors: &mut FieldErrors, name: &str, field: Field) -> Option<f64> {
     match field {
         Field::Number { value, .. } if value.is_finite() => Some(value),
         other => {
-            errors.add(
-                name,
-                format!("must be a finite number, not {}", other.kind()),
-            );
+            errors.add(name, not_a_finite_number(other.kind()));
             None
         }
     }
